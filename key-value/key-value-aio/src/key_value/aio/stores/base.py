@@ -1,0 +1,366 @@
+"""`BaseStore`: validation, defaults and expiry in one place; a store implements a few hooks.
+
+Public methods check their input (raising our errors before anything is written), resolve the
+default collection, encode values once, and hide expired entries. Hooks receive checked names and
+encoded JSON text and return decoded values, so no store repeats that work. Optional segments
+(keys, collections, destroy, destroy_collection, cull) are mixins, so a store only claims what it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, SupportsFloat
+
+from typing_extensions import Self
+
+from key_value.aio.protocols.capabilities import implemented_segments
+from key_value.aio.protocols.key_value import (
+    AsyncCullProtocol,
+    AsyncDestroyCollectionProtocol,
+    AsyncDestroyStoreProtocol,
+    AsyncEnumerateCollectionsProtocol,
+    AsyncEnumerateKeysProtocol,
+    AsyncKeyValueProtocol,
+)
+from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
+from key_value.shared.codec import encode_value
+from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.typecheck import public_api
+from key_value.shared.validation import (
+    check_collection,
+    check_key,
+    check_keys,
+    check_limit,
+    check_same_length,
+    check_ttl,
+)
+
+#: What read hooks return: a fresh value owned by the caller, and its absolute expiry (epoch seconds) or None.
+Entry = tuple[dict[str, Any], float | None]
+
+#: Seed data: {collection: {key: value}}, written when the store is first set up.
+SeedData = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
+class BaseStore(AsyncKeyValueProtocol, ABC):
+    """Base of every store: implement `_get_entry`, `_put_entry` and `_delete_entry` (and bulk hooks where faster)."""
+
+    default_collection: str
+    #: Wall clock used for expiry, in epoch seconds; tests replace it to control time.
+    clock: Callable[[], float]
+
+    def __init__(self, *, default_collection: str | None = None, seed: SeedData | None = None) -> None:
+        self.default_collection = (
+            DEFAULT_COLLECTION_NAME if default_collection is None else check_collection(default_collection)
+        )
+        self.clock = time.time
+        self._seed = _encode_seed(seed) if seed else {}
+        self._ready = False
+        self._setup_lock = asyncio.Lock()
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Prepare the backend once (connect, create tables, write seed data); later calls return at once."""
+        if self._ready:
+            return
+        async with self._setup_lock:
+            if self._ready:
+                return
+            await self._setup()
+            for collection, items in self._seed.items():
+                await self._put_entries(collection, list(items), list(items.values()), ttl=None, expires_at=None)
+            self._ready = True
+
+    async def _setup(self) -> None:
+        """Hook: prepare the backend; runs once before the first operation."""
+
+    @property
+    def capabilities(self) -> Capability:
+        """The optional protocol segments this store supports."""
+        return implemented_segments(self)
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        """Hook: the entry under (collection, key), or None. May return expired entries; they are hidden."""
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        """Hook: one entry (or None) per key; override with the backend's batch read."""
+        return [await self._get_entry(collection, key) for key in keys]
+
+    @abstractmethod
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        """Hook: store JSON text under (collection, key), replacing value and expiry."""
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        """Hook: store many distinct keys at once; override with the backend's batch write."""
+        for key, value_json in zip(keys, values_json, strict=True):
+            await self._put_entry(collection, key, value_json, ttl=ttl, expires_at=expires_at)
+
+    @abstractmethod
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        """Hook: delete (collection, key); True if it existed."""
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        """Hook: delete many distinct keys; return how many existed. Override with the backend's batch delete."""
+        deleted = 0
+        for key in keys:
+            deleted += await self._delete_entry(collection, key)
+        return deleted
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    def _collection(self, collection: str | None) -> str:
+        return self.default_collection if collection is None else check_collection(collection)
+
+    def _live(self, entry: Entry | None) -> Entry | None:
+        if entry is None or entry[1] is None or entry[1] > self.clock():
+            return entry
+        return None
+
+    @public_api
+    async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
+        """Return a fresh copy of the value under `key`, or None if missing or expired."""
+        collection = self._collection(collection)
+        check_key(key)
+        if not self._ready:
+            await self.setup()
+        entry = self._live(await self._get_entry(collection, key))
+        return None if entry is None else entry[0]
+
+    @public_api
+    async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
+        """Return one value (or None) per key, in order."""
+        collection = self._collection(collection)
+        checked = check_keys(keys)
+        if not self._ready:
+            await self.setup()
+        if not checked:
+            return []
+        entries = await self._get_entries(collection, checked)
+        return [None if entry is None else entry[0] for entry in map(self._live, entries)]
+
+    def _with_ttl(self, entry: Entry | None) -> tuple[dict[str, Any] | None, float | None]:
+        if entry is None:
+            return None, None
+        value, expires_at = entry
+        if expires_at is None:
+            return value, None
+        remaining = expires_at - self.clock()
+        return (value, remaining) if remaining > 0 else (None, None)
+
+    @public_api
+    async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
+        """Return the value and its remaining seconds to live; (None, None) if missing or expired."""
+        collection = self._collection(collection)
+        check_key(key)
+        if not self._ready:
+            await self.setup()
+        return self._with_ttl(await self._get_entry(collection, key))
+
+    @public_api
+    async def ttl_many(
+        self, keys: Sequence[str], *, collection: str | None = None
+    ) -> list[tuple[dict[str, Any] | None, float | None]]:
+        """Return one (value, ttl) pair per key, in order."""
+        collection = self._collection(collection)
+        checked = check_keys(keys)
+        if not self._ready:
+            await self.setup()
+        if not checked:
+            return []
+        return [self._with_ttl(entry) for entry in await self._get_entries(collection, checked)]
+
+    @public_api
+    async def put(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> None:
+        """Store `value` under `key`, replacing any earlier value and TTL."""
+        collection = self._collection(collection)
+        check_key(key)
+        seconds = check_ttl(ttl)
+        value_json = encode_value(value)
+        if not self._ready:
+            await self.setup()
+        expires_at = None if seconds is None else self.clock() + seconds
+        await self._put_entry(collection, key, value_json, ttl=seconds, expires_at=expires_at)
+
+    @public_api
+    async def put_many(
+        self,
+        keys: Sequence[str],
+        values: Sequence[Mapping[str, Any]],
+        *,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+    ) -> None:
+        """Store each value under the key at its position (last duplicate wins), all or nothing on bad input."""
+        collection = self._collection(collection)
+        checked = check_keys(keys)
+        check_same_length(checked, values)
+        seconds = check_ttl(ttl)
+        latest = dict(zip(checked, map(encode_value, values), strict=True))
+        if not self._ready:
+            await self.setup()
+        if not latest:
+            return
+        expires_at = None if seconds is None else self.clock() + seconds
+        await self._put_entries(collection, list(latest), list(latest.values()), ttl=seconds, expires_at=expires_at)
+
+    @public_api
+    async def delete(self, key: str, *, collection: str | None = None) -> bool:
+        """Delete `key`; return True if it existed."""
+        collection = self._collection(collection)
+        check_key(key)
+        if not self._ready:
+            await self.setup()
+        return await self._delete_entry(collection, key)
+
+    @public_api
+    async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
+        """Delete the keys; return how many distinct keys existed."""
+        collection = self._collection(collection)
+        unique = list(dict.fromkeys(check_keys(keys)))
+        if not self._ready:
+            await self.setup()
+        if not unique:
+            return 0
+        return await self._delete_entries(collection, unique)
+
+
+class BaseContextManagerStore(BaseStore, ABC):
+    """A store holding resources: `async with store:` sets it up and closes it; a closed store reopens on use."""
+
+    async def __aenter__(self) -> Self:
+        await self.setup()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Release the backend's resources; the next operation sets the store up again."""
+        async with self._setup_lock:
+            if self._ready:
+                self._ready = False
+                await self._close()
+
+    async def _close(self) -> None:
+        """Hook: release what `_setup` acquired."""
+
+
+class BaseEnumerateKeysStore(BaseStore, AsyncEnumerateKeysProtocol, ABC):
+    """Mixin for stores that can list the keys of a collection."""
+
+    @public_api
+    async def keys(self, collection: str | None = None, *, limit: int | None = None) -> list[str]:
+        """Return the live keys of `collection`: all of them, or at most `limit`."""
+        collection = self._collection(collection)
+        checked_limit = check_limit(limit)
+        if not self._ready:
+            await self.setup()
+        if checked_limit == 0:
+            return []
+        return await self._get_collection_keys(collection, limit=checked_limit)
+
+    @abstractmethod
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        """Hook: the live keys of `collection`, at most `limit` (> 0) when given."""
+
+
+class BaseEnumerateCollectionsStore(BaseStore, AsyncEnumerateCollectionsProtocol, ABC):
+    """Mixin for stores that can list their collections."""
+
+    @public_api
+    async def collections(self, *, limit: int | None = None) -> list[str]:
+        """Return the collections that hold entries: all of them, or at most `limit`."""
+        checked_limit = check_limit(limit)
+        if not self._ready:
+            await self.setup()
+        if checked_limit == 0:
+            return []
+        return await self._get_collection_names(limit=checked_limit)
+
+    @abstractmethod
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        """Hook: the collections holding entries, at most `limit` (> 0) when given."""
+
+
+class BaseDestroyStore(BaseStore, AsyncDestroyStoreProtocol, ABC):
+    """Mixin for stores that can delete all of their own data."""
+
+    @public_api
+    async def destroy(self) -> bool:
+        """Delete every entry of this store and nothing else; the store stays usable."""
+        if not self._ready:
+            await self.setup()
+        return await self._delete_store()
+
+    @abstractmethod
+    async def _delete_store(self) -> bool:
+        """Hook: delete all of this store's data; True if it held any."""
+
+
+class BaseDestroyCollectionStore(BaseStore, AsyncDestroyCollectionProtocol, ABC):
+    """Mixin for stores that can delete one collection."""
+
+    @public_api
+    async def destroy_collection(self, collection: str) -> bool:
+        """Delete every entry of `collection`; True if it held any."""
+        collection = check_collection(collection)
+        if not self._ready:
+            await self.setup()
+        return await self._delete_collection(collection)
+
+    @abstractmethod
+    async def _delete_collection(self, collection: str) -> bool:
+        """Hook: delete the collection's entries; True if it held any."""
+
+
+class BaseCullStore(BaseStore, AsyncCullProtocol, ABC):
+    """Mixin for stores that can reclaim expired entries on demand."""
+
+    @public_api
+    async def cull(self) -> None:
+        """Remove every expired entry from the backend."""
+        if not self._ready:
+            await self.setup()
+        await self._cull()
+
+    @abstractmethod
+    async def _cull(self) -> None:
+        """Hook: delete expired entries."""
+
+
+def _encode_seed(seed: SeedData) -> dict[str, dict[str, str]]:
+    if not isinstance(seed, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidArgumentError("seed must be a mapping of {collection: {key: value}}")
+    return {
+        check_collection(collection): {check_key(key): encode_value(value) for key, value in items.items()}
+        for collection, items in seed.items()
+    }
+
+
+__all__ = [
+    "BaseContextManagerStore",
+    "BaseCullStore",
+    "BaseDestroyCollectionStore",
+    "BaseDestroyStore",
+    "BaseEnumerateCollectionsStore",
+    "BaseEnumerateKeysStore",
+    "BaseStore",
+    "Entry",
+    "SeedData",
+]

@@ -1,0 +1,194 @@
+"""`MemoryStore`: values kept as JSON text in per-collection dicts, expired entries reclaimed as time passes.
+
+Entries are stored encoded, so `get` hands out a fresh copy and a caller can never change the stored
+value. A heap of expiry times lets each write reclaim what has expired since, without a sweep thread.
+With `max_entries_per_collection`, each collection is a least-recently-used cache of that size.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+
+from key_value.aio.stores.base import (
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+    SeedData,
+)
+from key_value.shared.codec import decode_value
+from key_value.shared.errors import InvalidArgumentError
+
+_Record = tuple[str, "float | None"]  # (value as JSON text, absolute expiry or None)
+
+
+class MemoryStore(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+):
+    """A fast in-process store; optionally an LRU cache of `max_entries_per_collection` entries per collection."""
+
+    def __init__(
+        self,
+        *,
+        max_entries_per_collection: int | None = None,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+    ) -> None:
+        bound = max_entries_per_collection
+        if bound is not None and (type(bound) is not int or bound < 1):  # bool is refused too
+            raise InvalidArgumentError("max_entries_per_collection must be None or an int >= 1")
+        super().__init__(default_collection=default_collection, seed=seed)
+        self.max_entries_per_collection = max_entries_per_collection
+        self._data: dict[str, dict[str, _Record]] = {}
+        self._expiries: list[tuple[float, str, str]] = []  # heap of (expires_at, collection, key); may hold stale rows
+        self._expiries_limit = 1024  # rebuild the heap when stale rows push it past this
+        self._lock = threading.Lock()  # uncontended under asyncio; real mutual exclusion for the sync twin's threads
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        with self._lock:
+            record = self._lookup(collection, key)
+        return None if record is None else (decode_value(record[0]), record[1])
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        with self._lock:
+            records = [self._lookup(collection, key) for key in keys]
+        return [None if record is None else (decode_value(record[0]), record[1]) for record in records]
+
+    def _lookup(self, collection: str, key: str) -> _Record | None:
+        bucket = self._data.get(collection)
+        if bucket is None:
+            return None
+        record = bucket.get(key)
+        if record is None:
+            return None
+        if record[1] is not None and record[1] <= self.clock():
+            self._remove(collection, bucket, key)
+            return None
+        if self.max_entries_per_collection is not None:
+            bucket[key] = bucket.pop(key)  # most recently used goes last
+        return record
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        with self._lock:
+            self._store(collection, key, (value_json, expires_at))
+            self._reclaim()
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        with self._lock:
+            for key, value_json in zip(keys, values_json, strict=True):
+                self._store(collection, key, (value_json, expires_at))
+            self._reclaim()
+
+    def _store(self, collection: str, key: str, record: _Record) -> None:
+        bucket = self._data.get(collection)
+        if bucket is None:
+            bucket = self._data[collection] = {}
+        limit = self.max_entries_per_collection
+        if limit is not None:
+            bucket.pop(key, None)
+            while len(bucket) >= limit:
+                del bucket[next(iter(bucket))]  # least recently used
+        bucket[key] = record
+        if record[1] is not None:
+            heapq.heappush(self._expiries, (record[1], collection, key))
+
+    def _reclaim(self) -> None:
+        """Drop entries whose expiry has passed; cheap when nothing has."""
+        expiries = self._expiries
+        if not expiries:
+            return
+        now = self.clock()
+        while expiries and expiries[0][0] <= now:
+            expires_at, collection, key = heapq.heappop(expiries)
+            bucket = self._data.get(collection)
+            record = None if bucket is None else bucket.get(key)
+            if bucket is not None and record is not None and record[1] == expires_at:
+                self._remove(collection, bucket, key)
+        if len(expiries) > self._expiries_limit:
+            self._rebuild_expiries()
+
+    def _rebuild_expiries(self) -> None:
+        self._expiries = [
+            (record[1], collection, key)
+            for collection, bucket in self._data.items()
+            for key, record in bucket.items()
+            if record[1] is not None
+        ]
+        heapq.heapify(self._expiries)
+        self._expiries_limit = 2 * len(self._expiries) + 1024
+
+    def _remove(self, collection: str, bucket: dict[str, _Record], key: str) -> None:
+        del bucket[key]
+        if not bucket:
+            del self._data[collection]
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        with self._lock:
+            return self._pop_live(collection, key)
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        with self._lock:
+            return sum(self._pop_live(collection, key) for key in keys)
+
+    def _pop_live(self, collection: str, key: str) -> bool:
+        bucket = self._data.get(collection)
+        if bucket is None or key not in bucket:
+            return False
+        expires_at = bucket[key][1]
+        self._remove(collection, bucket, key)
+        return expires_at is None or expires_at > self.clock()
+
+    # -- optional segments ----------------------------------------------------------------------
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        with self._lock:
+            bucket = self._data.get(collection)
+            if bucket is None:
+                return []
+            now = self.clock()
+            live = [key for key, record in bucket.items() if record[1] is None or record[1] > now]
+        return live if limit is None else live[:limit]
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        with self._lock:
+            self._cull_locked()
+            names = list(self._data)
+        return names if limit is None else names[:limit]
+
+    async def _delete_store(self) -> bool:
+        with self._lock:
+            had_data = bool(self._data)
+            self._data.clear()
+            self._expiries.clear()
+        return had_data
+
+    async def _delete_collection(self, collection: str) -> bool:
+        with self._lock:
+            return self._data.pop(collection, None) is not None
+
+    async def _cull(self) -> None:
+        with self._lock:
+            self._cull_locked()
+
+    def _cull_locked(self) -> None:
+        now = self.clock()
+        for collection in list(self._data):
+            bucket = self._data[collection]
+            for key in [key for key, record in bucket.items() if record[1] is not None and record[1] <= now]:
+                self._remove(collection, bucket, key)
+        self._rebuild_expiries()

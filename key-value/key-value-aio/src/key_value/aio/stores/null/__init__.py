@@ -1,0 +1,5 @@
+"""A store that keeps nothing."""
+
+from key_value.aio.stores.null.store import NullStore
+
+__all__ = ["NullStore"]

@@ -1,0 +1,66 @@
+"""`SimpleStore`: one dict keyed by (collection, key); the simplest correct store, meant for tests."""
+
+from __future__ import annotations
+
+from key_value.aio.stores.base import (
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+)
+from key_value.shared.codec import decode_value
+
+
+class SimpleStore(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+):
+    """A dict of JSON text; every operation is a direct dict operation, enumeration scans everything."""
+
+    def __init__(self, *, default_collection: str | None = None) -> None:
+        super().__init__(default_collection=default_collection)
+        self._entries: dict[tuple[str, str], tuple[str, float | None]] = {}
+
+    def _expired(self, expires_at: float | None) -> bool:
+        return expires_at is not None and expires_at <= self.clock()
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        found = self._entries.get((collection, key))
+        return None if found is None else (decode_value(found[0]), found[1])
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        self._entries[collection, key] = (value_json, expires_at)
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        found = self._entries.pop((collection, key), None)
+        return found is not None and not self._expired(found[1])
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        keys = [k for (c, k), (_, exp) in list(self._entries.items()) if c == collection and not self._expired(exp)]
+        return keys[:limit]
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        names = dict.fromkeys(c for (c, _), (_, exp) in list(self._entries.items()) if not self._expired(exp))
+        return list(names)[:limit]
+
+    async def _delete_store(self) -> bool:
+        had_data = bool(self._entries)
+        self._entries.clear()
+        return had_data
+
+    async def _delete_collection(self, collection: str) -> bool:
+        doomed = [pair for pair in list(self._entries) if pair[0] == collection]
+        for pair in doomed:
+            del self._entries[pair]
+        return bool(doomed)
+
+    async def _cull(self) -> None:
+        for pair in [pair for pair, (_, exp) in list(self._entries.items()) if self._expired(exp)]:
+            del self._entries[pair]

@@ -1,0 +1,1 @@
+"""I/O-free core shared by the async and sync twins of key-value."""
