@@ -1,15 +1,18 @@
 # key-value: one command per job. `make test` works on a fresh machine (it installs uv if missing).
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, else the copy `make uv` installs into python3 with pip.
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 PYTEST_ARGS ?=
 
 .PHONY: uv setup test lint format typecheck codegen codegen-check demo bench
 
 uv:
-	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 setup: uv
-	$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
 	$(UV) sync --all-packages --all-extras --locked
 
 test: setup

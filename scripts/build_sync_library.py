@@ -61,6 +61,9 @@ NAME_RENAMES = {
     "asynccontextmanager": "contextmanager",
 }
 
+#: Non-Python files that the sync tree carries too.
+COPIED = {"py.typed"}
+
 _ASYNC_PREFIX = re.compile(r"\bAsync([A-Z]\w*)")
 _ASYNC_MARKER = "# ASYNC"
 
@@ -265,7 +268,9 @@ def generate() -> list[Generated]:
     out: list[Generated] = []
     for aio_dir, sync_dir in TREES:
         for source in sorted((AIO / aio_dir).rglob("*")):
-            if "__pycache__" in source.parts or source.is_dir():
+            if source.is_dir() or any(part.startswith((".", "__pycache__")) for part in source.relative_to(AIO).parts):
+                continue
+            if source.suffix != ".py" and source.name not in COPIED:
                 continue
             relative = source.relative_to(AIO / aio_dir)
             target = Path(sync_dir) / relative
@@ -298,7 +303,9 @@ def _snapshot(base: Path) -> dict[str, str]:
     for _, sync_dir in TREES:
         root = base / sync_dir
         for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and not any(
+                part.startswith((".", "__pycache__")) for part in path.relative_to(base).parts
+            ):
                 files[path.relative_to(base).as_posix()] = path.read_text(encoding="utf-8")
     return files
 

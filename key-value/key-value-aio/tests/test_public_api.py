@@ -1,0 +1,94 @@
+"""The import paths and names of py-key-value-aio 0.4.x exist here, so code written for it runs unchanged."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from key_value.aio.protocols import (
+    AsyncCullProtocol,
+    AsyncDestroyCollectionProtocol,
+    AsyncDestroyStoreProtocol,
+    AsyncEnumerateCollectionsProtocol,
+    AsyncEnumerateKeysProtocol,
+    AsyncKeyValue,
+    AsyncKeyValueProtocol,
+)
+from key_value.aio.protocols.capabilities import capabilities_of
+from key_value.aio.stores.memory import MemoryStore
+from key_value.aio.stores.null import NullStore
+from key_value.shared.capabilities import Capability
+
+ERRORS = [
+    "BaseKeyValueError",
+    "KeyValueOperationError",
+    "SerializationError",
+    "DeserializationError",
+    "MissingKeyError",
+    "InvalidTTLError",
+    "InvalidKeyError",
+    "ValueTooLargeError",
+    "EntryTooLargeError",
+    "EntryTooSmallError",
+    "ReadOnlyError",
+    "EncryptionError",
+    "DecryptionError",
+    "CorruptedDataError",
+    "KeyValueStoreError",
+    "StoreSetupError",
+    "StoreConnectionError",
+]
+
+MODULES = {
+    "key_value.aio.protocols.key_value": ["AsyncKeyValue", "AsyncKeyValueProtocol"],
+    "key_value.aio.stores.base": ["BaseStore", "BaseContextManagerStore"],
+    "key_value.aio.stores.memory": ["MemoryStore"],
+    "key_value.aio.stores.memory.store": ["MemoryStore"],
+    "key_value.aio.stores.simple": ["SimpleStore"],
+    "key_value.aio.stores.null": ["NullStore"],
+}
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors_exported_and_shared(name: str) -> None:
+    aio = importlib.import_module("key_value.aio.errors")
+    shared = importlib.import_module("key_value.shared.errors")
+    assert getattr(aio, name) is getattr(shared, name)
+    assert name in aio.__all__
+
+
+@pytest.mark.parametrize(("module", "names"), MODULES.items())
+def test_module_paths(module: str, names: list[str]) -> None:
+    imported = importlib.import_module(module)
+    for name in names:
+        assert hasattr(imported, name)
+
+
+def test_key_value_is_a_namespace_package() -> None:
+    import key_value  # noqa: PLC0415
+
+    assert getattr(key_value, "__file__", None) is None
+
+
+def test_protocols_and_capabilities() -> None:
+    store = MemoryStore()
+    for protocol in (
+        AsyncKeyValue,
+        AsyncKeyValueProtocol,
+        AsyncCullProtocol,
+        AsyncDestroyCollectionProtocol,
+        AsyncDestroyStoreProtocol,
+        AsyncEnumerateCollectionsProtocol,
+        AsyncEnumerateKeysProtocol,
+    ):
+        assert isinstance(store, protocol)
+    everything = (
+        Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION | Capability.CULL
+    )
+    assert store.capabilities == everything
+    assert capabilities_of(store) == everything
+    null = NullStore()
+    assert isinstance(null, AsyncKeyValue)
+    assert not isinstance(null, AsyncEnumerateKeysProtocol)
+    assert null.capabilities == Capability.NONE
