@@ -1,0 +1,1 @@
+"""Test-session support shared by both twins' test suites (not shipped)."""
