@@ -41,6 +41,8 @@ HEADER = (
 #: Dotted module names: a name equal to a key, or starting with a key and a dot, is renamed.
 MODULE_RENAMES = {
     "key_value.aio": "key_value.sync",
+    "redis.asyncio": "redis",
+    "glide": "glide_sync",
 }
 
 #: Attribute chains replaced wholesale (the module they need is imported by the generator).
@@ -127,7 +129,8 @@ def _is_async_branch(node: ast.If) -> bool:
 class Unasync(ast.NodeTransformer):
     """The rewrite of one module; records the modules that renamed attributes now need."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str) -> None:
+        self.source = source
         self.needed_modules: set[str] = set()
 
     def _body(self, statements: list[ast.stmt]) -> list[ast.stmt]:
@@ -150,8 +153,8 @@ class Unasync(ast.NodeTransformer):
                 body = self._body(statements)  # pyright: ignore[reportUnknownArgumentType]
                 setattr(node, field, body or [ast.Pass()])
         for field, value in ast.iter_fields(node):
-            if field in ("body", "orelse", "finalbody"):
-                continue
+            if field in ("body", "orelse", "finalbody") and isinstance(value, list):
+                continue  # statement lists, done above; a lambda's or `x if c else y`'s body is an expression
             if isinstance(value, list):
                 new_values: list[ast.AST] = []
                 for item in value:  # pyright: ignore[reportUnknownVariableType]
@@ -213,6 +216,11 @@ class Unasync(ast.NodeTransformer):
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if isinstance(node.value, str):
             node.value = rename_text(node.value)
+        elif isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            # unparse writes numbers in canonical form (0o666 -> 438); keep the author's spelling.
+            written = ast.get_source_segment(self.source, node)
+            if written is not None and written != repr(node.value):
+                return ast.copy_location(ast.Name(id=written, ctx=ast.Load()), node)
         return node
 
     def visit_Import(self, node: ast.Import) -> ast.AST:
@@ -250,7 +258,7 @@ def _add_imports(tree: ast.Module, modules: set[str]) -> None:
 def convert(source: str, relative: str) -> str:
     """The sync twin of one async module (before formatting)."""
     tree = ast_comments.parse(source)  # pyright: ignore[reportUnknownMemberType]
-    transformer = Unasync()
+    transformer = Unasync(source)
     tree = transformer.visit(tree)
     _add_imports(tree, transformer.needed_modules)
     ast.fix_missing_locations(tree)

@@ -46,7 +46,7 @@ def test_decode_rejects_garbage(text: str | bytes) -> None:
 
 
 def test_record_round_trip() -> None:
-    text = encode_record(encode_value({"v": 1}), 123.5, collection="c/\"x", key="k\x00")
+    text = encode_record(encode_value({"v": 1}), 123.5, collection='c/"x', key="k\x00")
     record = decode_record(text)
     assert record == {"collection": 'c/"x', "key": "k\x00", "expires_at": 123.5, "value": {"v": 1}}
     assert decode_record(encode_record("{}", None))["expires_at"] is None

@@ -21,7 +21,9 @@ def test_ttl_accepted(ttl: Any, seconds: float | None) -> None:
     assert check_ttl(ttl) == seconds
 
 
-@pytest.mark.parametrize("ttl", [True, 0, -1, math.nan, math.inf, "1", b"1", object(), decimal.Decimal("NaN")], ids=repr)
+@pytest.mark.parametrize(
+    "ttl", [True, 0, -1, math.nan, math.inf, "1", b"1", object(), decimal.Decimal("NaN")], ids=repr
+)
 def test_ttl_refused(ttl: Any) -> None:
     with pytest.raises(InvalidTTLError):
         check_ttl(ttl)

@@ -127,7 +127,7 @@ class StoreModel(RuleBasedStateMachine):
             assert remaining is None
         else:
             assert remaining is not None
-            assert abs(remaining - (found[1] - self.now)) < 1e-06
+            assert abs(remaining - (found[1] - self.now)) < 1e-6
 
     @rule()
     def enumeration_matches(self) -> None:

@@ -1,0 +1,5 @@
+"""File-tree store: one JSON file per entry, one directory per collection."""
+
+from key_value.aio.stores.filetree.store import FileTreeStore
+
+__all__ = ["FileTreeStore"]

@@ -1,0 +1,123 @@
+"""`FileTreeStore`: one JSON file per entry under one directory per collection, readable with plain tools.
+
+Layout and file handling live in `FileTree` (blocking); this module adapts it to the store hooks. The
+async twin runs each hook's file work in one worker-thread hop, so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from key_value.aio.stores.base import (
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+)
+from key_value.aio.stores.filetree.tree import FileTree
+from key_value.shared.errors import InvalidArgumentError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+if True:  # ASYNC
+
+    async def _run(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking file work in a worker thread, off the event loop."""
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+else:
+
+    def _run(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run file work in the caller's thread: the sync twin blocks by design."""
+        return function(*args, **kwargs)
+
+
+class FileTreeStore(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+):
+    """Entries as files: `<data_directory>/<collection>/<key>.json`, names percent-encoded (hashed when too long).
+
+    Any key or collection name works and no path leaves `data_directory`. A write is atomic and durable
+    when it returns: temp file, fsync, rename, then one fsync of the directory per call (a crash leaves
+    the old value or the new one); deletes and destroys fsync the directory too, removals of expired
+    files do not. Expired files are removed when read and by `cull()`, which also clears temp files
+    left by a crash. Several stores or processes may share a directory and the last write wins; the
+    removal of an expired file re-checks it under a lock shared within the process, so it never drops
+    a value written meanwhile by this process. `metadata_directory` is accepted for compatibility with
+    py-key-value-aio but must be None or `data_directory`: raw collection names are kept in a small
+    file inside each collection directory.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_directory: Path | str,
+        metadata_directory: Path | str | None = None,
+        default_collection: str | None = None,
+        auto_create: bool = True,
+    ) -> None:
+        root = os.path.abspath(data_directory)
+        if metadata_directory is not None and os.path.abspath(metadata_directory) != root:
+            raise InvalidArgumentError(
+                "metadata_directory must be None or data_directory: metadata lives in each collection's directory",
+                extra_info={"data_directory": root, "metadata_directory": os.fspath(metadata_directory)},
+            )
+        super().__init__(default_collection=default_collection)
+        self.data_directory = Path(root)
+        self.auto_create = auto_create
+        self._tree = FileTree(root)
+
+    async def _setup(self) -> None:
+        await _run(self._tree.prepare, create=self.auto_create)
+
+    # -- entries ------------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        return (await self._get_entries(collection, [key]))[0]
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        return await _run(self._tree.get_entries, collection, keys, now=self.clock())
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        await self._put_entries(collection, [key], [value_json], ttl=ttl, expires_at=expires_at)
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        await _run(self._tree.put_entries, collection, keys, values_json, expires_at=expires_at)
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        return await self._delete_entries(collection, [key]) == 1
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        return await _run(self._tree.delete_entries, collection, keys, now=self.clock())
+
+    # -- optional segments --------------------------------------------------------------------------
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        return await _run(self._tree.keys, collection, limit=limit, now=self.clock())
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        return await _run(self._tree.collections, limit=limit, now=self.clock())
+
+    async def _delete_store(self) -> bool:
+        return await _run(self._tree.destroy)
+
+    async def _delete_collection(self, collection: str) -> bool:
+        return await _run(self._tree.destroy_collection, collection)
+
+    async def _cull(self) -> None:
+        await _run(self._tree.cull, now=self.clock())

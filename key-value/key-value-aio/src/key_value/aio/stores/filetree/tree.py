@@ -1,0 +1,325 @@
+"""`FileTree`: the on-disk layout of `FileTreeStore` and every blocking operation on it.
+
+    <root>/<path_component(collection)>/.collection.json                  {"collection": raw name}
+    <root>/<path_component(collection)>/<path_component(key)>.json        encode_record(value, expiry, names)
+
+Names the tree makes for itself (the metadata file, temp files, trash directories) start with a dot,
+which `path_component` never produces, so they can never be mistaken for a collection or an entry.
+Each operation takes a whole batch of keys, so the async store needs one worker-thread hop per call.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from key_value.aio.stores.base import Entry
+from key_value.aio.stores.filetree.files import (
+    TEMP_PREFIX,
+    fsync_directory,
+    read_file,
+    remove,
+    write_atomic,
+    write_temp,
+)
+from key_value.shared.codec import decode_record, decode_value, encode_record, encode_value
+from key_value.shared.errors import DeserializationError, PathSecurityError, StoreSetupError
+from key_value.shared.naming import path_component
+
+#: Holds the raw collection name; entry files never start with a dot, so it cannot clash with one.
+METADATA_NAME = ".collection.json"
+ENTRY_SUFFIX = ".json"
+#: A destroyed collection directory is renamed to this prefix first, so it vanishes in one step.
+TRASH_PREFIX = ".trash-"
+
+#: Batches at least this large write their temp files from a few threads: concurrent fsyncs share
+#: journal commits, which made 1,000-entry batches 2-3x faster on ext4 here.
+PARALLEL_BATCH = 32
+WRITER_THREADS = 8
+#: cull() removes temp files and trash older than this; live operations hold them for milliseconds.
+STALE_SECONDS = 3600.0
+
+# Striped locks serialise, within this process, a write's rename with the re-check before an expired
+# file is removed, so removing an expired entry never removes a value written a moment before.
+_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _lock(path: str) -> threading.Lock:
+    return _LOCKS[hash(path) % len(_LOCKS)]
+
+
+def _is_entry_name(name: str) -> bool:
+    return name.endswith(ENTRY_SUFFIX) and not name.startswith(".")
+
+
+def _expired(record: dict[str, Any], now: float) -> bool:
+    expires_at = record["expires_at"]
+    return expires_at is not None and expires_at <= now
+
+
+def _entry_paths(directory: str) -> list[str]:
+    """The entry files of a collection directory (no metadata, temp files or foreign names)."""
+    try:
+        with os.scandir(directory) as entries:
+            return [entry.path for entry in entries if _is_entry_name(entry.name)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _leftovers(directory: str, prefix: str, before: float) -> list[str]:
+    """Paths in `directory` starting with `prefix` and last modified before `before` (epoch seconds).
+
+    The age test spares the temp files and trash of operations still running in other threads or processes.
+    """
+    try:
+        with os.scandir(directory) as entries:
+            return [
+                entry.path
+                for entry in entries
+                if entry.name.startswith(prefix) and entry.stat(follow_symlinks=False).st_mtime < before
+            ]
+    except FileNotFoundError:
+        return []
+
+
+class FileTree:
+    """One directory per collection, one JSON record per entry; every method blocks on the disk."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def prepare(self, *, create: bool) -> None:
+        """Create the root if asked to, then pin it to its real path; `StoreSetupError` if it is missing."""
+        try:
+            if create:
+                os.makedirs(self.root, exist_ok=True)
+            real = os.path.realpath(self.root)
+            exists = os.path.isdir(real)
+        except OSError as exc:
+            raise StoreSetupError(f"cannot create the data directory: {exc}", extra_info={"path": self.root}) from exc
+        if not exists:
+            raise StoreSetupError(
+                "the data directory is missing (or not a directory); create it or pass auto_create=True",
+                extra_info={"path": self.root},
+            )
+        self.root = real
+
+    # -- paths ------------------------------------------------------------------------------------
+
+    def _directory(self, collection: str) -> str:
+        """The collection's directory; `PathSecurityError` unless it is a real directory right below the root."""
+        path = os.path.join(self.root, path_component(collection))
+        if os.path.dirname(path) != self.root or os.path.basename(path) in ("", ".", "..") or os.path.islink(path):
+            raise PathSecurityError("collection path leaves the data directory", extra_info={"collection": collection})
+        return path
+
+    @staticmethod
+    def _entry_path(directory: str, key: str) -> str:
+        path = os.path.join(directory, path_component(key) + ENTRY_SUFFIX)
+        if os.path.dirname(path) != directory:
+            raise PathSecurityError("entry path leaves its collection directory", extra_info={"key": key})
+        return path
+
+    def _collection_dirs(self) -> list[str]:
+        """Directories below the root that may be collections (symlinks and dot-names are never ours)."""
+        with os.scandir(self.root) as entries:
+            return [
+                entry.path
+                for entry in entries
+                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+            ]
+
+    # -- entries ----------------------------------------------------------------------------------
+
+    def get_entries(self, collection: str, keys: list[str], *, now: float) -> list[Entry | None]:
+        """One live entry (or None) per key; expired files met on the way are removed."""
+        directory = self._directory(collection)
+        entries: list[Entry | None] = []
+        for key in keys:
+            record = self._live_record(self._entry_path(directory, key), now)
+            entries.append(None if record is None else (record["value"], record["expires_at"]))
+        return entries
+
+    def put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, expires_at: float | None
+    ) -> None:
+        """Write each entry atomically and durably: temp file, fsync, rename, then one fsync of the directory."""
+        payloads = [
+            encode_record(value_json, expires_at, collection=collection, key=key).encode()
+            for key, value_json in zip(keys, values_json, strict=True)
+        ]
+        directory = self._make_collection(collection)
+        try:
+            self._write(directory, keys, payloads)
+        except FileNotFoundError:  # the directory was destroyed meanwhile: make it again, once
+            directory = self._make_collection(collection)
+            self._write(directory, keys, payloads)
+
+    def delete_entries(self, collection: str, keys: list[str], *, now: float) -> int:
+        """Remove the keys' files; count those that held a live entry."""
+        directory = self._directory(collection)
+        removed: list[bytes] = []
+        for key in keys:
+            path = self._entry_path(directory, key)
+            with _lock(path):
+                data = read_file(path)
+                if data is not None and remove(path):
+                    removed.append(data)
+        if removed:
+            fsync_directory(directory)
+        return sum(self._held_live(data, now) for data in removed)
+
+    @staticmethod
+    def _held_live(data: bytes, now: float) -> bool:
+        try:
+            return not _expired(decode_record(data), now)
+        except DeserializationError:
+            return True  # a damaged entry still counts as deleted, so it can be cleaned up
+
+    def _live_record(self, path: str, now: float) -> dict[str, Any] | None:
+        """The record in `path` if it is live; an expired one is removed (after a re-check under the lock)."""
+        data = read_file(path)
+        if data is None:
+            return None
+        record = decode_record(data)
+        if not _expired(record, now):
+            return record
+        with _lock(path):
+            data = read_file(path)  # a write may have replaced it since
+            if data is not None and _expired(decode_record(data), now):
+                remove(path)
+        return None
+
+    def _make_collection(self, collection: str) -> str:
+        """The collection's directory, created with its metadata file if either is missing."""
+        directory = self._directory(collection)
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            pass
+        else:
+            fsync_directory(self.root)
+        metadata = os.path.join(directory, METADATA_NAME)
+        if not os.path.exists(metadata):
+            # Durable with the entries: the fsync of the directory after their renames covers this one.
+            write_atomic(metadata, encode_value({"collection": collection}).encode())
+        return directory
+
+    def _write(self, directory: str, keys: list[str], payloads: list[bytes]) -> None:
+        targets = [self._entry_path(directory, key) for key in keys]
+        temps = self._write_temps(directory, payloads)
+        done = 0
+        try:
+            for temp, target in zip(temps, targets, strict=True):
+                with _lock(target):
+                    os.replace(temp, target)
+                done += 1
+        finally:
+            for temp in temps[done:]:
+                remove(temp)
+        fsync_directory(directory)
+
+    @staticmethod
+    def _write_temps(directory: str, payloads: list[bytes]) -> list[str]:
+        """One fsynced temp file per payload, in order; on any error none is left behind."""
+        if len(payloads) < PARALLEL_BATCH:
+            temps: list[str] = []
+            try:
+                for payload in payloads:
+                    temp = write_temp(directory, payload)
+                    temps.append(temp)
+            except BaseException:
+                for temp in temps:
+                    remove(temp)
+                raise
+            return temps
+        with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
+            futures = [pool.submit(write_temp, directory, payload) for payload in payloads]
+        failures = [error for error in (future.exception() for future in futures) if error is not None]
+        if failures:
+            for future in futures:
+                if future.exception() is None:
+                    remove(future.result())
+            raise failures[0]
+        return [future.result() for future in futures]
+
+    # -- enumeration --------------------------------------------------------------------------------
+
+    def keys(self, collection: str, *, limit: int | None, now: float) -> list[str]:
+        """The raw keys of the collection's live entries, read from their records; at most `limit`."""
+        keys: list[str] = []
+        for path in _entry_paths(self._directory(collection)):
+            record = self._live_record(path, now)
+            if record is None:
+                continue
+            keys.append(_raw_name(record, "key", path))
+            if len(keys) == limit:
+                break
+        return keys
+
+    def collections(self, *, limit: int | None, now: float) -> list[str]:
+        """The raw names of collections holding at least one live entry; at most `limit`."""
+        names: list[str] = []
+        for directory in self._collection_dirs():
+            data = read_file(os.path.join(directory, METADATA_NAME))
+            if data is None:
+                continue  # not (yet) one of ours
+            if any(self._live_record(path, now) is not None for path in _entry_paths(directory)):
+                names.append(_raw_name(decode_value(data), "collection", directory))
+                if len(names) == limit:
+                    break
+        return names
+
+    # -- destroy and cull ---------------------------------------------------------------------------
+
+    def destroy_collection(self, collection: str) -> bool:
+        """Delete the collection's directory; True if it held any entry."""
+        return self._discard([self._directory(collection)])
+
+    def destroy(self) -> bool:
+        """Delete every collection directory of this store (those with a metadata file); foreign files stay."""
+        ours = [path for path in self._collection_dirs() if os.path.exists(os.path.join(path, METADATA_NAME))]
+        return self._discard(ours)
+
+    def _discard(self, directories: list[str]) -> bool:
+        """Rename each directory to a trash name (so it vanishes at once and racing writes recreate a fresh
+        one), make the renames durable, then delete the trash; True if any held an entry."""
+        trash: list[str] = []
+        for directory in directories:
+            target = os.path.join(self.root, TRASH_PREFIX + secrets.token_hex(8))
+            try:
+                os.rename(directory, target)
+            except FileNotFoundError:
+                continue
+            trash.append(target)
+        if not trash:
+            return False
+        fsync_directory(self.root)
+        held = any(_entry_paths(path) for path in trash)
+        for path in trash:
+            shutil.rmtree(path, ignore_errors=True)  # already gone from the store's view; cull() sweeps leftovers
+        return held
+
+    def cull(self, *, now: float) -> None:
+        """Remove expired entries, and the temp files and trash that a crash in the middle of a write or a
+        destroy left behind."""
+        stale_before = time.time() - STALE_SECONDS
+        for directory in self._collection_dirs():
+            for path in _entry_paths(directory):
+                self._live_record(path, now)
+            for path in _leftovers(directory, TEMP_PREFIX, stale_before):
+                remove(path)
+        for path in _leftovers(self.root, TRASH_PREFIX, stale_before):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _raw_name(record: dict[str, Any], field: str, path: str) -> str:
+    name = record.get(field)
+    if not isinstance(name, str):
+        raise DeserializationError(f"stored record has no {field} name", extra_info={"path": path})
+    return name

@@ -1,0 +1,320 @@
+"""FileTreeStore: the contract, plus containment, durability on disk, expiry of files and crash leftovers."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from key_value.aio.stores.filetree import FileTreeStore
+from key_value.aio.stores.filetree import store as store_module
+from key_value.aio.stores.filetree import tree as tree_module
+from key_value.aio.stores.filetree.files import read_file
+from key_value.shared.codec import encode_record
+from key_value.shared.errors import InvalidArgumentError, PathSecurityError, StoreSetupError
+from key_value.shared.naming import is_hashed_component, path_component
+
+from .contract import AWKWARD_NAMES, ContractTests
+
+#: Names aimed at the file system on top of the contract's awkward ones: traversal, absolute and
+#: Windows paths, reserved device names, and the dot-names the store uses for itself.
+HOSTILE_NAMES = [
+    *AWKWARD_NAMES,
+    "../outside",
+    "../../../../../../tmp/escaped",
+    "/etc/passwd",
+    "C:\\Windows\\System32",
+    "..\\..\\escaped",
+    "~",
+    "~root",
+    "NUL",
+    "con.txt",
+    ".collection.json",
+    ".tmp-0123456789abcdef",
+    ".trash-0123456789abcdef",
+    "/" * 300,
+    "../" * 400,
+]
+
+
+def entry_file(data: Path, collection: str, key: str) -> Path:
+    return data / path_component(collection) / (path_component(key) + ".json")
+
+
+def everything_under(directory: Path) -> list[Path]:
+    """Every file and directory below `directory`, symlinks not followed."""
+    return list(directory.rglob("*"))
+
+
+def names_in(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
+def frozen_clock(store: FileTreeStore) -> list[float]:
+    """Make `store` read the time from the returned one-element list."""
+    now = [1_000_000.0]
+    store.clock = lambda: now[0]
+    return now
+
+
+class TestFileTreeStore(ContractTests):
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> FileTreeStore:
+        return FileTreeStore(data_directory=tmp_path / "data")
+
+
+class TestContainment:
+    async def test_no_path_leaves_data_directory(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        for name in HOSTILE_NAMES:
+            await store.put(name, {"name": name}, collection=name)
+            await store.put(name, {"name": name}, collection="plain")
+        created = everything_under(tmp_path)
+        assert len(created) > 2 * len(HOSTILE_NAMES)
+        assert all(path.is_relative_to(data) for path in created)
+        assert all(not path.is_symlink() and len(path.name.encode()) <= 255 for path in created)
+        assert sorted(await store.collections()) == sorted({*HOSTILE_NAMES, "plain"})
+        assert sorted(await store.keys("plain")) == sorted(HOSTILE_NAMES)
+        for name in HOSTILE_NAMES:
+            assert await store.get(name, collection=name) == {"name": name}
+
+    async def test_symlinked_collection_refused(self, tmp_path: Path) -> None:
+        data, outside = tmp_path / "data", tmp_path / "outside"
+        outside.mkdir()
+        store = FileTreeStore(data_directory=data)
+        await store.setup()
+        (data / path_component("evil")).symlink_to(outside, target_is_directory=True)
+        with pytest.raises(PathSecurityError):
+            await store.put("key", {"v": 1}, collection="evil")
+        with pytest.raises(PathSecurityError):
+            await store.get("key", collection="evil")
+        assert names_in(outside) == []
+        assert await store.collections() == []
+
+    async def test_symlinked_entry_refused(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        await store.put("key", {"v": 1}, collection="c")
+        secret = tmp_path / "secret.json"
+        secret.write_text(encode_record('{"secret":true}', None, collection="c", key="leak"))
+        entry_file(data, "c", "leak").symlink_to(secret)
+        with pytest.raises(PathSecurityError):
+            await store.get("leak", collection="c")
+        assert await store.get("key", collection="c") == {"v": 1}
+
+
+class TestFilesOnDisk:
+    async def test_data_survives_a_new_store(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        first = FileTreeStore(data_directory=data)
+        await first.put("plain", {"v": 1}, collection="c")
+        await first.put("timed", {"v": 2}, collection="c", ttl=60)
+        await first.put("k" * 1000, {"v": 3}, collection="é" * 600)
+        second = FileTreeStore(data_directory=str(data))
+        assert await second.get("plain", collection="c") == {"v": 1}
+        value, remaining = await second.ttl("timed", collection="c")
+        assert value == {"v": 2}
+        assert remaining is not None
+        assert 59 < remaining <= 60
+        assert await second.get("k" * 1000, collection="é" * 600) == {"v": 3}
+        assert sorted(await second.keys("c")) == ["plain", "timed"]
+        assert sorted(await second.collections()) == sorted(["c", "é" * 600])
+
+    async def test_long_names_enumerate_raw(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        long_key, long_collection, wide = "k" * 1000, "c" * 1000, "é" * 600
+        await store.put(long_key, {"v": 1}, collection=long_collection)
+        await store.put(wide, {"v": 2}, collection=long_collection)
+        await store.put("short", {"v": 3}, collection=wide)
+        assert sorted(await store.keys(long_collection)) == sorted([long_key, wide])
+        assert await store.keys(wide) == ["short"]
+        assert sorted(await store.collections()) == sorted([long_collection, wide])
+        assert is_hashed_component(entry_file(data, long_collection, long_key).parent.name)
+        assert entry_file(data, long_collection, long_key).exists()
+        assert all(len(path.name.encode()) <= 255 for path in everything_under(data))
+
+    async def test_auto_create_false_requires_directory(self, tmp_path: Path) -> None:
+        missing = tmp_path / "missing"
+        store = FileTreeStore(data_directory=missing, auto_create=False)
+        with pytest.raises(StoreSetupError):
+            await store.get("key")
+        assert not missing.exists()
+        missing.mkdir()
+        await store.put("key", {"v": 1})
+        assert await store.get("key") == {"v": 1}
+
+    async def test_auto_create_makes_parents(self, tmp_path: Path) -> None:
+        store = FileTreeStore(data_directory=tmp_path / "a" / "b")
+        await store.put("key", {"v": 1})
+        assert (tmp_path / "a" / "b").is_dir()
+
+    def test_metadata_directory_must_be_data_directory(self, tmp_path: Path) -> None:
+        FileTreeStore(data_directory=tmp_path, metadata_directory=tmp_path)
+        FileTreeStore(data_directory=tmp_path, metadata_directory=str(tmp_path / "." / ""))
+        with pytest.raises(InvalidArgumentError, match="metadata_directory"):
+            FileTreeStore(data_directory=tmp_path / "data", metadata_directory=tmp_path / "meta")
+
+    async def test_destroy_keeps_foreign_files(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        await store.put("a", {"v": 1}, collection="one")
+        await store.put("b", {"v": 2}, collection="two")
+        (data / "notes").mkdir()
+        (data / "notes" / "todo.txt").write_text("keep me")
+        (data / "README").write_text("keep me too")
+        assert await store.destroy_collection("one") is True
+        assert names_in(data) == sorted(["README", "notes", path_component("two")])
+        assert await store.destroy() is True
+        assert names_in(data) == ["README", "notes"]
+        assert await store.destroy() is False
+        await store.put("a", {"v": 3}, collection="one")
+        assert await store.get("a", collection="one") == {"v": 3}
+
+
+class TestExpiryOnDisk:
+    @pytest.mark.parametrize("read", ["get", "get_many", "ttl", "ttl_many", "keys", "collections"])
+    async def test_expired_file_removed_when_read(self, tmp_path: Path, read: str) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        now = frozen_clock(store)
+        await store.put("key", {"v": 1}, collection="c", ttl=5)
+        path = entry_file(data, "c", "key")
+        assert path.exists()
+        now[0] += 10
+        if read == "get":
+            assert await store.get("key", collection="c") is None
+        elif read == "get_many":
+            assert await store.get_many(["key"], collection="c") == [None]
+        elif read == "ttl":
+            assert await store.ttl("key", collection="c") == (None, None)
+        elif read == "ttl_many":
+            assert await store.ttl_many(["key"], collection="c") == [(None, None)]
+        elif read == "keys":
+            assert await store.keys("c") == []
+        else:
+            assert await store.collections() == []
+        assert not path.exists()
+
+    async def test_cull_removes_expired_files_and_stale_leftovers(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        now = frozen_clock(store)
+        await store.put_many(["a", "b", "c"], [{"v": 1}] * 3, collection="mixed", ttl=5)
+        await store.put("kept", {"v": 2}, collection="mixed")
+        await store.put("gone", {"v": 3}, collection="expired", ttl=5)
+        mixed = data / path_component("mixed")
+        old = time.time() - 2 * tree_module.STALE_SECONDS
+        for leftover in (mixed / ".tmp-stale", mixed / ".tmp-fresh"):
+            leftover.write_bytes(b'{"half')
+        for trash in (data / ".trash-stale", data / ".trash-fresh"):
+            trash.mkdir()
+            (trash / "entry.json").write_bytes(b"{}")
+        os.utime(mixed / ".tmp-stale", (old, old))
+        os.utime(data / ".trash-stale", (old, old))
+        now[0] += 10
+        await store.cull()
+        assert names_in(mixed) == sorted([".collection.json", ".tmp-fresh", path_component("kept") + ".json"])
+        assert names_in(data / path_component("expired")) == [".collection.json"]
+        assert names_in(data) == sorted([".trash-fresh", path_component("expired"), path_component("mixed")])
+        assert await store.collections() == ["mixed"]
+
+    async def test_expiry_removal_spares_a_concurrent_rewrite(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        now = frozen_clock(store)
+        await store.put("key", {"v": "old"}, collection="c", ttl=5)
+        now[0] += 10
+        path = entry_file(data, "c", "key")
+        rewritten: list[bool] = []
+
+        def read_then_rewrite(name: str) -> bytes | None:
+            found = read_file(name)
+            if not rewritten:  # another writer replaces the entry right after this read saw it expired
+                rewritten.append(True)
+                path.write_text(encode_record('{"v":"new"}', None, collection="c", key="key"))
+            return found
+
+        monkeypatch.setattr(tree_module, "read_file", read_then_rewrite)
+        assert await store.get("key", collection="c") is None
+        monkeypatch.undo()
+        assert await store.get("key", collection="c") == {"v": "new"}
+
+
+class TestCrashSafety:
+    async def test_leftover_temp_files_ignored(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        await store.put("key", {"v": 1}, collection="c")
+        directory = data / path_component("c")
+        # A crash after a temp file was written but before its rename, and one in the middle of a write.
+        (directory / ".tmp-0123456789abcdef").write_text(encode_record('{"v":2}', None, collection="c", key="ghost"))
+        (directory / ".tmp-fedcba9876543210").write_bytes(b'{"collection":"c","ke')
+        # A collection whose very first write crashed: a directory holding only a temp file.
+        crashed = data / path_component("crashed")
+        crashed.mkdir()
+        (crashed / ".tmp-0000000000000000").write_bytes(b"{")
+        # A destroy that crashed after renaming a collection to trash, before deleting it.
+        trash = data / ".trash-0123456789abcdef"
+        trash.mkdir()
+        (trash / ".collection.json").write_text('{"collection":"destroyed"}')
+        (trash / (path_component("key") + ".json")).write_text(
+            encode_record('{"v":3}', None, collection="destroyed", key="key")
+        )
+        assert await store.keys("c") == ["key"]
+        assert await store.get("ghost", collection="c") is None
+        assert await store.get("key", collection="c") == {"v": 1}
+        assert await store.collections() == ["c"]
+        assert await store.keys("crashed") == []
+
+    @pytest.mark.parametrize("count", [3, 100], ids=["sequential", "parallel"])
+    async def test_failed_write_changes_nothing(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+    ) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        await store.put("k0", {"old": True}, collection="c")
+        real_fsync = os.fsync
+        calls: list[int] = []
+
+        def failing_fsync(fd: int) -> None:
+            calls.append(fd)
+            if len(calls) >= 2:
+                raise OSError(errno.EIO, "simulated disk failure")
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError, match="simulated"):
+            await store.put_many([f"k{i}" for i in range(count)], [{"new": i} for i in range(count)], collection="c")
+        monkeypatch.undo()
+        assert await store.get("k0", collection="c") == {"old": True}
+        assert await store.keys("c") == ["k0"]
+        assert names_in(data / path_component("c")) == sorted([".collection.json", path_component("k0") + ".json"])
+
+
+class TestWorkerThreadHops:
+    async def test_bulk_operations_use_one_hop(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store = FileTreeStore(data_directory=tmp_path / "data")
+        await store.setup()
+        original = store_module._run  # pyright: ignore[reportPrivateUsage]
+        hops: list[str] = []
+
+        async def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            hops.append(function.__name__)
+            return await original(function, *args, **kwargs)
+
+        monkeypatch.setattr(store_module, "_run", counting_run)
+        keys = [f"k{i}" for i in range(100)]
+        await store.put_many(keys, [{"i": i} for i in range(100)], collection="c")
+        await store.get_many(keys, collection="c")
+        await store.ttl_many(keys, collection="c")
+        assert await store.delete_many(keys, collection="c") == 100
+        assert hops == ["put_entries", "get_entries", "get_entries", "delete_entries"]
