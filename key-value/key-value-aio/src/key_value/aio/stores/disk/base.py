@@ -1,0 +1,87 @@
+"""`BaseDiskStore`: what DiskStore and MultiDiskStore share — where diskcache runs, set-up and error mapping.
+
+In the async twin every diskcache call runs on the store's own single worker thread, so SQLite and
+file I/O never block the event loop, and that thread's one connection per cache is the one `close()`
+closes. Each hook makes one hop to the thread; the sync twin calls diskcache directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from diskcache import Timeout
+
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+)
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
+
+T = TypeVar("T")
+
+
+class BaseDiskStore(
+    BaseContextManagerStore,
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+    ABC,
+):
+    """A store on diskcache: implement `_release` (and `_open` if needed); call diskcache only through `_run`."""
+
+    async def _setup(self) -> None:
+        if True:  # ASYNC
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=type(self).__name__)
+            try:
+                await self._run(self._open)
+            except BaseException:
+                self._executor.shutdown(wait=False)
+                raise
+        else:
+            self._run(self._open)
+
+    async def _close(self) -> None:
+        if True:  # ASYNC
+            try:
+                await self._run(self._release)
+            finally:
+                self._executor.shutdown(wait=False)
+        else:
+            self._run(self._release)
+
+    def _open(self) -> None:
+        """Hook, run through `_run`: open what the store needs before its first operation."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Hook, run through `_run`: close the caches (connections) this store opened."""
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        """Run `call` (diskcache work) — on the worker thread in the async twin — raising our errors for diskcache's."""
+        try:
+            if True:  # ASYNC
+                return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            else:
+                return call()
+        except Timeout as exc:
+            raise StoreConnectionError("the disk cache stayed locked by another writer past its timeout") from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise KeyValueStoreError(f"the disk cache failed: {exc}") from exc
+
+
+def check_max_size(max_size: object) -> int | None:
+    """Return `max_size` if it is None or an int >= 1 (bytes), else raise `InvalidArgumentError`."""
+    if max_size is not None and (type(max_size) is not int or max_size < 1):  # bool is refused too
+        raise InvalidArgumentError("max_size must be None (unbounded) or an int >= 1 (bytes)")
+    return max_size
