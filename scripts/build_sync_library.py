@@ -43,6 +43,7 @@ MODULE_RENAMES = {
     "key_value.aio": "key_value.sync",
     "redis.asyncio": "redis",
     "glide": "glide_sync",
+    "aioboto3": "boto3",
 }
 
 #: Attribute chains replaced wholesale (the module they need is imported by the generator).

@@ -73,7 +73,7 @@ def test_key_value_is_a_namespace_package() -> None:
 
 def test_protocols_and_capabilities() -> None:
     store = MemoryStore()
-    for protocol in (
+    protocols: list[type] = [
         AsyncKeyValue,
         AsyncKeyValueProtocol,
         AsyncCullProtocol,
@@ -81,7 +81,8 @@ def test_protocols_and_capabilities() -> None:
         AsyncDestroyStoreProtocol,
         AsyncEnumerateCollectionsProtocol,
         AsyncEnumerateKeysProtocol,
-    ):
+    ]
+    for protocol in protocols:
         assert isinstance(store, protocol)
     everything = (
         Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION | Capability.CULL

@@ -75,7 +75,7 @@ def test_key_value_is_a_namespace_package() -> None:
 
 def test_protocols_and_capabilities() -> None:
     store = MemoryStore()
-    for protocol in (
+    protocols: list[type] = [
         KeyValue,
         KeyValueProtocol,
         CullProtocol,
@@ -83,7 +83,8 @@ def test_protocols_and_capabilities() -> None:
         DestroyStoreProtocol,
         EnumerateCollectionsProtocol,
         EnumerateKeysProtocol,
-    ):
+    ]
+    for protocol in protocols:
         assert isinstance(store, protocol)
     everything = (
         Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION | Capability.CULL

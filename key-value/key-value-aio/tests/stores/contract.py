@@ -415,7 +415,7 @@ class ContractTests:
     # -- concurrency -------------------------------------------------------------------------------
 
     async def test_concurrent_use_loses_nothing(self, store: AsyncKeyValue) -> None:
-        rounds = 20
+        rounds = 6
 
         async def worker(worker_id: int) -> None:
             for i in range(rounds):

@@ -9,12 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
+from key_value.aio.protocols.key_value import (
+    AsyncCullProtocol,
+    AsyncDestroyCollectionProtocol,
+    AsyncEnumerateCollectionsProtocol,
+    AsyncEnumerateKeysProtocol,
+)
 from key_value.aio.stores.base import BaseStore
 from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.stores.simple import SimpleStore
@@ -107,13 +113,13 @@ class StoreModel(RuleBasedStateMachine):
 
     @rule(collection=COLLECTIONS)
     def destroy_collection(self, collection: str) -> None:
-        self.run(self.store.destroy_collection(collection))  # type: ignore[attr-defined]
+        self.run(cast("AsyncDestroyCollectionProtocol", self.store).destroy_collection(collection))
         for pair in [pair for pair in self.model if pair[0] == collection]:
             del self.model[pair]
 
     @rule()
     def cull(self) -> None:
-        self.run(self.store.cull())  # type: ignore[attr-defined]
+        self.run(cast("AsyncCullProtocol", self.store).cull())
 
     @rule(seconds=st.floats(min_value=0.1, max_value=15))
     def advance_clock(self, seconds: float) -> None:
@@ -144,10 +150,10 @@ class StoreModel(RuleBasedStateMachine):
     @rule()
     def enumeration_matches(self) -> None:
         live = {pair for pair in self.model if self.live(*pair) is not None}
-        collections = self.run(self.store.collections())  # type: ignore[attr-defined]
+        collections = self.run(cast("AsyncEnumerateCollectionsProtocol", self.store).collections())
         assert sorted(collections) == sorted({collection for collection, _ in live})
         for collection in {collection for collection, _ in live}:
-            keys = self.run(self.store.keys(collection))  # type: ignore[attr-defined]
+            keys = self.run(cast("AsyncEnumerateKeysProtocol", self.store).keys(collection))
             assert sorted(keys) == sorted(key for c, key in live if c == collection)
 
 

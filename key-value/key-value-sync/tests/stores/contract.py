@@ -413,7 +413,7 @@ class ContractTests:
     # -- concurrency -------------------------------------------------------------------------------
 
     def test_concurrent_use_loses_nothing(self, store: KeyValue) -> None:
-        rounds = 20
+        rounds = 6
 
         def worker(worker_id: int) -> None:
             for i in range(rounds):

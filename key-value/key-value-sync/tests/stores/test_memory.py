@@ -57,7 +57,7 @@ class TestMemoryReclaim:
 
     def test_rewrites_do_not_grow_expiry_heap(self) -> None:
         store = MemoryStore()
-        for _ in range(20000):
+        for _ in range(20_000):
             store.put("same", {"v": 1}, ttl=3600)
         assert len(store._expiries) <= 2 * 1 + 1024  # pyright: ignore[reportPrivateUsage]
 

@@ -18,6 +18,7 @@ BaseKeyValueError
 └── KeyValueStoreError              the store itself failed
     ├── StoreSetupError
     ├── StoreConnectionError        connection failures and timeouts
+    │   └── StoreTimeoutError       a call ran past its time limit (also a TimeoutError)
     └── PathSecurityError
 """
 
@@ -114,6 +115,10 @@ class StoreConnectionError(KeyValueStoreError):
     """The backend could not be reached, or did not answer in time."""
 
 
+class StoreTimeoutError(StoreConnectionError, TimeoutError):
+    """A call did not finish within its time limit; also a `TimeoutError`, so both kinds of handler catch it."""
+
+
 class PathSecurityError(KeyValueStoreError):
     """A path would leave the store's base directory."""
 
@@ -139,5 +144,6 @@ __all__ = [
     "SerializationError",
     "StoreConnectionError",
     "StoreSetupError",
+    "StoreTimeoutError",
     "ValueTooLargeError",
 ]

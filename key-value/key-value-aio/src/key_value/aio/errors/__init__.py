@@ -21,6 +21,7 @@ from key_value.shared.errors import (
     SerializationError,
     StoreConnectionError,
     StoreSetupError,
+    StoreTimeoutError,
     ValueTooLargeError,
 )
 
@@ -45,5 +46,6 @@ __all__ = [
     "SerializationError",
     "StoreConnectionError",
     "StoreSetupError",
+    "StoreTimeoutError",
     "ValueTooLargeError",
 ]

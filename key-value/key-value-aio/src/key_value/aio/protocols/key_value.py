@@ -103,5 +103,6 @@ class AsyncDestroyCollectionProtocol(Protocol):
         ...
 
 
+@runtime_checkable
 class AsyncKeyValue(AsyncKeyValueProtocol, Protocol):
     """The key-value protocol that applications type against."""

@@ -24,6 +24,7 @@ from key_value.shared.errors import (
     SerializationError,
     StoreConnectionError,
     StoreSetupError,
+    StoreTimeoutError,
     ValueTooLargeError,
 )
 
@@ -48,5 +49,6 @@ __all__ = [
     "SerializationError",
     "StoreConnectionError",
     "StoreSetupError",
+    "StoreTimeoutError",
     "ValueTooLargeError",
 ]

@@ -106,5 +106,6 @@ class DestroyCollectionProtocol(Protocol):
         ...
 
 
+@runtime_checkable
 class KeyValue(KeyValueProtocol, Protocol):
     """The key-value protocol that applications type against."""

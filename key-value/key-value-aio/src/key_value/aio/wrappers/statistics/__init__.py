@@ -1,0 +1,27 @@
+"""A wrapper that counts operations, hits and misses per collection."""
+
+from key_value.aio.wrappers.statistics.wrapper import (
+    BaseHitMissStatistics,
+    BaseStatistics,
+    DeleteStatistics,
+    ExistsStatistics,
+    GetStatistics,
+    KVStoreCollectionStatistics,
+    KVStoreStatistics,
+    PutStatistics,
+    StatisticsWrapper,
+    TTLStatistics,
+)
+
+__all__ = [
+    "BaseHitMissStatistics",
+    "BaseStatistics",
+    "DeleteStatistics",
+    "ExistsStatistics",
+    "GetStatistics",
+    "KVStoreCollectionStatistics",
+    "KVStoreStatistics",
+    "PutStatistics",
+    "StatisticsWrapper",
+    "TTLStatistics",
+]

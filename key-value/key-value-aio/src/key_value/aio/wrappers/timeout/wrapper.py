@@ -1,0 +1,135 @@
+"""`TimeoutWrapper`: a call that takes longer than `timeout` seconds raises `StoreTimeoutError`.
+
+`StoreTimeoutError` is a `StoreConnectionError` (what our stores raise when a backend does not answer)
+and a `TimeoutError` (what py-key-value-aio raised), so handlers written for either catch it. The
+async twin cancels the call. The sync twin runs each call in a worker thread and stops waiting after
+the timeout; a blocking call cannot be cancelled, so it runs on in its (daemon) thread and a write may
+still land after the caller got the error. Errors the store raises itself, including its own
+`TimeoutError`s, pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import math
+import threading
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Future, wait
+from functools import partial
+from typing import Any, SupportsFloat, TypeVar
+
+from key_value.aio.protocols.key_value import AsyncKeyValue
+from key_value.aio.wrappers.base import BaseWrapper
+from key_value.shared.errors import InvalidArgumentError, StoreTimeoutError
+
+T = TypeVar("T")
+
+if True:  # ASYNC
+    Operation = Callable[[], Awaitable[T]]
+    """A call to run within the time limit."""
+else:
+    Operation = Callable[[], T]
+
+
+class TimeoutWrapper(BaseWrapper):
+    """Limits every call (protocol and segments) to `timeout` seconds; lifecycle calls are not limited."""
+
+    def __init__(self, key_value: AsyncKeyValue, timeout: float = 5.0) -> None:
+        super().__init__(key_value)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError(
+                "timeout must be a finite number of seconds > 0", extra_info={"timeout": repr(timeout)}
+            )
+        self.timeout: float = float(timeout)
+
+    def _timed_out(self) -> StoreTimeoutError:
+        return StoreTimeoutError("the store did not answer in time", extra_info={"timeout": self.timeout})
+
+    async def _call(self, operation: Operation[T]) -> T:
+        """Run `operation`; raise `StoreTimeoutError` if it has not finished after `timeout` seconds."""
+        if True:  # ASYNC
+            store_raised = False
+
+            async def run() -> T:
+                nonlocal store_raised
+                try:
+                    return await operation()
+                except Exception:
+                    store_raised = True  # its own TimeoutError too: pass it on unchanged
+                    raise
+
+            try:
+                return await asyncio.wait_for(run(), self.timeout)
+            except asyncio.TimeoutError:
+                if store_raised:
+                    raise
+                raise self._timed_out() from None
+        else:
+            outcome: Future[T] = Future()
+            context = contextvars.copy_context()
+
+            def run() -> None:
+                try:
+                    outcome.set_result(context.run(operation))
+                except BaseException as exc:  # handed over to the waiting caller
+                    outcome.set_exception(exc)
+
+            threading.Thread(target=run, name="TimeoutWrapper call", daemon=True).start()
+            if not wait([outcome], timeout=self.timeout).done:
+                raise self._timed_out()
+            return outcome.result()
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
+        return await self._call(partial(self.key_value.get, key, collection=collection))
+
+    async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
+        return await self._call(partial(self.key_value.get_many, keys, collection=collection))
+
+    async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
+        return await self._call(partial(self.key_value.ttl, key, collection=collection))
+
+    async def ttl_many(
+        self, keys: Sequence[str], *, collection: str | None = None
+    ) -> list[tuple[dict[str, Any] | None, float | None]]:
+        return await self._call(partial(self.key_value.ttl_many, keys, collection=collection))
+
+    async def put(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> None:
+        await self._call(partial(self.key_value.put, key, value, collection=collection, ttl=ttl))
+
+    async def put_many(
+        self,
+        keys: Sequence[str],
+        values: Sequence[Mapping[str, Any]],
+        *,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+    ) -> None:
+        await self._call(partial(self.key_value.put_many, keys, values, collection=collection, ttl=ttl))
+
+    async def delete(self, key: str, *, collection: str | None = None) -> bool:
+        return await self._call(partial(self.key_value.delete, key, collection=collection))
+
+    async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
+        return await self._call(partial(self.key_value.delete_many, keys, collection=collection))
+
+    # -- segments -------------------------------------------------------------------------------
+
+    async def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
+        return await self._call(partial(super()._keys, collection, limit=limit))
+
+    async def _collections(self, *, limit: int | None) -> list[str]:
+        return await self._call(partial(super()._collections, limit=limit))
+
+    async def _destroy(self) -> bool:
+        return await self._call(super()._destroy)
+
+    async def _destroy_collection(self, collection: str) -> bool:
+        return await self._call(partial(super()._destroy_collection, collection))
+
+    async def _cull(self) -> None:
+        await self._call(super()._cull)
