@@ -1,7 +1,12 @@
-"""Run the whole test suite; fail when pytest collected nothing (its exit code 5) instead of passing."""
+"""Run the whole test suite; fail when pytest collected nothing (its exit code 5) instead of passing.
+
+Tests spend most of their time waiting (TTL sleeps, fsync, servers), so they run in KV_TEST_WORKERS
+processes (default 4, even on 2 cores); each worker starts its own servers on free ports.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,7 +14,9 @@ NO_TESTS_COLLECTED = 5
 
 
 def main() -> int:
-    command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    workers = os.environ.get("KV_TEST_WORKERS", "4")
+    parallel = ["-n", workers, "--dist", "loadfile"] if workers not in ("", "0", "1") else []
+    command = [sys.executable, "-m", "pytest", *parallel, *sys.argv[1:]]
     code = subprocess.call(command)
     if code == NO_TESTS_COLLECTED:
         print("run_tests: pytest collected no tests; that is a failure", file=sys.stderr)
