@@ -14,6 +14,7 @@ from key_value.shared.prefixing import (
     join_prefixed,
     split_prefixed,
 )
+from testing.ids import stable_id
 
 names = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
 #: Mostly the characters that make escaping interesting.
@@ -48,7 +49,7 @@ def test_foreign_strings_do_not_split(joined: str) -> None:
     assert split_prefixed(joined, DEFAULT_SEPARATOR) is None
 
 
-@pytest.mark.parametrize("separator", ["", None, 1, "%", "%x", "0", "F:", "A"], ids=repr)
+@pytest.mark.parametrize("separator", ["", None, 1, "%", "%x", "0", "F:", "A"], ids=stable_id)
 def test_bad_separator(separator: object) -> None:
     with pytest.raises(InvalidArgumentError):
         check_separator(separator)

@@ -11,6 +11,7 @@ import pytest
 
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, InvalidTTLError
 from key_value.shared.validation import check_key, check_keys, check_limit, check_same_length, check_ttl
+from testing.ids import stable_id
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,7 @@ def test_ttl_accepted(ttl: Any, seconds: float | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "ttl", [True, 0, -1, math.nan, math.inf, "1", b"1", object(), decimal.Decimal("NaN")], ids=repr
+    "ttl", [True, 0, -1, math.nan, math.inf, "1", b"1", object(), decimal.Decimal("NaN")], ids=stable_id
 )
 def test_ttl_refused(ttl: Any) -> None:
     with pytest.raises(InvalidTTLError):

@@ -12,6 +12,7 @@ from key_value.aio.adapters.base import BasePydanticAdapter
 from key_value.aio.adapters.base_model import BaseModelAdapter
 from key_value.aio.stores.memory import MemoryStore
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, SerializationError
+from testing.ids import stable_id
 
 from .models import Node, Point, User
 
@@ -75,7 +76,7 @@ async def test_wrong_value_refused(store: MemoryStore) -> None:
 @pytest.mark.parametrize(
     "model",
     [int, dict, dict[str, User], tuple[User, ...], Sequence[User], list[int], list, Point, BaseModel | None],
-    ids=repr,
+    ids=stable_id,
 )
 def test_only_models_and_lists_of_models(store: MemoryStore, model: Any) -> None:
     with pytest.raises(InvalidArgumentError, match="BaseModel"):

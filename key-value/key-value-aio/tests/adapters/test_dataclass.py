@@ -13,6 +13,7 @@ from key_value.aio.adapters.base import BasePydanticAdapter
 from key_value.aio.adapters.dataclass import DataclassAdapter
 from key_value.aio.stores.memory import MemoryStore
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, SerializationError
+from testing.ids import stable_id
 
 from .models import WHEN, Point, User
 
@@ -84,7 +85,7 @@ async def test_wrong_value_refused(store: MemoryStore) -> None:
     assert await store.keys() == []
 
 
-@pytest.mark.parametrize("model", [int, User, dict[str, Point], list[int], list, Point(1, 2)], ids=repr)
+@pytest.mark.parametrize("model", [int, User, dict[str, Point], list[int], list, Point(1, 2)], ids=stable_id)
 def test_only_dataclasses(store: MemoryStore, model: Any) -> None:
     with pytest.raises(InvalidArgumentError, match="dataclass"):
         DataclassAdapter(store, model)

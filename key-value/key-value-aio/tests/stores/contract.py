@@ -23,6 +23,7 @@ from key_value.aio.protocols.key_value import (
     AsyncKeyValue,
 )
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, InvalidTTLError, SerializationError
+from testing.ids import stable_id
 
 NESTED: dict[str, Any] = {
     "str": "text",
@@ -276,7 +277,7 @@ class ContractTests:
         assert_remaining(results[0][1], 30, started)
         assert_remaining(results[2][1], 30, started)
 
-    @pytest.mark.parametrize("ttl", BAD_TTLS, ids=repr)
+    @pytest.mark.parametrize("ttl", BAD_TTLS, ids=stable_id)
     async def test_bad_ttl(self, store: AsyncKeyValue, ttl: Any) -> None:
         with pytest.raises(InvalidTTLError):
             await store.put("key", {"v": 1}, ttl=ttl)
@@ -286,7 +287,7 @@ class ContractTests:
 
     # -- bad input ---------------------------------------------------------------------------------
 
-    @pytest.mark.parametrize("key", ["", 1, None, b"bytes", ("tuple",), "\ud800"], ids=repr)
+    @pytest.mark.parametrize("key", ["", 1, None, b"bytes", ("tuple",), "\ud800"], ids=stable_id)
     async def test_bad_key(self, store: AsyncKeyValue, key: Any) -> None:
         with pytest.raises(InvalidKeyError):
             await store.put(key, {"v": 1})
@@ -298,7 +299,7 @@ class ContractTests:
             await store.put_many(["good", key], [{"v": 1}, {"v": 2}])
         assert await store.get("good") is None
 
-    @pytest.mark.parametrize("collection", ["", 1, b"bytes"], ids=repr)
+    @pytest.mark.parametrize("collection", ["", 1, b"bytes"], ids=stable_id)
     async def test_bad_collection(self, store: AsyncKeyValue, collection: Any) -> None:
         with pytest.raises(InvalidKeyError):
             await store.put("key", {"v": 1}, collection=collection)
@@ -315,7 +316,7 @@ class ContractTests:
             await store.put_many(["ok", "key"], [{"v": 1}, value])
         assert await store.get_many(["ok", "key"]) == [None, None]
 
-    @pytest.mark.parametrize("value", [None, [("a", 1)], "text", 1], ids=repr)
+    @pytest.mark.parametrize("value", [None, [("a", 1)], "text", 1], ids=stable_id)
     async def test_non_mapping_refused(self, store: AsyncKeyValue, value: Any) -> None:
         with pytest.raises(SerializationError):
             await store.put("key", value)

@@ -254,7 +254,18 @@ def test_derived_keys_depend_on_secret_and_salt() -> None:
         {"fernet": Fernet(KEY), "source_material": "secret", "salt": "salt"},
         {"fernet": KEY},
     ],
-    ids=repr,
+    ids=[
+        "nothing",
+        "no-salt",
+        "no-secret",
+        "blank-secret",
+        "empty-salt",
+        "surrogate-salt",
+        "secret-not-str",
+        "fernet-and-salt",
+        "fernet-and-secret",
+        "fernet-not-fernet",
+    ],
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

@@ -22,6 +22,7 @@ from key_value.shared.errors import (
     SerializationError,
     StoreConnectionError,
 )
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .doubles import CallRecorder, DownStore
@@ -155,7 +156,9 @@ async def test_lifecycle_reaches_both_stores() -> None:
     assert closed == ["primary", "fallback"]
 
 
-@pytest.mark.parametrize("fallback_on", [[Exception], (Exception, "x"), (BaseException,), (int,), Exception], ids=repr)
+@pytest.mark.parametrize(
+    "fallback_on", [[Exception], (Exception, "x"), (BaseException,), (int,), Exception], ids=stable_id
+)
 def test_bad_fallback_on(fallback_on: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         FallbackWrapper(MemoryStore(), MemoryStore(), fallback_on=fallback_on)

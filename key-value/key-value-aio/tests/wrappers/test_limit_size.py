@@ -18,6 +18,7 @@ from key_value.shared.errors import (
     InvalidTTLError,
     SerializationError,
 )
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 
@@ -149,7 +150,7 @@ async def test_input_errors_raise_before_the_size_check(raising: bool) -> None:
 @pytest.mark.parametrize(
     "options",
     [{"min_size": -1}, {"max_size": -1}, {"max_size": 1.5}, {"min_size": True}, {"min_size": 10, "max_size": 5}],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

@@ -18,6 +18,7 @@ from key_value.aio.wrappers.base import BaseWrapper
 from key_value.aio.wrappers.prefix_collections import PrefixCollectionsWrapper
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 
@@ -77,7 +78,7 @@ async def test_stored_names_match_py_key_value_for_plain_prefixes() -> None:
         (("a_", "_b"), ("a", "__b")),
         (("a%5F", "b"), ("a_", "b")),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 async def test_prefix_and_name_never_collide(first: tuple[str, str], second: tuple[str, str]) -> None:
     inner = MemoryStore()
@@ -170,7 +171,7 @@ async def test_bad_collection_names_raise_even_when_prefixed() -> None:
 @pytest.mark.parametrize(
     "options",
     [{"prefix": ""}, {"prefix": 5}, {"prefix": "\ud800"}, {"prefix": "a", "default_collection": ""}],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

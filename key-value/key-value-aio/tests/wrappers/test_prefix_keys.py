@@ -16,6 +16,7 @@ from key_value.aio.wrappers.base import ALL_SEGMENTS
 from key_value.aio.wrappers.prefix_keys import PrefixKeysWrapper
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import Limited, RecordingStore, full
@@ -106,7 +107,7 @@ async def test_bad_input_raises_before_writing() -> None:
     assert await inner.collections() == []
 
 
-@pytest.mark.parametrize("prefix", ["", None, 3, "\ud800"], ids=repr)
+@pytest.mark.parametrize("prefix", ["", None, 3, "\ud800"], ids=stable_id)
 def test_bad_prefix(prefix: object) -> None:
     with pytest.raises(InvalidArgumentError):
         PrefixKeysWrapper(MemoryStore(), prefix)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from key_value.shared.errors import (
     StoreConnectionError,
     StoreTimeoutError,
 )
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import RecordingStore, full
@@ -262,7 +263,7 @@ def test_default_retry_on() -> None:
         {"retry_on": (ConnectionError, "x")},
         {"retry_on": (KeyboardInterrupt,)},
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

@@ -11,6 +11,7 @@ from key_value.aio.wrappers.base import ALL_SEGMENTS
 from key_value.aio.wrappers.single_collection import SingleCollectionWrapper
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import Limited, RecordingStore, full
@@ -99,7 +100,7 @@ async def test_own_default_collection() -> None:
         {"separator": "F"},
         {"separator": 1},
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, object]) -> None:
     arguments: dict[str, object] = {"single_collection": "single", **options}

@@ -16,6 +16,7 @@ from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.aio.wrappers.timeout import TimeoutWrapper
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, StoreConnectionError, StoreTimeoutError
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import RecordingStore, full
@@ -132,7 +133,7 @@ async def test_context_reaches_the_store() -> None:
     assert slow.seen_caller == "test"
 
 
-@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True, None], ids=repr)
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True, None], ids=stable_id)
 def test_bad_timeout(timeout: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         TimeoutWrapper(MemoryStore(), timeout=timeout)

@@ -14,6 +14,7 @@ from key_value.aio.wrappers.base import ALL_SEGMENTS
 from key_value.aio.wrappers.ttl_clamp import TTLClampWrapper
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidTTLError
+from testing.ids import stable_id
 
 from ..stores.contract import BAD_TTLS, ContractTests
 from .recording_store import RecordingStore
@@ -66,7 +67,7 @@ async def test_missing_ttl_applied() -> None:
     assert_remaining(await inner.ttl("given"), 5)
 
 
-@pytest.mark.parametrize("ttl", BAD_TTLS, ids=repr)
+@pytest.mark.parametrize("ttl", BAD_TTLS, ids=stable_id)
 async def test_bad_ttl_never_clamped_into_a_good_one(ttl: Any) -> None:
     inner = MemoryStore()
     wrapper = TTLClampWrapper(inner, min_ttl=1, max_ttl=100, missing_ttl=50)
@@ -93,7 +94,7 @@ async def test_bad_ttl_never_clamped_into_a_good_one(ttl: Any) -> None:
         (1, 5, -3),
         (1, 5, math.nan),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(min_ttl: Any, max_ttl: Any, missing_ttl: Any) -> None:
     with pytest.raises(InvalidArgumentError):

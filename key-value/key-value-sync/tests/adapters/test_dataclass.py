@@ -16,6 +16,7 @@ from key_value.shared.errors import DeserializationError, InvalidArgumentError, 
 from key_value.sync.adapters.base import BasePydanticAdapter
 from key_value.sync.adapters.dataclass import DataclassAdapter
 from key_value.sync.stores.memory import MemoryStore
+from testing.ids import stable_id
 
 from .models import WHEN, Point, User
 
@@ -85,7 +86,7 @@ def test_wrong_value_refused(store: MemoryStore) -> None:
     assert store.keys() == []
 
 
-@pytest.mark.parametrize("model", [int, User, dict[str, Point], list[int], list, Point(1, 2)], ids=repr)
+@pytest.mark.parametrize("model", [int, User, dict[str, Point], list[int], list, Point(1, 2)], ids=stable_id)
 def test_only_dataclasses(store: MemoryStore, model: Any) -> None:
     with pytest.raises(InvalidArgumentError, match="dataclass"):
         DataclassAdapter(store, model)

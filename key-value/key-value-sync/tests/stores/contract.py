@@ -25,6 +25,7 @@ from key_value.sync.protocols.key_value import (
     EnumerateKeysProtocol,
     KeyValue,
 )
+from testing.ids import stable_id
 
 NESTED: dict[str, Any] = {
     "str": "text",
@@ -274,7 +275,7 @@ class ContractTests:
         assert_remaining(results[0][1], 30, started)
         assert_remaining(results[2][1], 30, started)
 
-    @pytest.mark.parametrize("ttl", BAD_TTLS, ids=repr)
+    @pytest.mark.parametrize("ttl", BAD_TTLS, ids=stable_id)
     def test_bad_ttl(self, store: KeyValue, ttl: Any) -> None:
         with pytest.raises(InvalidTTLError):
             store.put("key", {"v": 1}, ttl=ttl)
@@ -284,7 +285,7 @@ class ContractTests:
 
     # -- bad input ---------------------------------------------------------------------------------
 
-    @pytest.mark.parametrize("key", ["", 1, None, b"bytes", ("tuple",), "\ud800"], ids=repr)
+    @pytest.mark.parametrize("key", ["", 1, None, b"bytes", ("tuple",), "\ud800"], ids=stable_id)
     def test_bad_key(self, store: KeyValue, key: Any) -> None:
         with pytest.raises(InvalidKeyError):
             store.put(key, {"v": 1})
@@ -296,7 +297,7 @@ class ContractTests:
             store.put_many(["good", key], [{"v": 1}, {"v": 2}])
         assert store.get("good") is None
 
-    @pytest.mark.parametrize("collection", ["", 1, b"bytes"], ids=repr)
+    @pytest.mark.parametrize("collection", ["", 1, b"bytes"], ids=stable_id)
     def test_bad_collection(self, store: KeyValue, collection: Any) -> None:
         with pytest.raises(InvalidKeyError):
             store.put("key", {"v": 1}, collection=collection)
@@ -313,7 +314,7 @@ class ContractTests:
             store.put_many(["ok", "key"], [{"v": 1}, value])
         assert store.get_many(["ok", "key"]) == [None, None]
 
-    @pytest.mark.parametrize("value", [None, [("a", 1)], "text", 1], ids=repr)
+    @pytest.mark.parametrize("value", [None, [("a", 1)], "text", 1], ids=stable_id)
     def test_non_mapping_refused(self, store: KeyValue, value: Any) -> None:
         with pytest.raises(SerializationError):
             store.put("key", value)

@@ -21,6 +21,7 @@ from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, Inval
 from key_value.sync.protocols.key_value import EnumerateKeysProtocol
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.default_value import DefaultValueWrapper
+from testing.ids import stable_id
 
 DEFAULT: dict[str, Any] = {"status": "unknown", "tags": ["a"], "nested": {"n": 1}}
 
@@ -98,13 +99,13 @@ def test_input_errors_still_raise() -> None:
         store.put("k", {"bad": {1, 2}})
 
 
-@pytest.mark.parametrize("default", [{"when": object()}, {"nan": math.nan}, {1: "int key"}, ["a"], None], ids=repr)
+@pytest.mark.parametrize("default", [{"when": object()}, {"nan": math.nan}, {1: "int key"}, ["a"], None], ids=stable_id)
 def test_bad_default_value(default: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         DefaultValueWrapper(MemoryStore(), default)
 
 
-@pytest.mark.parametrize("ttl", [0, -1, math.inf, math.nan, True, "10"], ids=repr)
+@pytest.mark.parametrize("ttl", [0, -1, math.inf, math.nan, True, "10"], ids=stable_id)
 def test_bad_default_ttl(ttl: Any) -> None:
     with pytest.raises(InvalidTTLError):
         DefaultValueWrapper(MemoryStore(), {"d": 1}, default_ttl=ttl)

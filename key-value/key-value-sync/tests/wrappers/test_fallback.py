@@ -25,6 +25,7 @@ from key_value.sync.protocols.key_value import (
 )
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.fallback import FallbackWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .doubles import CallRecorder, DownStore
@@ -159,7 +160,9 @@ def test_lifecycle_reaches_both_stores() -> None:
     assert closed == ["primary", "fallback"]
 
 
-@pytest.mark.parametrize("fallback_on", [[Exception], (Exception, "x"), (BaseException,), (int,), Exception], ids=repr)
+@pytest.mark.parametrize(
+    "fallback_on", [[Exception], (Exception, "x"), (BaseException,), (int,), Exception], ids=stable_id
+)
 def test_bad_fallback_on(fallback_on: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         FallbackWrapper(MemoryStore(), MemoryStore(), fallback_on=fallback_on)

@@ -21,6 +21,7 @@ from key_value.shared.errors import (
 from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.limit_size import LimitSizeWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 
@@ -152,7 +153,7 @@ def test_input_errors_raise_before_the_size_check(raising: bool) -> None:
 @pytest.mark.parametrize(
     "options",
     [{"min_size": -1}, {"max_size": -1}, {"max_size": 1.5}, {"min_size": True}, {"min_size": 10, "max_size": 5}],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

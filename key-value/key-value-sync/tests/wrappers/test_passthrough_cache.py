@@ -23,6 +23,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.passthrough_cache import PassthroughCacheWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .doubles import CallRecorder
@@ -210,7 +211,7 @@ def test_cache_entries_never_outlive_the_primary() -> None:
 @pytest.mark.parametrize(
     ("options", "limit"),
     [({}, 1800), ({"maximum_ttl": 10}, 10), ({"missing_ttl": 20}, 20), ({"maximum_ttl": 10, "missing_ttl": 20}, 10)],
-    ids=repr,
+    ids=stable_id,
 )
 def test_entries_without_ttl_are_cached_for_missing_ttl_at_most_maximum(options: dict[str, Any], limit: float) -> None:
     primary, cache, store = cached(**options)
@@ -362,7 +363,7 @@ def test_input_errors_touch_nothing() -> None:
 
 
 @pytest.mark.parametrize("option", ["maximum_ttl", "missing_ttl"])
-@pytest.mark.parametrize("value", [0, -1, True, float("inf"), "10"], ids=repr)
+@pytest.mark.parametrize("value", [0, -1, True, float("inf"), "10"], ids=stable_id)
 def test_bad_ttl_options(option: str, value: Any) -> None:
     with pytest.raises(InvalidTTLError):
         PassthroughCacheWrapper(MemoryStore(), MemoryStore(), **{option: value})

@@ -21,6 +21,7 @@ from key_value.sync.protocols.key_value import (
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.base import BaseWrapper
 from key_value.sync.wrappers.prefix_collections import PrefixCollectionsWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 
@@ -80,7 +81,7 @@ def test_stored_names_match_py_key_value_for_plain_prefixes() -> None:
         (("a_", "_b"), ("a", "__b")),
         (("a%5F", "b"), ("a_", "b")),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_prefix_and_name_never_collide(first: tuple[str, str], second: tuple[str, str]) -> None:
     inner = MemoryStore()
@@ -175,7 +176,7 @@ def test_bad_collection_names_raise_even_when_prefixed() -> None:
 @pytest.mark.parametrize(
     "options",
     [{"prefix": ""}, {"prefix": 5}, {"prefix": "\ud800"}, {"prefix": "a", "default_collection": ""}],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

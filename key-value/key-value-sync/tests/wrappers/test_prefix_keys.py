@@ -19,6 +19,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS
 from key_value.sync.wrappers.prefix_keys import PrefixKeysWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import Limited, RecordingStore, full
@@ -108,7 +109,7 @@ def test_bad_input_raises_before_writing() -> None:
     assert inner.collections() == []
 
 
-@pytest.mark.parametrize("prefix", ["", None, 3, "\ud800"], ids=repr)
+@pytest.mark.parametrize("prefix", ["", None, 3, "\ud800"], ids=stable_id)
 def test_bad_prefix(prefix: object) -> None:
     with pytest.raises(InvalidArgumentError):
         PrefixKeysWrapper(MemoryStore(), prefix)  # type: ignore[arg-type]

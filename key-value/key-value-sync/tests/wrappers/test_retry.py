@@ -24,6 +24,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.retry import DEFAULT_RETRY_ON, RetryWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import RecordingStore, full
@@ -265,7 +266,7 @@ def test_default_retry_on() -> None:
         {"retry_on": (ConnectionError, "x")},
         {"retry_on": (KeyboardInterrupt,)},
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):

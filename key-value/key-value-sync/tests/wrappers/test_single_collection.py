@@ -14,6 +14,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS
 from key_value.sync.wrappers.single_collection import SingleCollectionWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import Limited, RecordingStore, full
@@ -102,7 +103,7 @@ def test_own_default_collection() -> None:
         {"separator": "F"},
         {"separator": 1},
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(options: dict[str, object]) -> None:
     arguments: dict[str, object] = {"single_collection": "single", **options}

@@ -19,6 +19,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.timeout import TimeoutWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import ContractTests
 from .recording_store import RecordingStore, full
@@ -131,7 +132,7 @@ def test_context_reaches_the_store() -> None:
     assert slow.seen_caller == "test"
 
 
-@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True, None], ids=repr)
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True, None], ids=stable_id)
 def test_bad_timeout(timeout: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         TimeoutWrapper(MemoryStore(), timeout=timeout)

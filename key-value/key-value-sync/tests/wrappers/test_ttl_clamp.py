@@ -17,6 +17,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS
 from key_value.sync.wrappers.ttl_clamp import TTLClampWrapper
+from testing.ids import stable_id
 
 from ..stores.contract import BAD_TTLS, ContractTests
 from .recording_store import RecordingStore
@@ -69,7 +70,7 @@ def test_missing_ttl_applied() -> None:
     assert_remaining(inner.ttl("given"), 5)
 
 
-@pytest.mark.parametrize("ttl", BAD_TTLS, ids=repr)
+@pytest.mark.parametrize("ttl", BAD_TTLS, ids=stable_id)
 def test_bad_ttl_never_clamped_into_a_good_one(ttl: Any) -> None:
     inner = MemoryStore()
     wrapper = TTLClampWrapper(inner, min_ttl=1, max_ttl=100, missing_ttl=50)
@@ -96,7 +97,7 @@ def test_bad_ttl_never_clamped_into_a_good_one(ttl: Any) -> None:
         (1, 5, -3),
         (1, 5, math.nan),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_bad_options(min_ttl: Any, max_ttl: Any, missing_ttl: Any) -> None:
     with pytest.raises(InvalidArgumentError):
