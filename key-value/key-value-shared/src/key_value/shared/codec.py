@@ -61,14 +61,15 @@ def encode_value(value: Mapping[str, Any]) -> str:
 def decode_value(text: str | bytes) -> dict[str, Any]:
     """Decode JSON text written by `encode_value` into a fresh dict."""
     try:
-        if not isinstance(text, str):
+        if isinstance(text, bytes):
             text = text.decode("utf-8")
         value, end = _scan(text, 0)
     except (StopIteration, ValueError, UnicodeDecodeError) as exc:
         raise DeserializationError("stored value is not valid JSON") from exc
     if end != len(text) or value.__class__ is not dict:
         raise DeserializationError("stored value is not a JSON object")
-    return cast("dict[str, Any]", value)
+    decoded: dict[str, Any] = value
+    return decoded
 
 
 def encode_record(value_json: str, expires_at: float | None, **names: str) -> str:
