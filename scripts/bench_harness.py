@@ -1,0 +1,255 @@
+"""Timing loops shared by `bench.py` and `bench_upstream.py`, so every store is measured by the same code.
+
+It imports nothing from `key_value`: the upstream worker runs it in py-key-value-aio's own venv. Each
+operation is warmed up and sized to a time budget; then every call is timed on its own with
+`perf_counter_ns` (p50, p99), and throughput is the best of three loops timed as a whole. Bulk
+operations move `BATCH` keys a call.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+#: The value every store writes: a small user record, about 100 bytes as JSON.
+VALUE: dict[str, Any] = {
+    "id": 1234567,
+    "name": "Ada Lovelace",
+    "email": "ada@example.org",
+    "roles": ["admin", "dev"],
+    "active": True,
+}
+VALUE_BYTES = len(json.dumps(VALUE, separators=(",", ":")))
+BATCH = 100
+OPERATIONS = ("put", "get", "get_many", "put_many", "delete")
+BULK = frozenset({"get_many", "put_many"})
+_POOL = [f"key-{i:05d}" for i in range(1000)]  # keys that put/get cycle over, so a store does not grow
+_BATCHES = [_POOL[i : i + BATCH] for i in range(0, len(_POOL), BATCH)]
+_VALUES = [VALUE] * BATCH
+_WARMUP_CALLS = {"single": 500, "bulk": 20}
+_ROUNDS = 3
+
+
+class AsyncStore(Protocol):
+    """The part of the key-value protocol measured here."""
+
+    async def get(self, key: str) -> Mapping[str, Any] | None: ...
+    async def put(self, key: str, value: Mapping[str, Any]) -> None: ...
+    async def get_many(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any] | None]: ...
+    async def put_many(self, keys: Sequence[str], values: Sequence[Mapping[str, Any]]) -> None: ...
+    async def delete(self, key: str) -> bool: ...
+
+
+class SyncStore(Protocol):
+    """The same, for the sync twin."""
+
+    def get(self, key: str) -> Mapping[str, Any] | None: ...
+    def put(self, key: str, value: Mapping[str, Any]) -> None: ...
+    def get_many(self, keys: Sequence[str]) -> Sequence[Mapping[str, Any] | None]: ...
+    def put_many(self, keys: Sequence[str], values: Sequence[Mapping[str, Any]]) -> None: ...
+    def delete(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each timed phase of one operation should take, and bounds on its number of calls."""
+
+    seconds: float
+    min_calls: int
+    max_calls: int
+
+    def calls(self, mean_ns: float) -> int:
+        return max(self.min_calls, min(self.max_calls, int(self.seconds * 1e9 / max(mean_ns, 1.0))))
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One operation's numbers: throughput (operations/s, or keys/s for bulk ones) and per-call latency."""
+
+    per_s: float
+    p50_us: float
+    p99_us: float
+
+
+Results = dict[str, Stats]
+
+
+class WaitMeter:
+    """The share of wall-clock time since it was made that this process spent waiting for a CPU others held.
+
+    On Linux that is the main thread's run-queue wait (`/proc/self/schedstat`); elsewhere all time off
+    the CPU counts, I/O waits included. More than a little means the numbers are disturbed.
+    """
+
+    def __init__(self) -> None:
+        self._start = _wall_and_wait()
+
+    def waiting(self) -> float:
+        (wall0, wait0), (wall1, wait1) = self._start, _wall_and_wait()
+        return (wait1 - wait0) / (wall1 - wall0)
+
+
+def _wall_and_wait() -> tuple[float, float]:
+    wall = time.perf_counter()
+    try:
+        return wall, int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
+    except OSError:
+        return wall, wall - time.process_time()
+
+
+#: Per timed phase of one operation; disk calls are slower, so they get fewer.
+MEMORY_BUDGET = Budget(seconds=1.0, min_calls=100, max_calls=200_000)
+DISK_BUDGET = Budget(seconds=0.5, min_calls=100, max_calls=20_000)
+
+
+def results_to_json(results: Results) -> dict[str, dict[str, float]]:
+    return {name: asdict(stats) for name, stats in results.items()}
+
+
+def results_from_json(data: Mapping[str, Mapping[str, float]]) -> Results:
+    return {name: Stats(**fields) for name, fields in data.items()}
+
+
+def _arguments(name: str, calls: int) -> list[tuple[Any, ...]]:
+    """The arguments of each call; delete gets distinct keys, which `_preload` writes first."""
+    if name == "put":
+        return [(_POOL[i % len(_POOL)], VALUE) for i in range(calls)]
+    if name == "get":
+        return [(_POOL[i % len(_POOL)],) for i in range(calls)]
+    if name == "get_many":
+        return [(_BATCHES[i % len(_BATCHES)],) for i in range(calls)]
+    if name == "put_many":
+        return [(_BATCHES[i % len(_BATCHES)], _VALUES) for i in range(calls)]
+    return [(f"del-{i:07d}",) for i in range(calls)]
+
+
+def _preload(name: str, calls: int) -> list[list[str]]:
+    """Keys that must exist before `calls` calls of `name`, in batches of `BATCH`."""
+    if name in ("get", "get_many"):
+        return _BATCHES
+    if name == "delete":
+        keys = [args[0] for args in _arguments(name, calls)]
+        return [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
+    return []
+
+
+def _stats(name: str, samples_ns: list[int], elapsed_ns: int, calls: int) -> Stats:
+    keys = BATCH if name in BULK else 1
+    cuts = statistics.quantiles(samples_ns, n=100)
+    return Stats(per_s=calls * keys * 1e9 / elapsed_ns, p50_us=cuts[49] / 1e3, p99_us=cuts[98] / 1e3)
+
+
+def _warmup_calls(name: str) -> int:
+    return _WARMUP_CALLS["bulk" if name in BULK else "single"]
+
+
+def _round_calls(calls: int) -> int:
+    """Throughput is the best of `_ROUNDS` loops sharing one budget: the least disturbed by other processes."""
+    return max(1, calls // _ROUNDS)
+
+
+# -- async stores -----------------------------------------------------------------------------------
+
+
+async def check_async(store: AsyncStore) -> None:
+    """Fail loudly if the store does not round-trip the value (a benchmark of a broken store means nothing)."""
+    await store.put("check", VALUE)
+    if await store.get("check") != VALUE or not await store.delete("check") or await store.get("check") is not None:
+        raise RuntimeError(f"{type(store).__name__} does not round-trip the benchmark value")
+
+
+async def bench_async(store: AsyncStore, budget: Budget) -> Results:
+    await check_async(store)
+    return {name: await _bench_one_async(store, name, budget) for name in OPERATIONS}
+
+
+async def _bench_one_async(store: AsyncStore, name: str, budget: Budget) -> Stats:
+    method = cast("Callable[..., Awaitable[object]]", getattr(store, name))
+    warmup = _warmup_calls(name)
+    await _preload_async(store, name, warmup)
+    calls = budget.calls(await _loop_async(method, _arguments(name, warmup)) / warmup)
+    await _preload_async(store, name, calls)
+    samples = await _latencies_async(method, _arguments(name, calls))
+    arguments = _arguments(name, _round_calls(calls))
+    elapsed: list[int] = []
+    for _ in range(_ROUNDS):
+        await _preload_async(store, name, len(arguments))
+        elapsed.append(await _loop_async(method, arguments))
+    return _stats(name, samples, min(elapsed), len(arguments))
+
+
+async def _preload_async(store: AsyncStore, name: str, calls: int) -> None:
+    for keys in _preload(name, calls):
+        await store.put_many(keys, [VALUE] * len(keys))
+    gc.collect()
+
+
+async def _latencies_async(method: Callable[..., Awaitable[object]], arguments: list[tuple[Any, ...]]) -> list[int]:
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    for args in arguments:
+        start = clock()
+        await method(*args)
+        samples.append(clock() - start)
+    return samples
+
+
+async def _loop_async(method: Callable[..., Awaitable[object]], arguments: list[tuple[Any, ...]]) -> int:
+    start = time.perf_counter_ns()
+    for args in arguments:
+        await method(*args)
+    return time.perf_counter_ns() - start
+
+
+# -- sync stores (the same steps without await) -----------------------------------------------------
+
+
+def bench_sync(store: SyncStore, budget: Budget) -> Results:
+    store.put("check", VALUE)
+    if store.get("check") != VALUE or not store.delete("check") or store.get("check") is not None:
+        raise RuntimeError(f"{type(store).__name__} does not round-trip the benchmark value")
+    return {name: _bench_one_sync(store, name, budget) for name in OPERATIONS}
+
+
+def _bench_one_sync(store: SyncStore, name: str, budget: Budget) -> Stats:
+    method = cast("Callable[..., object]", getattr(store, name))
+    warmup = _warmup_calls(name)
+    _preload_sync(store, name, warmup)
+    calls = budget.calls(_loop_sync(method, _arguments(name, warmup)) / warmup)
+    _preload_sync(store, name, calls)
+    samples = _latencies_sync(method, _arguments(name, calls))
+    arguments = _arguments(name, _round_calls(calls))
+    elapsed: list[int] = []
+    for _ in range(_ROUNDS):
+        _preload_sync(store, name, len(arguments))
+        elapsed.append(_loop_sync(method, arguments))
+    return _stats(name, samples, min(elapsed), len(arguments))
+
+
+def _preload_sync(store: SyncStore, name: str, calls: int) -> None:
+    for keys in _preload(name, calls):
+        store.put_many(keys, [VALUE] * len(keys))
+    gc.collect()
+
+
+def _latencies_sync(method: Callable[..., object], arguments: list[tuple[Any, ...]]) -> list[int]:
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    for args in arguments:
+        start = clock()
+        method(*args)
+        samples.append(clock() - start)
+    return samples
+
+
+def _loop_sync(method: Callable[..., object], arguments: list[tuple[Any, ...]]) -> int:
+    start = time.perf_counter_ns()
+    for args in arguments:
+        method(*args)
+    return time.perf_counter_ns() - start
