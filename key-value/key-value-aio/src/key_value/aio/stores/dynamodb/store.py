@@ -1,0 +1,287 @@
+"""`DynamoDBStore`: one DynamoDB table, one item per entry (layout in `layout.py`).
+
+The table is created on first use unless `auto_create=False`, with on-demand billing (or `table_config`)
+and DynamoDB's TTL switched on for the `ttl` attribute. DynamoDB removes expired items lazily (often
+hours later), so reads check `expires_at` against this store's clock and never return expired entries;
+the store has no `cull()` because the table reclaims them by itself.
+
+Requests: `get`/`put` are one GetItem/PutItem, `delete` one DeleteItem returning the old item. `get_many`
+sends BatchGetItem (100 keys per request), `put_many` BatchWriteItem (25 items per request), `delete_many`
+a BatchGetItem of the keys (DynamoDB does not say which batch deletes removed something) then a
+BatchWriteItem of the deletes; several requests run at once, and unprocessed keys or items are sent
+again with growing, jittered pauses until none are left. `keys()` pages through Query and
+`collections()` through Scan (a whole-table read) to the end. `destroy()` deletes every item and keeps
+the table, with its settings, TTL and permissions, so that the store stays usable at once (making a
+table again takes time on AWS); `destroy_collection()` deletes the collection's items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import aioboto3
+from botocore.client import BaseClient
+
+from key_value.aio.stores._aws import AwsSettings, Connection, aws_clients, run_bounded
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+)
+from key_value.aio.stores.dynamodb.layout import (
+    COLLECTION,
+    COLLECTION_NAME,
+    EXPIRES_AT,
+    KEY,
+    KEY_NAME,
+    TTL,
+    Item,
+    decode_entry,
+    encode_item,
+    item_expiry,
+    item_key,
+    raw_collection,
+    raw_key,
+    stored_collection,
+    stored_key,
+)
+from key_value.aio.stores.dynamodb.table import GET_BATCH, WRITE_BATCH, DynamoTable, Projection
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
+
+#: First and longest pause before unprocessed keys or items are sent again (seconds; jittered).
+BACKOFF_START = 0.05
+BACKOFF_MAX = 2.0
+
+_RESERVED_OPTIONS = frozenset({"TableName", "KeySchema", "AttributeDefinitions"})
+_KEYS_ONLY = Projection("#c, #k", {"#c": COLLECTION, "#k": KEY})
+
+
+class DynamoDBStore(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseContextManagerStore,
+):
+    """A store in one DynamoDB table (hash key `collection`, range key `key`).
+
+    Pass `client=` (an open DynamoDB client, which the store never closes), or `session=`, or
+    `region_name=`, `endpoint_url=` and `aws_*` credentials, which default to botocore's usual chain.
+    `table_config` adds options to CreateTable (BillingMode, ProvisionedThroughput, Tags, ...); with
+    `auto_create=False` the table must exist and the store changes nothing about it.
+    """
+
+    def __init__(
+        self,
+        *,
+        table_name: str,
+        client: BaseClient | None = None,
+        session: aioboto3.Session | None = None,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        default_collection: str | None = None,
+        table_config: Mapping[str, Any] | None = None,
+        auto_create: bool = True,
+    ) -> None:
+        if not isinstance(table_name, str) or not table_name:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError("table_name must be a non-empty str")
+        config = dict(table_config or {})
+        if reserved := _RESERVED_OPTIONS & config.keys():
+            raise InvalidArgumentError(f"table_config must not set {', '.join(sorted(reserved))}: the store sets them")
+        self.table_name = table_name
+        self.auto_create = auto_create
+        self._create_options = {"BillingMode": "PAY_PER_REQUEST", **config}
+        settings = AwsSettings(
+            session=session,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+        )
+        self._clients = aws_clients("dynamodb", self._make_table, client=client, settings=settings)
+        super().__init__(default_collection=default_collection)
+
+    def _make_table(self, client: object) -> DynamoTable:
+        return DynamoTable(client, self.table_name)
+
+    async def _table(self) -> DynamoTable:
+        connection: Connection[DynamoTable] = await self._clients.get()
+        return connection.api
+
+    async def _setup(self) -> None:
+        try:
+            await self._prepare(await self._table())
+        except (StoreConnectionError, StoreSetupError):
+            raise
+        except KeyValueStoreError as exc:
+            raise StoreSetupError(f"cannot use table {self.table_name!r}: {exc}") from exc
+
+    async def _prepare(self, table: DynamoTable) -> None:
+        """Make the table (and switch its TTL on) if allowed to, and wait until it is active."""
+        status = await table.status()
+        if status is None:
+            if not self.auto_create:
+                raise StoreSetupError(f"table {self.table_name!r} does not exist (and auto_create is False)")
+            await table.create(self._create_options)
+        if status != "ACTIVE":
+            await table.wait_until_active()
+        if self.auto_create:
+            await table.enable_ttl(TTL)
+
+    async def _close(self) -> None:
+        await self._clients.close()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        item = await (await self._table()).get(item_key(collection, key))
+        return None if item is None else decode_entry(item)
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        found = await self._batch_get(collection, keys, None)
+        items = [found.get(stored_key(key)) for key in keys]
+        return [None if item is None else decode_entry(item) for item in items]
+
+    async def _batch_get(self, collection: str, keys: list[str], projection: Projection | None) -> dict[str, Item]:
+        """The items of the distinct keys that exist, by stored key: BatchGetItem, some requests at once."""
+        table = await self._table()
+        unique = list({stored_key(key): item_key(collection, key) for key in keys}.values())
+        batches = [unique[start : start + GET_BATCH] for start in range(0, len(unique), GET_BATCH)]
+
+        async def fetch(batch: list[Item]) -> list[Item]:
+            items: list[Item] = []
+            pending = batch
+            pause = BACKOFF_START
+            while True:
+                found, pending = await table.batch_get(pending, projection)
+                items.extend(found)
+                if not pending:
+                    return items
+                await asyncio.sleep(random.uniform(0, pause))
+                pause = min(pause * 2, BACKOFF_MAX)
+
+        return {item[KEY]["S"]: item for batch in await run_bounded(fetch, batches) for item in batch}
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        item = encode_item(collection, key, value_json, expires_at)
+        await (await self._table()).put(item)
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        items = [encode_item(collection, key, value, expires_at) for key, value in zip(keys, values_json, strict=True)]
+        await self._batch_write([{"PutRequest": {"Item": item}} for item in items])
+
+    async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """Send puts or deletes of distinct keys with BatchWriteItem, some requests at once, until all are done."""
+        table = await self._table()
+        batches = [requests[start : start + WRITE_BATCH] for start in range(0, len(requests), WRITE_BATCH)]
+
+        async def write(batch: list[dict[str, Any]]) -> None:
+            pending = batch
+            pause = BACKOFF_START
+            while True:
+                pending = await table.batch_write(pending)
+                if not pending:
+                    return
+                await asyncio.sleep(random.uniform(0, pause))
+                pause = min(pause * 2, BACKOFF_MAX)
+
+        await run_bounded(write, batches)
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        old = await (await self._table()).delete(item_key(collection, key))
+        return old is not None and self._is_live(old)
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        expiry = Projection("#c, #k, #e", {"#c": COLLECTION, "#k": KEY, "#e": EXPIRES_AT})
+        found = list((await self._batch_get(collection, keys, expiry)).values())
+        await self._delete_items(found)
+        return sum(1 for item in found if self._is_live(item))
+
+    async def _delete_items(self, items: list[Item]) -> None:
+        keys = [{COLLECTION: item[COLLECTION], KEY: item[KEY]} for item in items]
+        await self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _is_live(self, item: Item) -> bool:
+        expires_at = item_expiry(item)
+        return expires_at is None or expires_at > self.clock()
+
+    # -- enumeration and destruction ------------------------------------------------------------
+
+    def _live_only(self, expression: str, names: dict[str, str]) -> Projection:
+        """`expression` for the items that have not expired by this store's clock."""
+        return Projection(
+            f"{expression}, #e",
+            {**names, "#e": EXPIRES_AT},
+            "attribute_not_exists(#e) OR #e > :now",
+            {":now": {"N": repr(self.clock())}},
+        )
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        table = await self._table()
+        projection = self._live_only("#k, #kn", {"#k": KEY, "#kn": KEY_NAME})
+        partition = stored_collection(collection)
+        keys: list[str] = []
+        start: Item | None = None
+        while True:
+            page = await table.query_page(partition, projection, start)
+            keys.extend(raw_key(item) for item in page.items)
+            if page.next_start is None or (limit is not None and len(keys) >= limit):
+                return keys if limit is None else keys[:limit]
+            start = page.next_start
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        table = await self._table()
+        projection = self._live_only("#c, #cn", {"#c": COLLECTION, "#cn": COLLECTION_NAME})
+        names: dict[str, str] = {}  # stored name -> raw name, in the order found
+        start: Item | None = None
+        while True:
+            page = await table.scan_page(projection, start)
+            for item in page.items:
+                names.setdefault(item[COLLECTION]["S"], raw_collection(item))
+            if page.next_start is None or (limit is not None and len(names) >= limit):
+                found = list(names.values())
+                return found if limit is None else found[:limit]
+            start = page.next_start
+
+    async def _delete_store(self) -> bool:
+        table = await self._table()
+        items: list[Item] = []
+        start: Item | None = None
+        while True:  # every key first, then the deletes: a scan is not disturbed by its own deletions
+            page = await table.scan_page(_KEYS_ONLY, start)
+            items.extend(page.items)
+            if page.next_start is None:
+                break
+            start = page.next_start
+        await self._delete_items(items)
+        return bool(items)
+
+    async def _delete_collection(self, collection: str) -> bool:
+        table = await self._table()
+        partition = stored_collection(collection)
+        items: list[Item] = []
+        start: Item | None = None
+        while True:
+            page = await table.query_page(partition, _KEYS_ONLY, start)
+            items.extend(page.items)
+            if page.next_start is None:
+                break
+            start = page.next_start
+        await self._delete_items(items)
+        return bool(items)

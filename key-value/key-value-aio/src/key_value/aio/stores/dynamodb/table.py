@@ -1,0 +1,161 @@
+"""`DynamoTable`: the few DynamoDB calls `DynamoDBStore` makes, typed, on one table; errors come out as ours.
+
+botocore clients are generated at run time and untyped, so this is the one place that touches one.
+Every read is strongly consistent, so a read sees every write that finished before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from key_value.aio.stores._aws import AWS_ERRORS, aws_error, error_code, translated
+from key_value.aio.stores.dynamodb.layout import COLLECTION, KEY, Item
+
+#: Keys per BatchGetItem and writes per BatchWriteItem request: DynamoDB's maximums.
+GET_BATCH = 100
+WRITE_BATCH = 25
+
+_SERVICE = "DynamoDB"
+_KEY_SCHEMA = {
+    "KeySchema": [{"AttributeName": COLLECTION, "KeyType": "HASH"}, {"AttributeName": KEY, "KeyType": "RANGE"}],
+    "AttributeDefinitions": [
+        {"AttributeName": COLLECTION, "AttributeType": "S"},
+        {"AttributeName": KEY, "AttributeType": "S"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Which attributes a read returns, and (optionally) which items a query or scan keeps."""
+
+    expression: str
+    names: dict[str, str]
+    condition: str | None = None
+    values: dict[str, Any] | None = None
+
+    def options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"ProjectionExpression": self.expression, "ExpressionAttributeNames": self.names}
+        if self.condition is not None:
+            options["FilterExpression"] = self.condition
+            options["ExpressionAttributeValues"] = self.values
+        return options
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a query or scan, and where the next one starts (None after the last)."""
+
+    items: list[Item]
+    next_start: Item | None
+
+
+class DynamoTable:
+    """Typed calls on one table through a botocore DynamoDB client (aiobotocore's in the async twin)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self.name = name
+
+    # -- the table itself ---------------------------------------------------------------------------
+
+    async def status(self) -> str | None:
+        """The table's status ("ACTIVE", "CREATING", ...), or None if it does not exist."""
+        try:
+            response = await self._client.describe_table(TableName=self.name)
+        except AWS_ERRORS as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise aws_error(exc, _SERVICE, "DescribeTable") from exc
+        return str(response["Table"]["TableStatus"])
+
+    async def create(self, options: Mapping[str, Any]) -> None:
+        """Create the table with our key schema and `options` (billing mode, tags, ...); fine if it now exists."""
+        try:
+            await self._client.create_table(TableName=self.name, **options, **_KEY_SCHEMA)
+        except AWS_ERRORS as exc:
+            if error_code(exc) != "ResourceInUseException":  # made meanwhile by another process
+                raise aws_error(exc, _SERVICE, "CreateTable") from exc
+
+    async def wait_until_active(self) -> None:
+        """Wait (polling every second, for up to ten minutes) until the table can be used."""
+        with translated(_SERVICE, "DescribeTable"):
+            waiter = self._client.get_waiter("table_exists")
+            await waiter.wait(TableName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+
+    async def enable_ttl(self, attribute: str) -> None:
+        """Switch DynamoDB's TTL on for `attribute`, unless TTL is already on (or being switched on)."""
+        with translated(_SERVICE, "DescribeTimeToLive"):
+            response = await self._client.describe_time_to_live(TableName=self.name)
+        if response.get("TimeToLiveDescription", {}).get("TimeToLiveStatus") not in (None, "DISABLED"):
+            return
+        with translated(_SERVICE, "UpdateTimeToLive"):
+            await self._client.update_time_to_live(
+                TableName=self.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
+
+    # -- items ----------------------------------------------------------------------------------------
+
+    async def get(self, key: Item) -> Item | None:
+        """The item with this primary key, or None."""
+        with translated(_SERVICE, "GetItem"):
+            response = await self._client.get_item(TableName=self.name, Key=key, ConsistentRead=True)
+        item: Item | None = response.get("Item")
+        return item
+
+    async def put(self, item: Item) -> None:
+        """Create or replace an item."""
+        with translated(_SERVICE, "PutItem"):
+            await self._client.put_item(TableName=self.name, Item=item)
+
+    async def delete(self, key: Item) -> Item | None:
+        """Delete the item with this primary key; return what it held, or None if there was none."""
+        with translated(_SERVICE, "DeleteItem"):
+            response = await self._client.delete_item(TableName=self.name, Key=key, ReturnValues="ALL_OLD")
+        old: Item | None = response.get("Attributes")
+        return old
+
+    async def batch_get(self, keys: list[Item], projection: Projection | None = None) -> tuple[list[Item], list[Item]]:
+        """One BatchGetItem of up to `GET_BATCH` distinct keys: (the items found, the keys left unprocessed)."""
+        request: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        if projection is not None:
+            request.update(projection.options())
+        with translated(_SERVICE, "BatchGetItem"):
+            response = await self._client.batch_get_item(RequestItems={self.name: request})
+        items: list[Item] = response.get("Responses", {}).get(self.name, [])
+        unprocessed: list[Item] = response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
+        return items, unprocessed
+
+    async def batch_write(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One BatchWriteItem of up to `WRITE_BATCH` puts or deletes of distinct keys; return the unprocessed."""
+        with translated(_SERVICE, "BatchWriteItem"):
+            response = await self._client.batch_write_item(RequestItems={self.name: requests})
+        unprocessed: list[dict[str, Any]] = response.get("UnprocessedItems", {}).get(self.name, [])
+        return unprocessed
+
+    async def query_page(self, collection: str, projection: Projection, start: Item | None) -> Page:
+        """One page of the items whose partition key is `collection` (a stored name)."""
+        names = {**projection.names, "#partition": COLLECTION}
+        values = {**(projection.values or {}), ":partition": {"S": collection}}
+        options: dict[str, Any] = {
+            **projection.options(),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "KeyConditionExpression": "#partition = :partition",
+        }
+        if start is not None:
+            options["ExclusiveStartKey"] = start
+        with translated(_SERVICE, "Query"):
+            response = await self._client.query(TableName=self.name, ConsistentRead=True, **options)
+        return Page(response.get("Items", []), response.get("LastEvaluatedKey"))
+
+    async def scan_page(self, projection: Projection, start: Item | None) -> Page:
+        """One page of a scan of the whole table."""
+        options = projection.options()
+        if start is not None:
+            options["ExclusiveStartKey"] = start
+        with translated(_SERVICE, "Scan"):
+            response = await self._client.scan(TableName=self.name, ConsistentRead=True, **options)
+        return Page(response.get("Items", []), response.get("LastEvaluatedKey"))

@@ -1,0 +1,316 @@
+"""`S3Store`: one S3 object per entry, in a bucket made on first use; works with S3-compatible services.
+
+The object layout is in `layout.py`. Requests: `get`/`put` are one GetObject/PutObject; `get_many` and
+`put_many` send one request per key, up to `MAX_CONCURRENCY` at once; `delete` and `delete_many` first
+HEAD the keys (S3 does not say whether a deleted object existed, and an expired one does not count),
+then remove the ones found with DeleteObject, or DeleteObjects (1,000 keys per request). `keys()`,
+`collections()`, `destroy()`, `destroy_collection()` and `cull()` page through ListObjectsV2 to the end.
+
+Expiry is decided by this store's clock against the epoch seconds stored with the entry. A read that
+meets an expired object deletes it, on condition that it still has the ETag that was read, so a value
+written meanwhile survives; `cull()` removes all expired objects the same way in batches (DeleteObjects
+conditions are honoured by AWS, not by every S3-compatible service). Enumeration sends a HEAD only
+for the listed objects that can have expired (those with an odd size) and a GET only for hashed names;
+`collections()` lists the collection prefixes, then checks each the same way for a live entry of ours
+(one more listing per collection).
+"""
+
+from __future__ import annotations
+
+import aioboto3
+from botocore.client import BaseClient
+
+from key_value.aio.stores._aws import MAX_CONCURRENCY, AwsSettings, Connection, aws_clients, run_bounded
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+)
+from key_value.aio.stores.s3.bucket import Listed, S3Bucket
+from key_value.aio.stores.s3.layout import (
+    collection_prefix,
+    decode_body,
+    decode_component,
+    encode_body,
+    expiry_metadata,
+    is_component,
+    may_expire,
+    metadata_expiry,
+    normalize_prefix,
+    object_key,
+    split_object_key,
+)
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
+
+
+class S3Store(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+    BaseContextManagerStore,
+):
+    """A store in an S3 bucket, optionally under a key `prefix`; the bucket is created if missing.
+
+    Pass `client=` (an open S3 client, which the store never closes), or `session=`, or
+    `region_name=`, `endpoint_url=` (for S3-compatible services) and `aws_*` credentials, which default
+    to botocore's usual chain. Objects outside `prefix` are never read, listed or deleted.
+    """
+
+    def __init__(
+        self,
+        *,
+        bucket_name: str,
+        prefix: str = "",
+        client: BaseClient | None = None,
+        session: aioboto3.Session | None = None,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        default_collection: str | None = None,
+    ) -> None:
+        if not isinstance(bucket_name, str) or not bucket_name:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError("bucket_name must be a non-empty str")
+        self.bucket_name = bucket_name
+        self.prefix = normalize_prefix(prefix)
+        settings = AwsSettings(
+            session=session,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+        )
+        self._clients = aws_clients("s3", self._make_bucket, client=client, settings=settings)
+        super().__init__(default_collection=default_collection)
+
+    def _make_bucket(self, client: object) -> S3Bucket:
+        return S3Bucket(client, self.bucket_name)
+
+    async def _bucket(self) -> S3Bucket:
+        connection: Connection[S3Bucket] = await self._clients.get()
+        return connection.api
+
+    async def _setup(self) -> None:
+        try:
+            await (await self._bucket()).ensure_exists()
+        except StoreConnectionError:
+            raise
+        except KeyValueStoreError as exc:
+            raise StoreSetupError(f"cannot use bucket {self.bucket_name!r}: {exc}") from exc
+
+    async def _close(self) -> None:
+        await self._clients.close()
+
+    # -- entries --------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        return await self._read(await self._bucket(), object_key(self.prefix, collection, key))
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        bucket = await self._bucket()
+        names = [object_key(self.prefix, collection, key) for key in keys]
+
+        async def read(name: str) -> Entry | None:
+            return await self._read(bucket, name)
+
+        return await run_bounded(read, names)
+
+    async def _read(self, bucket: S3Bucket, name: str) -> Entry | None:
+        """The entry in object `name`; an expired object is deleted (if unchanged since read) and not returned."""
+        stored = await bucket.get(name)
+        if stored is None:
+            return None
+        record = decode_body(stored.body)
+        expires_at: float | None = record["expires_at"]
+        if expires_at is not None and expires_at <= self.clock():
+            await bucket.delete_if_unchanged(name, stored.etag)
+            return None
+        return record["value"], expires_at
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        await self._put_entries(collection, [key], [value_json], ttl=ttl, expires_at=expires_at)
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        bucket = await self._bucket()
+        metadata = expiry_metadata(expires_at)
+        objects = [
+            (object_key(self.prefix, collection, key), encode_body(value, expires_at, collection=collection, key=key))
+            for key, value in zip(keys, values_json, strict=True)
+        ]
+
+        async def write(item: tuple[str, bytes]) -> None:
+            await bucket.put(item[0], item[1], metadata)
+
+        await run_bounded(write, objects)
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        return await self._delete_entries(collection, [key]) == 1
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        bucket = await self._bucket()
+        names = [object_key(self.prefix, collection, key) for key in keys]
+
+        async def live(name: str) -> bool | None:
+            """None if the object is missing, else whether it holds a live entry."""
+            head = await bucket.head(name)
+            if head is None:
+                return None
+            expires_at = metadata_expiry(head.metadata)
+            return expires_at is None or expires_at > self.clock()
+
+        states = await run_bounded(live, names)
+        found = [name for name, state in zip(names, states, strict=True) if state is not None]
+        if len(found) == 1:
+            await bucket.delete(found[0])
+        elif found:
+            await bucket.delete_all(found)
+        return sum(1 for state in states if state)
+
+    # -- listing ----------------------------------------------------------------------------------
+
+    async def _listing(self, bucket: S3Bucket, prefix: str) -> list[Listed]:
+        """Every object under `prefix` whose key has our layout, all pages."""
+        objects: list[Listed] = []
+        token: str | None = None
+        while True:
+            page = await bucket.list_page(prefix, token=token)
+            objects.extend(item for item in page.objects if split_object_key(self.prefix, item.name) is not None)
+            if page.next_token is None:
+                return objects
+            token = page.next_token
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        bucket = await self._bucket()
+        prefix = collection_prefix(self.prefix, collection)
+        keys: list[str] = []
+        token: str | None = None
+        while True:
+            page = await bucket.list_page(prefix, token=token, delimiter="/")
+            wanted = None if limit is None else limit - len(keys)
+            keys.extend(key for _, key in await self._live_objects(bucket, page.objects, wanted=wanted))
+            if page.next_token is None or (limit is not None and len(keys) >= limit):
+                return keys if limit is None else keys[:limit]
+            token = page.next_token
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        bucket = await self._bucket()
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page = await bucket.list_page(self.prefix, token=token, delimiter="/")
+            for prefix in page.prefixes:
+                name = await self._collection_name(bucket, prefix)
+                if name is not None:
+                    names.append(name)
+                    if len(names) == limit:
+                        return names
+            if page.next_token is None:
+                return names
+            token = page.next_token
+
+    async def _collection_name(self, bucket: S3Bucket, prefix: str) -> str | None:
+        """The raw name of the collection under `prefix` if it holds a live entry of ours, else None."""
+        component = prefix[len(self.prefix) : -1]
+        if not is_component(component):
+            return None
+        token: str | None = None
+        while True:
+            page = await bucket.list_page(prefix, token=token, delimiter="/")
+            live = await self._live_objects(bucket, page.objects, wanted=1)
+            if live:
+                plain = decode_component(component)
+                if plain is not None:
+                    return plain
+                stored = await bucket.get(live[0][0])  # a hashed name: read it from an object
+                return None if stored is None else str(decode_body(stored.body)["collection"])
+            if page.next_token is None:
+                return None
+            token = page.next_token
+
+    async def _live_objects(
+        self, bucket: S3Bucket, objects: list[Listed], *, wanted: int | None = None
+    ) -> list[tuple[str, str]]:
+        """(object key, raw key) of listed objects of ours that hold live entries: all, or at least `wanted`.
+
+        Only objects that can have expired (odd size) get a HEAD, and only hashed names a GET; with
+        `wanted`, those requests go out `MAX_CONCURRENCY` at a time until enough entries are found.
+        """
+        live: list[tuple[str, str]] = []
+        unsure: list[str] = []
+        for item in objects:
+            parts = split_object_key(self.prefix, item.name)
+            if parts is None:
+                continue
+            plain = decode_component(parts[1])
+            if plain is None or may_expire(item.size):
+                unsure.append(item.name)
+            else:
+                live.append((item.name, plain))
+
+        async def check(name: str) -> tuple[str, str] | None:
+            key = await self._live_key(bucket, name)
+            return None if key is None else (name, key)
+
+        step = max(1, len(unsure)) if wanted is None else MAX_CONCURRENCY
+        for start in range(0, len(unsure), step):
+            if wanted is not None and len(live) >= wanted:
+                break
+            live.extend(found for found in await run_bounded(check, unsure[start : start + step]) if found is not None)
+        return live
+
+    async def _live_key(self, bucket: S3Bucket, name: str) -> str | None:
+        """The raw key in object `name` if it holds a live entry: HEAD for a plain name, GET for a hashed one."""
+        parts = split_object_key(self.prefix, name)
+        plain = None if parts is None else decode_component(parts[1])
+        if plain is not None:
+            head = await bucket.head(name)
+            if head is None:
+                return None
+            expires_at = metadata_expiry(head.metadata)
+            return plain if expires_at is None or expires_at > self.clock() else None
+        stored = await bucket.get(name)
+        if stored is None:
+            return None
+        record = decode_body(stored.body)
+        expires_at = record["expires_at"]
+        return str(record["key"]) if expires_at is None or expires_at > self.clock() else None
+
+    # -- destroy and cull ---------------------------------------------------------------------------
+
+    async def _delete_store(self) -> bool:
+        return await self._delete_under(self.prefix)
+
+    async def _delete_collection(self, collection: str) -> bool:
+        return await self._delete_under(collection_prefix(self.prefix, collection))
+
+    async def _delete_under(self, prefix: str) -> bool:
+        """Delete our objects under `prefix` (listed in full first, so paging never skips any)."""
+        bucket = await self._bucket()
+        names = [item.name for item in await self._listing(bucket, prefix)]
+        await bucket.delete_all(names)
+        return bool(names)
+
+    async def _cull(self) -> None:
+        bucket = await self._bucket()
+        candidates = [item.name for item in await self._listing(bucket, self.prefix) if may_expire(item.size)]
+        heads = await run_bounded(bucket.head, candidates)
+        now = self.clock()
+        expired = [
+            (name, head.etag)
+            for name, head in zip(candidates, heads, strict=True)
+            if head is not None and (expires_at := metadata_expiry(head.metadata)) is not None and expires_at <= now
+        ]
+        if expired:
+            await bucket.delete_all([name for name, _ in expired], [etag for _, etag in expired])
