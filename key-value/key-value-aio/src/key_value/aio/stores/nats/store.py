@@ -1,0 +1,441 @@
+"""`NATSStore`: one JetStream key-value bucket through nats-py; needs nats-server 2.11 or later.
+
+Bucket layout: the stream `KV_<bucket>` on subjects `$KV.<bucket>.>` (a standard NATS KV bucket, so
+`nats kv` tools see it), history 1, direct gets and per-message TTL allowed. Every entry is one message
+on `$KV.<bucket>.<collection token>.<key token>` (see `tokens.py`); the payload is the value's JSON text.
+An entry with a TTL carries two headers: `Nats-TTL` (whole seconds, rounded up: the server removes the
+message by then, which needs the per-message TTL of nats-server 2.11+) and `KV-Expires-At` (epoch
+seconds), by which readers hide it to the millisecond. A delete writes a purge marker (`KV-Operation:
+PURGE` with `Nats-Rollup: sub`) that drops the entry at once and itself expires a second later;
+readers and `keys()` never show markers.
+
+Bulk calls send their requests together (one direct get or publish per key, awaited as one batch), so
+a bulk call costs one round trip of latency, not one per key. Enumeration reads only headers, through
+an ephemeral consumer that delivers the last message per subject.
+
+The async twin keeps a connection per event loop; the sync twin runs nats-py on one background event
+loop per process (`_runner.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import nats
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, JetStreamManager
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RawStreamMsg,
+    StorageType,
+    StreamConfig,
+    StreamInfo,
+)
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
+
+from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+    SeedData,
+)
+from key_value.aio.stores.nats._runner import run
+from key_value.aio.stores.nats.tokens import encode_token, entry_subject, split_subject
+from key_value.shared.codec import decode_value
+from key_value.shared.errors import (
+    DeserializationError,
+    InvalidArgumentError,
+    KeyValueStoreError,
+    StoreConnectionError,
+    StoreSetupError,
+    StoreTimeoutError,
+    ValueTooLargeError,
+)
+
+T = TypeVar("T")
+
+DEFAULT_BUCKET = "kv_store"
+#: The oldest nats-server with per-message TTL (ADR-43).
+MIN_SERVER_VERSION = (2, 11)
+EXPIRES_HEADER = "KV-Expires-At"
+_MARKER = {"KV-Operation": "PURGE", "Nats-Rollup": "sub", "Nats-TTL": "1s"}
+_HEADER_ALLOWANCE = 256  # bytes kept free under the server's max_payload for headers
+_PAGE = 1000  # headers fetched per enumeration request
+_BUCKET_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_STREAM_EXISTS = 10058  # JetStream error code: stream name already in use with a different configuration
+
+
+@dataclass(frozen=True)
+class _Connection:
+    client: Client
+    js: JetStreamContext
+    jsm: JetStreamManager
+
+
+class NATSStore(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseContextManagerStore,
+):
+    """A store in one NATS JetStream key-value bucket (nats-server 2.11+, started with JetStream).
+
+    `url` is one server URL or a list of them; `connect_options` go to `nats.connect` as they are
+    (credentials, TLS, ...). The bucket is created on first use unless `create_bucket=False`, for
+    buckets provisioned elsewhere: they must allow per-message TTL. `timeout` bounds connecting and
+    every request, in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str | Sequence[str] = "nats://localhost:4222",
+        bucket: str = DEFAULT_BUCKET,
+        create_bucket: bool = True,
+        timeout: float = 5.0,
+        connect_options: Mapping[str, Any] | None = None,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+    ) -> None:
+        if not isinstance(bucket, str) or not bucket or not set(bucket) <= _BUCKET_CHARACTERS:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError("bucket must be a non-empty [a-zA-Z0-9_-] name", extra_info={"bucket": bucket})
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError("timeout must be a number of seconds > 0", extra_info={"timeout": repr(timeout)})
+        super().__init__(default_collection=default_collection, seed=seed)
+        self.bucket = bucket
+        self._stream = f"KV_{bucket}"
+        self._prefix = f"$KV.{bucket}."
+        self._create_bucket = create_bucket
+        self._timeout = float(timeout)
+        self._direct = True
+        servers = [url] if isinstance(url, str) else list(url)
+        # Initial connect: each server is tried twice, half a second apart, then the call fails. Later
+        # outages: nats-py retries the same way, then closes the client; the next call connects afresh.
+        options: dict[str, Any] = {
+            "connect_timeout": self._timeout,
+            "reconnect_time_wait": 0.5,
+            "max_reconnect_attempts": 1,
+            **(connect_options or {}),
+        }
+        timeout_seconds = self._timeout
+
+        async def connect() -> _Connection:
+            try:
+                client = await run(lambda: _nats_connect(servers, **options))
+            except _CLIENT_ERRORS as exc:
+                raise _store_error(exc) from exc
+            js = client.jetstream(timeout=timeout_seconds)  # pyright: ignore[reportUnknownMemberType] - untyped **opts
+            jsm = client.jsm(timeout=timeout_seconds)  # pyright: ignore[reportUnknownMemberType] - untyped **opts
+            return _Connection(client, js, jsm)
+
+        self._connections = LazyClient(connect, _disconnect)
+
+    # -- connection and setup -------------------------------------------------------------------
+
+    async def _connection(self) -> _Connection:
+        connection = await self._connections.get()
+        if connection.client.is_closed:  # nats-py gave up reconnecting after an outage
+            await self._connections.discard(connection)
+            connection = await self._connections.get()
+        return connection
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run one NATS operation, with our errors for nats-py's."""
+        try:
+            return await run(make)
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    async def _close(self) -> None:
+        await self._connections.close()
+
+    async def _setup(self) -> None:
+        """Check the server version, then find (or create) the bucket and check that it allows per-message TTL."""
+        connection = await self._connection()
+        version = connection.client.connected_server_version
+        if (version.major, version.minor) < MIN_SERVER_VERSION:
+            needed = ".".join(map(str, MIN_SERVER_VERSION))
+            raise StoreSetupError(
+                f"NATSStore needs nats-server {needed} or later (per-message TTL)", extra_info={"server": str(version)}
+            )
+        jsm = connection.jsm
+        try:
+            info = await run(lambda: jsm.stream_info(self._stream))
+        except NotFoundError:
+            if not self._create_bucket:
+                message = f"NATS bucket {self.bucket!r} does not exist; provision it or pass create_bucket=True"
+                raise StoreSetupError(message, extra_info={"stream": self._stream}) from None
+            info = await self._create(jsm)
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        if not info.config.allow_msg_ttl:
+            message = f"NATS bucket {self.bucket!r} does not allow per-message TTL (allow_msg_ttl)"
+            raise StoreSetupError(message, extra_info={"stream": self._stream})
+        self._direct = bool(info.config.allow_direct)
+
+    async def _create(self, jsm: JetStreamManager) -> StreamInfo:
+        config = StreamConfig(
+            name=self._stream,
+            subjects=[f"{self._prefix}>"],
+            max_msgs_per_subject=1,
+            discard=DiscardPolicy.NEW,
+            storage=StorageType.FILE,
+            num_replicas=1,
+            allow_direct=True,
+            allow_rollup_hdrs=True,
+            allow_msg_ttl=True,
+            deny_delete=True,
+        )
+        try:
+            return await run(lambda: jsm.add_stream(config))  # pyright: ignore[reportUnknownMemberType] - untyped **params
+        except APIError as exc:
+            if exc.err_code != _STREAM_EXISTS:
+                raise _store_error(exc) from exc
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return await self._call(lambda: jsm.stream_info(self._stream))  # created meanwhile by another process
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _messages(self, collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+        """The last message of each key's subject (None where there is none), fetched as one batch."""
+        token = encode_token(collection)
+        subjects = [entry_subject(self._prefix, token, key) for key in keys]
+        js, stream, direct = (await self._connection()).js, self._stream, self._direct
+        replies = await self._call(
+            lambda: asyncio.gather(
+                *(js.get_msg(stream, subject=subject, direct=direct) for subject in subjects), return_exceptions=True
+            )
+        )
+        messages: list[RawStreamMsg | None] = []
+        for reply in replies:
+            if isinstance(reply, NotFoundError):
+                messages.append(None)
+            elif isinstance(reply, BaseException):
+                raise _store_error(reply) if isinstance(reply, _CLIENT_ERRORS) else reply
+            else:
+                messages.append(reply)
+        return messages
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        return (await self._get_entries(collection, [key]))[0]
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        return [None if message is None else _entry(message) for message in await self._messages(collection, keys)]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        await self._put_entries(collection, [key], [value_json], ttl=ttl, expires_at=expires_at)
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        token = encode_token(collection)
+        subjects = [entry_subject(self._prefix, token, key) for key in keys]
+        connection = await self._connection()
+        payloads = [value.encode() for value in values_json]
+        limit = connection.client.max_payload - _HEADER_ALLOWANCE
+        for key, payload in zip(keys, payloads, strict=True):
+            if len(payload) > limit:
+                raise ValueTooLargeError(
+                    "value is larger than the NATS server accepts (its max_payload)",
+                    extra_info={"key": key, "bytes": len(payload), "limit": limit},
+                )
+        headers = None
+        if ttl is not None and expires_at is not None:
+            headers = {"Nats-TTL": f"{math.ceil(ttl)}s", EXPIRES_HEADER: repr(expires_at)}
+        await self._publish(connection, list(zip(subjects, payloads, strict=True)), headers)
+
+    async def _publish(
+        self, connection: _Connection, messages: list[tuple[str, bytes]], headers: dict[str, str] | None
+    ) -> None:
+        """Publish the messages together and wait for every acknowledgement; raise the first failure."""
+        js = connection.js
+        acks = await self._call(
+            lambda: asyncio.gather(
+                *(js.publish(subject, payload, headers=headers) for subject, payload in messages),
+                return_exceptions=True,
+            )
+        )
+        for ack in acks:
+            if isinstance(ack, BaseException):
+                raise _store_error(ack) if isinstance(ack, _CLIENT_ERRORS) else ack
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        return await self._delete_entries(collection, [key]) == 1
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        """Purge markers for the keys that hold an entry (expired ones too); count the live ones."""
+        token = encode_token(collection)
+        messages = await self._messages(collection, keys)
+        now = self.clock()
+        doomed: list[tuple[str, bytes]] = []
+        live = 0
+        for key, message in zip(keys, messages, strict=True):
+            entry = None if message is None else _entry(message)
+            if entry is not None:
+                doomed.append((entry_subject(self._prefix, token, key), b""))
+                live += entry[1] is None or entry[1] > now
+        if doomed:
+            await self._publish(await self._connection(), doomed, _MARKER)
+        return live
+
+    # -- enumeration and destruction ------------------------------------------------------------
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        keys: list[str] = []
+
+        def take(names: tuple[str, str]) -> bool:
+            if names[0] == collection:
+                keys.append(names[1])
+            return limit is not None and len(keys) >= limit
+
+        await self._scan(f"{self._prefix}{encode_token(collection)}.*", take)
+        return keys
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        names: dict[str, None] = {}
+
+        def take(found: tuple[str, str]) -> bool:
+            names[found[0]] = None
+            return limit is not None and len(names) >= limit
+
+        await self._scan(f"{self._prefix}*.*", take)
+        return list(names)
+
+    async def _delete_collection(self, collection: str) -> bool:
+        subjects = f"{self._prefix}{encode_token(collection)}.*"
+        held = await self._scan(subjects, lambda _: True)
+        jsm = (await self._connection()).jsm
+        await self._call(lambda: jsm.purge_stream(self._stream, subject=subjects))
+        return held
+
+    async def _delete_store(self) -> bool:
+        held = await self._scan(f"{self._prefix}*.*", lambda _: True)
+        jsm = (await self._connection()).jsm
+        await self._call(lambda: jsm.purge_stream(self._stream))
+        return held
+
+    async def _scan(self, subjects: str, take: Callable[[tuple[str, str]], bool]) -> bool:
+        """Hand the (collection, key) of each live entry on `subjects` to `take` until it returns True.
+
+        An ephemeral consumer delivers the last message per subject, headers only, a page per request;
+        it is deleted afterwards. Returns whether `take` stopped the scan.
+        """
+        connection = await self._connection()
+        jsm, js, stream = connection.jsm, connection.js, self._stream
+        config = ConsumerConfig(
+            filter_subject=subjects,
+            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+            ack_policy=AckPolicy.NONE,
+            headers_only=True,
+            mem_storage=True,
+            inactive_threshold=max(60.0, self._timeout),  # the server removes it if we never do
+        )
+        info = await self._call(lambda: jsm.add_consumer(stream, config=config))  # pyright: ignore[reportUnknownMemberType] - untyped **params
+        consumer = info.name
+        assert consumer is not None  # the server names every consumer it creates
+        pending = info.num_pending or 0
+        try:
+            if pending == 0:
+                return False
+            subscription = await self._call(lambda: js.pull_subscribe_bind(consumer=consumer, stream=stream))
+            try:
+                while pending > 0:
+                    page = await self._fetch(subscription, min(pending, _PAGE))
+                    if not page:
+                        return False
+                    now = self.clock()
+                    for message in page:
+                        names = split_subject(self._prefix, message.subject)
+                        if names is not None and _is_live(message.headers, now) and take(names):
+                            return True
+                    pending = page[-1].metadata.num_pending or 0
+            finally:
+                await self._call(subscription.unsubscribe)
+        finally:
+            await self._call(lambda: jsm.delete_consumer(stream, consumer))
+        return False
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
+        """Up to `batch` messages; none when the entries counted as pending vanished meanwhile."""
+        try:
+            return await self._call(lambda: subscription.fetch(batch=batch, timeout=self._timeout))
+        except StoreTimeoutError:
+            return []
+
+
+def _is_live(headers: Mapping[str, str] | None, now: float) -> bool:
+    """False for delete markers (ours or the server's) and for entries expired by `KV-Expires-At`."""
+    if not headers:
+        return True
+    if headers.get("KV-Operation") in ("DEL", "PURGE") or "Nats-Marker-Reason" in headers:
+        return False
+    expires = headers.get(EXPIRES_HEADER)
+    try:
+        return expires is None or float(expires) > now
+    except ValueError:
+        return True  # not our header: the entry is shown, and reading it reports the damage
+
+
+def _entry(message: RawStreamMsg) -> Entry | None:
+    """The entry a message holds; None for a delete marker."""
+    headers = cast("dict[str, str]", message.headers or {})  # nats-py leaves RawStreamMsg.headers untyped
+    if headers.get("KV-Operation") in ("DEL", "PURGE") or "Nats-Marker-Reason" in headers:
+        return None
+    expires = headers.get(EXPIRES_HEADER)
+    try:
+        expires_at = None if expires is None else float(expires)
+    except ValueError as exc:
+        raise DeserializationError(f"stored {EXPIRES_HEADER} header is not a number: {expires!r}") from exc
+    return decode_value(message.data or b""), expires_at
+
+
+_CLIENT_ERRORS = (nats.errors.Error, OSError, asyncio.TimeoutError)
+_CONNECTION_ERRORS = (
+    OSError,
+    nats.errors.NoServersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.AuthorizationError,
+    nats.errors.SecureConnFailedError,
+)
+
+
+def _store_error(exc: BaseException) -> KeyValueStoreError:
+    """Our error for a nats-py one: timeouts, lost connections, an unavailable JetStream, or anything else."""
+    if isinstance(exc, asyncio.TimeoutError):  # nats.errors.TimeoutError too
+        return StoreTimeoutError(f"NATS did not answer in time: {exc!r}")
+    if isinstance(exc, (ServiceUnavailableError, NoStreamResponseError, nats.errors.NoRespondersError)):
+        return StoreConnectionError(f"NATS JetStream is unavailable (is the server started with -js?): {exc!r}")
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return StoreConnectionError(f"NATS is unreachable: {exc!r}")
+    return KeyValueStoreError(f"NATS failed: {exc!r}")
+
+
+#: `nats.connect`, typed: nats-py leaves its **options untyped.
+_nats_connect = cast("Callable[..., Awaitable[Client]]", nats.connect)
+
+
+async def _disconnect(connection: _Connection) -> None:
+    await run(connection.client.close)

@@ -1,0 +1,154 @@
+"""The SQL of `PostgreSQLStore`, composed once per table with `psycopg.sql`.
+
+Table and schema names are quoted as identifiers; every other value is a query parameter, so nothing a
+caller supplies is ever part of the SQL text. Statements are rendered to bytes up front: psycopg
+prepares each one on the server once per connection, and no call composes SQL on the hot path.
+
+Expiry is decided by the database clock: rows with `expires_at <= now()` are invisible to every read,
+and the remaining time is computed by the server, so writers with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from psycopg import sql
+from typing_extensions import LiteralString
+
+from key_value.shared.errors import InvalidArgumentError
+
+#: PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes).
+MAX_IDENTIFIER_BYTES = 63
+_INDEX_SUFFIX = "_expires_at"
+#: Longest table name whose expiry index name still fits in an identifier.
+MAX_TABLE_NAME_BYTES = MAX_IDENTIFIER_BYTES - len(_INDEX_SUFFIX)
+
+_LIVE: LiteralString = "(expires_at IS NULL OR expires_at > now())"
+_REMAINING: LiteralString = "EXTRACT(EPOCH FROM expires_at - now())::float8"  # NULL when there is no expiry
+_EXPIRES: LiteralString = "now() + {seconds}::float8 * interval '1 second'"  # NULL when there is no TTL
+_UPSERT: LiteralString = " ".join(
+    (
+        "ON CONFLICT (collection, key) DO UPDATE SET value = EXCLUDED.value, created_at = EXCLUDED.created_at,",
+        "expires_at = EXCLUDED.expires_at, version = entry.version + 1",
+    )
+)
+
+
+def check_identifier(what: str, name: object, *, max_bytes: int = MAX_IDENTIFIER_BYTES) -> str:
+    """Return `name` if PostgreSQL can hold it as an identifier unchanged, else raise `InvalidArgumentError`."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise InvalidArgumentError(f"{what} must be a non-empty str without NUL", extra_info={what: repr(name)})
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(f"{what} must be valid Unicode", extra_info={what: repr(name)}) from exc
+    if size > max_bytes:
+        raise InvalidArgumentError(f"{what} must be at most {max_bytes} bytes of UTF-8", extra_info={what: name})
+    return name
+
+
+@dataclass(frozen=True)
+class Statements:
+    """Every statement the store runs against one table; `%s` marks a parameter.
+
+    Run each with a parameter sequence (empty if it has none): psycopg then turns `%%` back into `%`.
+    """
+
+    table: str  # the quoted, possibly schema-qualified name, for messages and to_regclass()
+    lock_key: int  # advisory lock that serializes creating and dropping this table
+    exists: bytes
+    lock: bytes
+    create_table: bytes
+    create_index: bytes
+    drop_table: bytes
+    delete_all: bytes
+    any_live: bytes
+    get: bytes
+    get_many: bytes
+    put: bytes
+    put_many: bytes
+    delete: bytes
+    delete_many: bytes
+    keys_page: bytes
+    collections_page: bytes
+    delete_collection: bytes
+    cull: bytes
+
+
+def build_statements(*, schema: str | None, table: str) -> Statements:
+    """Compose the statements for `schema.table` (or `table` on the search path when `schema` is None)."""
+    parts = (table,) if schema is None else (schema, table)
+    # psycopg reads `%` in the statement as a placeholder, even inside a quoted name: double it.
+    name = sql.Identifier(*(part.replace("%", "%%") for part in parts))
+
+    def render(*lines: LiteralString, **fields: sql.Composable) -> bytes:
+        return sql.SQL(" ".join(lines)).format(table=name, **fields).as_bytes(None)
+
+    quoted = sql.Identifier(*parts).as_string(None)
+    insert = "INSERT INTO {table} AS entry (collection, key, value, expires_at)"
+    expires = _EXPIRES.format(seconds="%s")
+    return Statements(
+        table=quoted,
+        lock_key=int.from_bytes(hashlib.blake2b(quoted.encode(), digest_size=8).digest(), "big", signed=True),
+        exists=b"SELECT to_regclass(%s) IS NOT NULL",
+        lock=b"SELECT pg_advisory_xact_lock(%s)",
+        create_table=render(
+            "CREATE TABLE IF NOT EXISTS {table} (",
+            'collection text COLLATE "C" NOT NULL,',
+            'key text COLLATE "C" NOT NULL,',
+            "value json NOT NULL,",
+            "created_at timestamptz NOT NULL DEFAULT now(),",
+            "expires_at timestamptz,",
+            "version bigint NOT NULL DEFAULT 1,",
+            "PRIMARY KEY (collection, key))",
+        ),
+        create_index=render(
+            "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at) WHERE expires_at IS NOT NULL",
+            index=sql.Identifier((table + _INDEX_SUFFIX).replace("%", "%%")),
+        ),
+        drop_table=render("DROP TABLE {table}"),
+        delete_all=render("DELETE FROM {table}"),
+        any_live=render("SELECT EXISTS (SELECT FROM {table} WHERE", _LIVE, ")"),
+        get=render("SELECT value::text,", _REMAINING, "FROM {table} WHERE collection = %s AND key = %s AND", _LIVE),
+        get_many=render(
+            "SELECT key, value::text,",
+            _REMAINING,
+            "FROM {table}",
+            "WHERE collection = %s AND key = ANY(%b::text[]) AND",
+            _LIVE,
+        ),
+        put=render(insert, "VALUES (%s, %s, %s::json,", expires, ")", _UPSERT),
+        put_many=render(
+            insert,
+            "SELECT %s, item.key, item.value::json,",
+            expires,
+            "FROM unnest(%b::text[], %b::text[]) AS item (key, value)",
+            _UPSERT,
+        ),
+        delete=render(
+            "WITH gone AS (DELETE FROM {table} WHERE collection = %s AND key = %s RETURNING expires_at)",
+            "SELECT count(*) FROM gone WHERE",
+            _LIVE,
+        ),
+        delete_many=render(
+            "WITH gone AS (DELETE FROM {table} WHERE collection = %s AND key = ANY(%b::text[]) RETURNING expires_at)",
+            "SELECT count(*) FROM gone WHERE",
+            _LIVE,
+        ),
+        keys_page=render(
+            "SELECT key FROM {table} WHERE collection = %s AND key > %s AND", _LIVE, "ORDER BY key LIMIT %s"
+        ),
+        collections_page=render(
+            "SELECT DISTINCT collection FROM {table} WHERE collection > %s AND",
+            _LIVE,
+            "ORDER BY collection LIMIT %s",
+        ),
+        delete_collection=render(
+            "WITH gone AS (DELETE FROM {table} WHERE collection = %s RETURNING expires_at)",
+            "SELECT EXISTS (SELECT FROM gone WHERE",
+            _LIVE,
+            ")",
+        ),
+        cull=render("DELETE FROM {table} WHERE expires_at <= now()"),
+    )

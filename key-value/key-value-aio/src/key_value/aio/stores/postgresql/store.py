@@ -1,0 +1,303 @@
+"""`PostgreSQLStore`: one table through psycopg 3 and psycopg_pool, expiry decided by the database clock.
+
+Table layout (name and schema configurable; see `statements.py` for the SQL):
+
+    collection  text COLLATE "C"   \\  primary key; names escaped only where they hold NUL (names.py)
+    key         text COLLATE "C"   /
+    value       json               the value's JSON text, kept byte for byte
+    created_at  timestamptz        when this value was written
+    expires_at  timestamptz        NULL without TTL; partial index for cheap culling
+    version     bigint             1 on insert, +1 on every overwrite (for compare-and-swap)
+
+`value` is `json`, not `jsonb`: jsonb refuses the string escape \\u0000 and rewrites numbers (1e300
+comes back as a 301-digit integer, 1e16 as an int), so values would not round-trip exactly; json keeps
+the text, is still queryable with the JSON operators, and is cheaper to write.
+
+Every operation is one statement and one round trip: `= ANY(%s)` for bulk reads and deletes, one
+multi-row upsert from `unnest()` for `put_many`; our own pool prepares each statement on first use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.conninfo import make_conninfo
+from psycopg.errors import QueryCanceled
+from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+    SeedData,
+)
+from key_value.aio.stores.postgresql.names import from_column, to_column
+from key_value.aio.stores.postgresql.statements import (
+    MAX_TABLE_NAME_BYTES,
+    Statements,
+    build_statements,
+    check_identifier,
+)
+from key_value.shared.codec import decode_value
+from key_value.shared.errors import (
+    InvalidArgumentError,
+    KeyValueStoreError,
+    StoreConnectionError,
+    StoreSetupError,
+    StoreTimeoutError,
+)
+
+#: A pool of the caller's; its connections may use any row factory (the store asks for tuples).
+Pool = AsyncConnectionPool[AsyncConnection[Any]]
+
+DEFAULT_TABLE = "kv_store"
+_PAGE = 2000  # keys or collections per enumeration query
+_POOL_MAX_SIZE = 10
+# Our connections: no transaction around single statements, every statement prepared on first use.
+_CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
+
+
+class PostgreSQLStore(
+    ServerTTLStore,
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+    BaseContextManagerStore,
+):
+    """A store in one PostgreSQL table: pass `url=`, or `host=`/`port=`/`database=`..., or your own `pool=`.
+
+    A caller's pool is never opened or closed by the store. `auto_create=False` expects the table to
+    exist (see the module docstring for its layout) and fails setup with `StoreSetupError` otherwise.
+    `timeout` bounds connecting and waiting for a pooled connection, in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: Pool | None = None,
+        url: str | None = None,
+        host: str = "localhost",
+        port: int = 5432,
+        database: str = "postgres",
+        user: str | None = None,
+        password: str | None = None,
+        table_name: str | None = None,
+        schema: str | None = None,
+        auto_create: bool = True,
+        timeout: float = 10.0,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+    ) -> None:
+        table = check_identifier(
+            "table_name", DEFAULT_TABLE if table_name is None else table_name, max_bytes=MAX_TABLE_NAME_BYTES
+        )
+        if schema is not None:
+            check_identifier("schema", schema)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError("timeout must be a number of seconds > 0", extra_info={"timeout": repr(timeout)})
+        super().__init__(default_collection=default_collection, seed=seed)
+        self._sql: Statements = build_statements(schema=schema, table=table)
+        self._auto_create = auto_create
+        self._timeout = float(timeout)
+        if pool is not None:
+            if url is not None:
+                raise InvalidArgumentError("pass either pool= or the settings to build one (url=, host=, ...)")
+            given = pool
+
+            async def connect_given() -> Pool:
+                return given
+
+            self._pools = LazyClient(connect_given, None)
+            return
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise InvalidArgumentError("url must start with postgresql:// or postgres://", extra_info={"url": url})
+        conninfo = url or make_conninfo(host=host, port=port, dbname=database, user=user, password=password)
+        conninfo = make_conninfo(conninfo, connect_timeout=max(1, math.ceil(self._timeout)))
+
+        async def connect() -> Pool:
+            return await _open_pool(conninfo, self._timeout)
+
+        self._pools = LazyClient(connect, _close_pool)
+
+    async def _close(self) -> None:
+        await self._pools.close()
+
+    # -- statements -----------------------------------------------------------------------------
+
+    async def _run(self, statement: bytes, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
+        """Run one statement on a pooled connection: one round trip; the rows, if `fetch`."""
+        pool = await self._pools.get()
+        try:
+            async with pool.connection(timeout=self._timeout) as conn:
+                cursor = conn.cursor(row_factory=tuple_row)
+                await cursor.execute(statement, params)
+                rows = await cursor.fetchall() if fetch else []
+                if conn.info.transaction_status == TransactionStatus.INTRANS:  # a caller's pool without autocommit
+                    await conn.commit()
+        except psycopg.Error as exc:
+            raise _store_error(exc) from exc
+        return rows
+
+    async def _setup(self) -> None:
+        """Create the table (and its expiry index) unless it exists; concurrent creators queue on a lock."""
+        statements = self._sql
+        pool = await self._pools.get()
+        try:
+            async with pool.connection(timeout=self._timeout) as conn, conn.transaction():
+                cursor = conn.cursor(row_factory=tuple_row)
+                if self._auto_create:
+                    await cursor.execute(statements.lock, [statements.lock_key])
+                await cursor.execute(statements.exists, [statements.table])
+                exists = await cursor.fetchone()
+                if exists is None or not exists[0]:
+                    if not self._auto_create:
+                        raise StoreSetupError(
+                            f"table {statements.table} does not exist; create it or pass auto_create=True"
+                        )
+                    await cursor.execute(statements.create_table, ())
+                    await cursor.execute(statements.create_index, ())
+        except psycopg.Error as exc:
+            raise _store_error(exc) from exc
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        rows = await self._run(self._sql.get, (to_column(collection), to_column(key)))
+        return (decode_value(rows[0][0]), None) if rows else None  # the query hides expired rows
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        return [None if value is None else (value, None) for value, _ in await self._get_entries_ttl(collection, keys)]
+
+    async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
+        columns = [to_column(key) for key in keys]
+        rows = await self._run(self._sql.get_many, (to_column(collection), columns))
+        found: dict[str, tuple[str, float | None]] = {row[0]: (row[1], row[2]) for row in rows}
+        results: list[ValueTTL] = []
+        for column in columns:
+            row = found.get(column)
+            if row is None:
+                results.append((None, None))
+            else:
+                results.append((decode_value(row[0]), row[1]))
+        return results
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        await self._run(self._sql.put, (to_column(collection), to_column(key), value_json, ttl), fetch=False)
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        params = (to_column(collection), ttl, [to_column(key) for key in keys], values_json)
+        await self._run(self._sql.put_many, params, fetch=False)
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        rows = await self._run(self._sql.delete, (to_column(collection), to_column(key)))
+        return bool(rows[0][0])
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        rows = await self._run(self._sql.delete_many, (to_column(collection), [to_column(key) for key in keys]))
+        return int(rows[0][0])
+
+    # -- enumeration, destruction, culling -------------------------------------------------------
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        return await self._pages(self._sql.keys_page, (to_column(collection),), limit)
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        return await self._pages(self._sql.collections_page, (), limit)
+
+    async def _pages(self, statement: bytes, params: tuple[Any, ...], limit: int | None) -> list[str]:
+        """Keyset pagination: each page starts after the last name of the one before (no name is '')."""
+        names: list[str] = []
+        after = ""
+        while limit is None or len(names) < limit:
+            size = _PAGE if limit is None else min(_PAGE, limit - len(names))
+            rows = await self._run(statement, (*params, after, size))
+            names.extend(from_column(row[0]) for row in rows)
+            if len(rows) < size:
+                break
+            after = rows[-1][0]
+        return names
+
+    async def _delete_collection(self, collection: str) -> bool:
+        rows = await self._run(self._sql.delete_collection, (to_column(collection),))
+        return bool(rows[0][0])
+
+    async def _cull(self) -> None:
+        await self._run(self._sql.cull, (), fetch=False)
+
+    async def _delete_store(self) -> bool:
+        """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
+        statements = self._sql
+        pool = await self._pools.get()
+        try:
+            async with pool.connection(timeout=self._timeout) as conn, conn.transaction():
+                cursor = conn.cursor(row_factory=tuple_row)
+                await cursor.execute(statements.lock, [statements.lock_key])
+                await cursor.execute(statements.any_live, ())
+                row = await cursor.fetchone()
+                if self._auto_create:
+                    await cursor.execute(statements.drop_table, ())
+                    await cursor.execute(statements.create_table, ())
+                    await cursor.execute(statements.create_index, ())
+                else:
+                    await cursor.execute(statements.delete_all, ())
+        except psycopg.Error as exc:
+            raise _store_error(exc) from exc
+        return row is not None and bool(row[0])
+
+
+async def _open_pool(conninfo: str, timeout: float) -> Pool:
+    """Our pool, open and holding one connection; a first direct connection reports refusals at once.
+
+    Without it, a pool retries in the background and a refused or misconfigured connection would only
+    surface as a `PoolTimeout` after `timeout` seconds, without the server's reason.
+    """
+    try:
+        probe = await AsyncConnection.connect(conninfo)
+        await probe.close()
+        pool: Pool = AsyncConnectionPool(
+            conninfo,
+            kwargs=_CONNECTION_KWARGS,
+            min_size=1,
+            max_size=_POOL_MAX_SIZE,
+            timeout=timeout,
+            open=False,
+        )
+        await pool.open(wait=True, timeout=timeout)
+    except psycopg.Error as exc:
+        raise _store_error(exc) from exc
+    return pool
+
+
+async def _close_pool(pool: Pool) -> None:
+    await pool.close()
+
+
+def _store_error(exc: psycopg.Error) -> KeyValueStoreError:
+    """Our error for a psycopg one: timeouts, lost or refused connections, or anything else."""
+    if isinstance(exc, (PoolTimeout, QueryCanceled)):
+        return StoreTimeoutError(f"PostgreSQL did not answer in time: {exc}")
+    # No SQLSTATE: the client lost or never got a connection; class 08 is a connection exception and
+    # class 57 operator intervention (server shutting down, cancelled, not accepting connections).
+    if isinstance(exc, psycopg.OperationalError) and (exc.sqlstate is None or exc.sqlstate[:2] in ("08", "57")):
+        return StoreConnectionError(f"PostgreSQL is unreachable: {exc}")
+    return KeyValueStoreError(f"PostgreSQL failed: {exc}")

@@ -1,0 +1,303 @@
+"""NATSStore against a real nats-server: the contract, the bucket it writes, and what is NATS-specific.
+
+What the store wrote is read back with a plain nats-py connection (`RawNats`), driven through the
+store's `run` so that the sync twin of this module runs it on the same background loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import cast
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js.api import RawStreamMsg, StreamConfig, StreamInfo
+from nats.js.errors import NotFoundError
+
+from key_value.aio.stores.nats import NATSStore
+from key_value.aio.stores.nats._runner import run
+from key_value.aio.stores.nats.tokens import MAX_SUBJECT_BYTES, decode_token, encode_token, split_subject
+from key_value.shared.capabilities import Capability
+from key_value.shared.errors import (
+    InvalidArgumentError,
+    InvalidKeyError,
+    StoreConnectionError,
+    StoreSetupError,
+    ValueTooLargeError,
+)
+from testing.servers._process import LOOPBACK, free_port
+from testing.servers.nats_server import NatsServer
+
+from .contract import AWKWARD_NAMES, COLLIDING_PAIRS, ContractTests
+
+_TOKEN = re.compile(r"[-/_=a-zA-Z0-9]+")
+
+
+class RawNats:
+    """A plain nats-py connection, to look at and arrange what is in the server."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.jsm = client.jsm()  # pyright: ignore[reportUnknownMemberType] - untyped **opts
+
+    async def stream(self, bucket: str) -> StreamInfo:
+        return await run(lambda: self.jsm.stream_info(f"KV_{bucket}"))
+
+    async def last(self, bucket: str, subject: str) -> RawStreamMsg | None:
+        try:
+            return await run(lambda: self.jsm.get_msg(f"KV_{bucket}", subject=subject, direct=True))
+        except NotFoundError:
+            return None
+
+    async def add_stream(self, config: StreamConfig) -> None:
+        await run(lambda: self.jsm.add_stream(config))  # pyright: ignore[reportUnknownMemberType] - untyped **params
+
+    async def delete_bucket(self, bucket: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            await run(lambda: self.jsm.delete_stream(f"KV_{bucket}"))
+
+
+def headers_of(message: RawStreamMsg) -> dict[str, str]:
+    return cast("dict[str, str]", message.headers or {})  # nats-py leaves RawStreamMsg.headers untyped
+
+
+@pytest.fixture
+async def raw(nats_server: NatsServer) -> AsyncIterator[RawNats]:
+    client = await run(lambda: nats.connect(nats_server.url))  # pyright: ignore[reportUnknownMemberType] - untyped **options
+    yield RawNats(client)
+    await run(client.close)
+
+
+@pytest.fixture
+async def bucket(raw: RawNats) -> AsyncIterator[str]:
+    """A bucket name of this test's own, deleted afterwards."""
+    name = f"kv_{uuid.uuid4().hex[:16]}"
+    yield name
+    await raw.delete_bucket(name)
+
+
+class TestNATSStore(ContractTests):
+    @pytest.fixture
+    async def store(self, nats_server: NatsServer, bucket: str) -> AsyncIterator[NATSStore]:
+        store = NATSStore(url=nats_server.url, bucket=bucket)
+        yield store
+        await store.close()
+
+
+class TestTokens:
+    def test_round_trip_and_alphabet(self) -> None:
+        rng = random.Random(7)
+        alphabet = "aZ09-_/=.:% \t\n\x00é名🙂"
+        names = [*AWKWARD_NAMES, "==", "=", "=41", "a=b", "--", "_"]
+        names += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(2000)]
+        tokens = {encode_token(name): name for name in names}
+        assert len(tokens) == len(set(names))  # distinct names, distinct tokens
+        for token, name in tokens.items():
+            assert _TOKEN.fullmatch(token), token
+            assert decode_token(token) == name
+
+    def test_readable_when_short(self) -> None:
+        assert encode_token("users") == "users"
+        assert encode_token("a.b") == "a=2Eb"
+        assert encode_token("with space") == "with=20space"
+        assert encode_token("é" * 600).startswith("==")  # base64url is shorter than =C3=A9...
+
+    @pytest.mark.parametrize(("first", "second"), COLLIDING_PAIRS)
+    def test_subjects_do_not_collide(self, first: tuple[str, str], second: tuple[str, str]) -> None:
+        subjects = {f"$KV.b.{encode_token(c)}.{encode_token(k)}" for c, k in (first, second)}
+        assert len(subjects) == 2
+        for collection, key in (first, second):
+            assert split_subject("$KV.b.", f"$KV.b.{encode_token(collection)}.{encode_token(key)}") == (collection, key)
+
+    def test_foreign_subjects_ignored(self) -> None:
+        assert split_subject("$KV.b.", "$KV.b.plain") is None
+        assert split_subject("$KV.b.", "$KV.b.a.b.c") is None
+        assert split_subject("$KV.b.", "$KV.b.a.=41") is None  # not how we write "A"
+        assert split_subject("$KV.b.", "$KV.other.a.b") is None
+
+
+class TestNATSBehaviour:
+    @pytest.fixture
+    async def store(self, nats_server: NatsServer, bucket: str) -> AsyncIterator[NATSStore]:
+        store = NATSStore(url=nats_server.url, bucket=bucket)
+        yield store
+        await store.close()
+
+    async def test_capabilities(self, store: NATSStore) -> None:
+        expected = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
+        assert store.capabilities == expected
+
+    async def test_bucket_layout(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
+        started = time.time()
+        await store.put("a.b", {"v": 1}, collection="users", ttl=9.2)
+        await store.put("plain", {"v": 2}, collection="users")
+        config = (await raw.stream(bucket)).config
+        assert config.subjects == [f"$KV.{bucket}.>"]
+        assert config.max_msgs_per_subject == 1
+        assert config.allow_msg_ttl
+        assert config.allow_direct
+        message = await raw.last(bucket, f"$KV.{bucket}.users.a=2Eb")
+        assert message is not None
+        assert message.data == b'{"v":1}'
+        headers = headers_of(message)
+        assert headers["Nats-TTL"] == "10s"  # the server's TTL is whole seconds, rounded up
+        assert started + 9.2 <= float(headers["KV-Expires-At"]) <= time.time() + 9.2
+        plain = await raw.last(bucket, f"$KV.{bucket}.users.plain")
+        assert plain is not None
+        assert "Nats-TTL" not in headers_of(plain)
+
+    async def test_server_removes_expired_and_deleted(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
+        await store.put_many(["short", "gone", "kept"], [{"v": 1}, {"v": 2}, {"v": 3}])
+        await store.put("short", {"v": 1}, ttl=0.05)
+        await asyncio.sleep(0.1)
+        assert await store.delete("gone") is True
+        marker = await raw.last(bucket, f"$KV.{bucket}.default_collection.gone")
+        assert marker is not None  # a purge marker: invisible to the store's readers
+        assert headers_of(marker)["KV-Operation"] == "PURGE"
+        assert await store.get("gone") is None
+        assert await store.keys() == ["kept"]
+        assert await store.collections() == ["default_collection"]
+        assert await store.delete("gone") is False
+        for _ in range(100):  # the marker and the expired entry live about a second on the server
+            if (await raw.stream(bucket)).state.messages <= 1:
+                break
+            await asyncio.sleep(0.1)
+        assert (await raw.stream(bucket)).state.messages == 1
+        assert await raw.last(bucket, f"$KV.{bucket}.default_collection.gone") is None
+        assert await raw.last(bucket, f"$KV.{bucket}.default_collection.short") is None
+
+    async def test_provisioned_bucket(self, nats_server: NatsServer, raw: RawNats, bucket: str) -> None:
+        missing = NATSStore(url=nats_server.url, bucket=bucket, create_bucket=False)
+        with pytest.raises(StoreSetupError, match=bucket):
+            await missing.get("key")
+        await missing.close()
+        with pytest.raises(NotFoundError):
+            await raw.stream(bucket)  # nothing was created
+        config = StreamConfig(
+            name=f"KV_{bucket}",
+            subjects=[f"$KV.{bucket}.>"],
+            max_msgs_per_subject=5,
+            allow_rollup_hdrs=True,
+            allow_msg_ttl=True,
+        )
+        await raw.add_stream(config)
+        async with NATSStore(url=nats_server.url, bucket=bucket, create_bucket=False) as store:
+            await store.put("key", {"v": 1})
+            await store.put("key", {"v": 2})
+            assert await store.get("key") == {"v": 2}  # history kept by the bucket, the last one read
+            assert await store.delete("key") is True
+            assert await store.get("key") is None
+            assert await store.destroy() is False
+        assert (await raw.stream(bucket)).config.max_msgs_per_subject == 5  # the store left it as it was
+
+    async def test_bucket_without_message_ttl(self, nats_server: NatsServer, raw: RawNats, bucket: str) -> None:
+        await raw.add_stream(StreamConfig(name=f"KV_{bucket}", subjects=[f"$KV.{bucket}.>"], max_msgs_per_subject=1))
+        store = NATSStore(url=nats_server.url, bucket=bucket)
+        with pytest.raises(StoreSetupError, match="per-message TTL"):
+            await store.put("key", {"v": 1})
+        await store.close()
+
+    async def test_concurrent_bucket_creation(self, nats_server: NatsServer, bucket: str) -> None:
+        stores = [NATSStore(url=nats_server.url, bucket=bucket) for _ in range(4)]
+        if True:  # ASYNC
+            await asyncio.gather(*(store.setup() for store in stores))
+        else:
+            threads = [threading.Thread(target=store.setup) for store in stores]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        for number, store in enumerate(stores):
+            await store.put(f"k{number}", {"v": number})
+        assert sorted(await stores[0].keys()) == ["k0", "k1", "k2", "k3"]
+        for store in stores:
+            await store.close()
+
+    async def test_value_too_large(self, store: NATSStore) -> None:
+        huge = {"blob": "x" * (9 * 1024 * 1024)}
+        with pytest.raises(ValueTooLargeError):
+            await store.put("huge", huge)
+        with pytest.raises(ValueTooLargeError):
+            await store.put_many(["small", "huge"], [{"v": 1}, huge])
+        assert await store.get_many(["small", "huge"]) == [None, None]
+
+    async def test_names_too_long_for_a_subject(self, store: NATSStore) -> None:
+        long_key = "k" * MAX_SUBJECT_BYTES
+        with pytest.raises(InvalidKeyError):
+            await store.put(long_key, {"v": 1})
+        with pytest.raises(InvalidKeyError):
+            await store.put_many(["fine", long_key], [{"v": 1}, {"v": 2}])
+        assert await store.get("fine") is None
+        await store.put("k" * 1500, {"v": 1}, collection="c" * 1500)
+        assert await store.keys("c" * 1500) == ["k" * 1500]
+
+    def test_bad_settings(self) -> None:
+        for bucket in ["", "has.dot", "has space", "a*"]:
+            with pytest.raises(InvalidArgumentError):
+                NATSStore(bucket=bucket)
+        for timeout in [0, -1.0, float("nan"), float("inf")]:
+            with pytest.raises(InvalidArgumentError):
+                NATSStore(timeout=timeout)
+
+    def test_used_from_two_event_loops(self, nats_server: NatsServer, bucket: str) -> None:
+        store = NATSStore(url=nats_server.url, bucket=bucket)
+        if True:  # ASYNC
+            asyncio.run(store.put("key", {"v": 1}))
+            assert asyncio.run(store.get("key")) == {"v": 1}
+            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+            try:
+                first.run_until_complete(store.put("key", {"v": 2}))
+                assert second.run_until_complete(store.get("key")) == {"v": 2}
+                assert first.run_until_complete(store.get("key")) == {"v": 2}
+            finally:
+                for loop in (first, second):
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.close()
+        else:
+            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
+            writer.start()
+            writer.join()
+            assert store.get("key") == {"v": 1}
+            store.close()
+
+    async def test_connection_refused(self) -> None:
+        store = NATSStore(url=f"nats://{LOOPBACK}:{free_port()}", timeout=5)
+        started = time.monotonic()
+        with pytest.raises(StoreConnectionError):
+            await store.get("key")
+        assert time.monotonic() - started < 3  # each server is tried twice, half a second apart
+        await store.close()
+
+    async def test_stopped_server_then_back(self, private_nats_server: NatsServer) -> None:
+        store = NATSStore(url=private_nats_server.url, timeout=2)
+        await store.put("key", {"v": 1})
+        private_nats_server.stop()
+        with pytest.raises(StoreConnectionError):
+            await store.get("key")
+        private_nats_server.process.start()  # same port and store directory
+        assert await store.get("key") == {"v": 1}
+        await store.put("key", {"v": 2})
+        assert await store.get("key") == {"v": 2}
+        await store.close()
+
+    async def test_unanswering_server_times_out(self, private_nats_server: NatsServer) -> None:
+        store = NATSStore(url=private_nats_server.url, timeout=0.5)
+        await store.put("key", {"v": 1})
+        private_nats_server.pause()
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreConnectionError):
+                await store.get("key")
+            assert time.monotonic() - started < 5
+        finally:
+            private_nats_server.resume()
+        assert await store.get("key") == {"v": 1}
+        await store.close()
