@@ -1,0 +1,5 @@
+"""Memcached store on aiomcache (sync twin: pymemcache): one item per entry, no enumeration."""
+
+from key_value.aio.stores.memcached.store import MemcachedStore
+
+__all__ = ["MemcachedStore"]

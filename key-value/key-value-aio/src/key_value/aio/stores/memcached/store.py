@@ -1,0 +1,173 @@
+"""`MemcachedStore`: memcached through aiomcache (the sync twin: pymemcache), one item per entry.
+
+Key layout: `kv:<collection>:<key>`, each name percent-encoded where a memcached key may not hold
+the byte (space, control characters, non-ASCII) and at `%` and `:`, so no two entries share an item.
+A key longer than memcached's 250 bytes becomes `kv#<sha256 of the layout above>`, and its entry
+then keeps the raw collection and key, which reads check. The item is a JSON record of the value and
+its expiry (`key_value.shared.codec.encode_record`).
+
+Memcached counts expiry in whole seconds on a clock that ticks once a second, so a TTL is sent
+rounded up plus one second (an entry never leaves early) and the record's expiry, to the
+millisecond, decides what reads see; beyond 30 days memcached reads the number as a Unix time, so
+such TTLs are sent as one. Memcached cannot list keys or collections, so this store has no
+`keys`, `collections`, `destroy` or `destroy_collection` (clearing a server with flush_all would
+delete other users' items). `get_many` is one multi-get, `put_many` pipelined sets; a delete reads
+the entries first (to report only live ones) and then deletes them: two round trips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import time
+from urllib.parse import quote
+
+from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores.base import BaseContextManagerStore, Entry, SeedData
+from key_value.aio.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire
+from key_value.shared.codec import decode_record, encode_record
+from key_value.shared.errors import InvalidArgumentError, ValueTooLargeError
+
+MAX_KEY_BYTES = 250
+_PLAIN_NAME = re.compile(r"[!-$&-9;-~]*\Z")  # printable ASCII but `%` and `:`: kept as they are
+_QUOTE_SAFE = "!\"#$&'()*+,/;<=>?@[\\]^`{|}"  # with letters, digits and `_.-~`: everything _PLAIN_NAME keeps
+_RELATIVE_LIMIT = 30 * 24 * 3600  # memcached reads a larger expiry as an absolute Unix time
+_LATEST_EXPIRY = 2**31 - 1  # memcached's expiry is a 32-bit signed number
+_ITEM_OVERHEAD = 64  # memcached's per-item header and line ending, counted against the item size limit
+
+
+class MemcachedStore(BaseContextManagerStore):
+    """A store on memcached: pass `host=`/`port=`, or your own `client=` (never closed by us).
+
+    `timeout` bounds each request in the async twin (aiomcache has no timeouts of its own); the sync
+    twin gives it to the pymemcache client it builds. None waits forever.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: MemcachedClient | None = None,
+        host: str = "127.0.0.1",
+        port: int = 11211,
+        timeout: float | None = 5.0,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+    ) -> None:
+        if timeout is not None and not timeout > 0:
+            raise InvalidArgumentError("timeout must be None or a number of seconds > 0")
+        super().__init__(default_collection=default_collection, seed=seed)
+        self._item_size_max = 1024 * 1024
+        if client is not None:
+            given = MemcachedWire(client, timeout=timeout)
+
+            async def connect_given() -> MemcachedWire:
+                return given
+
+            self._clients = LazyClient(connect_given, None)
+            return
+
+        async def connect() -> MemcachedWire:
+            return new_wire(host, port, timeout=timeout)
+
+        self._clients = LazyClient(connect, _disconnect)
+
+    async def _setup(self) -> None:
+        wire = await self._clients.get()
+        self._item_size_max = await wire.item_size_max()
+
+    async def _close(self) -> None:
+        await self._clients.close()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        name = item_key(collection, key)
+        wire = await self._clients.get()
+        raw = (await wire.get_many([name])).get(name)
+        return None if raw is None else _entry(raw, collection, key)
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        names = [item_key(collection, key) for key in keys]
+        wire = await self._clients.get()
+        found = await wire.get_many(list(dict.fromkeys(names)))
+        return [
+            None if (raw := found.get(name)) is None else _entry(raw, collection, key)
+            for name, key in zip(names, keys, strict=True)
+        ]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        item = self._item(collection, key, value_json, expires_at)
+        wire = await self._clients.get()
+        await wire.set_many([item], _exptime(ttl))
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        items = [self._item(collection, key, value, expires_at) for key, value in zip(keys, values_json, strict=True)]
+        wire = await self._clients.get()
+        await wire.set_many(items, _exptime(ttl))
+
+    def _item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> tuple[bytes, bytes]:
+        name = item_key(collection, key)
+        if name.startswith(b"kv#"):  # hashed: keep the raw names to check on reads
+            record = encode_record(value_json, expires_at, collection=collection, key=key)
+        else:
+            record = encode_record(value_json, expires_at)
+        data = record.encode()
+        if len(data) + len(name) + _ITEM_OVERHEAD > self._item_size_max:
+            raise ValueTooLargeError(
+                "the entry is larger than memcached's item size limit",
+                extra_info={"bytes": len(data), "limit": self._item_size_max},
+            )
+        return name, data
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        return await self._delete_entries(collection, [key]) > 0
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        names = {item_key(collection, key): key for key in keys}
+        wire = await self._clients.get()
+        found = await wire.get_many(list(names))
+        ours = {name: _entry(raw, collection, names[name]) for name, raw in found.items()}
+        doomed = [name for name, entry in ours.items() if entry is not None]  # expired ones go too
+        if doomed:
+            await wire.delete_many(doomed)
+        return sum(self._live(entry) is not None for entry in ours.values())
+
+
+def item_key(collection: str, key: str) -> bytes:
+    """The memcached key of (collection, key): at most 250 bytes, no spaces or control characters."""
+    name = f"kv:{_encode(collection)}:{_encode(key)}"
+    if len(name) > MAX_KEY_BYTES:  # ASCII, so characters are bytes
+        return b"kv#" + hashlib.sha256(name.encode()).hexdigest().encode()
+    return name.encode()
+
+
+def _encode(name: str) -> str:
+    return name if _PLAIN_NAME.match(name) else quote(name, safe=_QUOTE_SAFE)
+
+
+def _entry(raw: bytes, collection: str, key: str) -> Entry | None:
+    record = decode_record(raw)
+    if "key" in record and (record["key"] != key or record.get("collection") != collection):
+        return None  # another entry whose hashed key matches: practically never
+    return record["value"], record["expires_at"]
+
+
+def _exptime(ttl: float | None) -> int:
+    """Memcached's expiry for `ttl`: 0 (never), whole seconds rounded up plus one tick, or a Unix time."""
+    if ttl is None:
+        return 0
+    seconds = math.ceil(ttl) + 1
+    if seconds <= _RELATIVE_LIMIT:
+        return seconds
+    return min(math.ceil(time.time()) + seconds, _LATEST_EXPIRY)
+
+
+async def _disconnect(wire: MemcachedWire) -> None:
+    await wire.close()

@@ -1,0 +1,234 @@
+"""`MemcachedWire`: the few memcached requests the store sends, each one round trip, with our errors.
+
+The async twin talks the text protocol itself over aiomcache's connection pool: aiomcache has no
+pipelined sets or deletes and no timeouts, and a request it abandons (cancelled, or cut off by EOF)
+can leave a connection out of step. Here a request and its replies run under a deadline; a connection
+that fails, times out or is cancelled mid-request is closed, never reused. The sync twin calls
+pymemcache, whose `get_many`, `set_many` and `delete_many` already send one request each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from key_value.shared.errors import BaseKeyValueError, KeyValueStoreError, StoreConnectionError, ValueTooLargeError
+
+if True:  # ASYNC
+    from aiomcache import Client
+    from aiomcache.client import acquire
+    from aiomcache.pool import Connection
+
+    T = TypeVar("T")
+
+    #: The client the async twin takes: aiomcache's.
+    MemcachedClient = Client
+else:
+    from pymemcache.client.base import Client, PooledClient
+    from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
+
+    #: The clients the sync twin takes: pymemcache's `PooledClient` (safe to share between threads) or `Client`.
+    MemcachedClient = PooledClient | Client
+
+
+def new_wire(host: str, port: int, *, timeout: float | None) -> MemcachedWire:
+    """A wire over a client of our own for host:port."""
+    if True:  # ASYNC
+        return MemcachedWire(Client(host, port), timeout=timeout)
+    else:
+        return MemcachedWire(PooledClient((host, port), connect_timeout=timeout, timeout=timeout), timeout=timeout)
+
+
+def reply_error(line: bytes) -> BaseKeyValueError:
+    """Our error for an unexpected reply line."""
+    if b"object too large" in line:
+        return ValueTooLargeError("the entry is larger than memcached's item size limit (its -I setting)")
+    return KeyValueStoreError(f"memcached replied {line.strip()!r}")
+
+
+if True:  # ASYNC
+
+    class MemcachedWire:
+        """Requests over an aiomcache client's pooled connections, each cut off after `timeout` seconds."""
+
+        def __init__(self, client: MemcachedClient, *, timeout: float | None) -> None:
+            self.client = client
+            self._watchdog = _Watchdog(timeout)
+
+        async def get_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
+            """The values found for `keys` (one multi-get)."""
+            return await self._call(b"get " + b" ".join(keys) + b"\r\n", _read_values)
+
+        async def set_many(self, items: list[tuple[bytes, bytes]], exptime: int) -> None:
+            """Store every (key, value) with `exptime` (pipelined sets, one round trip)."""
+            request = b"".join(b"set %s 0 %d %d\r\n%s\r\n" % (key, exptime, len(value), value) for key, value in items)
+            _check(await self._call(request, lambda reader: _read_lines(reader, len(items))), (b"STORED\r\n",))
+
+        async def delete_many(self, keys: list[bytes]) -> None:
+            """Delete `keys` (pipelined deletes, one round trip)."""
+            request = b"".join(b"delete %s\r\n" % key for key in keys)
+            replies = await self._call(request, lambda reader: _read_lines(reader, len(keys)))
+            _check(replies, (b"DELETED\r\n", b"NOT_FOUND\r\n"))
+
+        async def item_size_max(self) -> int:
+            """The server's largest item in bytes (its -I setting)."""
+            for line in await self._call(b"stats settings\r\n", _read_stats):
+                parts = line.split()  # STAT <name> <value>
+                if parts[1:2] == [b"item_size_max"]:
+                    return int(parts[2])
+            return 1024 * 1024  # memcached's default
+
+        async def close(self) -> None:
+            await self.client.close()
+
+        async def _call(self, request: bytes, read: Callable[[asyncio.StreamReader], Awaitable[T]]) -> T:
+            try:
+                return await _exchange(self.client, request, read, self._watchdog)
+            except (OSError, EOFError) as exc:
+                raise StoreConnectionError(f"memcached is unreachable: {exc}") from exc
+
+    @acquire
+    async def _exchange(
+        _client: MemcachedClient,
+        connection: Connection,
+        request: bytes,
+        read: Callable[[asyncio.StreamReader], Awaitable[Any]],
+        watchdog: _Watchdog,
+    ) -> Any:
+        """Send `request` on a pooled connection and `read` the replies, within the watchdog's timeout."""
+        watchdog.start(connection)
+        try:
+            connection.writer.write(request)
+            return await read(connection.reader)
+        except BaseException:
+            watchdog.abandon(connection)
+            raise
+        finally:
+            watchdog.stop(connection)
+
+    async def _read_values(reader: asyncio.StreamReader) -> dict[bytes, bytes]:
+        """The VALUE blocks of a get reply, up to END."""
+        values: dict[bytes, bytes] = {}
+        while True:
+            line = await _read_line(reader)
+            if line == b"END\r\n":
+                return values
+            if not line.startswith(b"VALUE "):
+                raise reply_error(line)
+            _, key, _, size = line.split(maxsplit=4)[:4]
+            values[key] = (await reader.readexactly(int(size) + 2))[:-2]
+
+    async def _read_lines(reader: asyncio.StreamReader, count: int) -> list[bytes]:
+        return [await _read_line(reader) for _ in range(count)]
+
+    async def _read_stats(reader: asyncio.StreamReader) -> list[bytes]:
+        """The STAT lines of a stats reply, up to END."""
+        lines: list[bytes] = []
+        while (line := await _read_line(reader)) != b"END\r\n":
+            if not line.startswith(b"STAT "):
+                raise reply_error(line)
+            lines.append(line)
+        return lines
+
+    async def _read_line(reader: asyncio.StreamReader) -> bytes:
+        line = await reader.readline()
+        if not line.endswith(b"\r\n"):
+            raise ConnectionResetError("memcached closed the connection")
+        return line
+
+    class _Watchdog:
+        """Cuts off requests that run past `timeout` seconds.
+
+        One timer per wire, running only while requests are in flight and checking four times per
+        timeout, costs a request two dict operations where a timer of its own would cost a timer.
+        """
+
+        def __init__(self, timeout: float | None) -> None:
+            self._timeout = timeout
+            self._started: dict[Connection, float] = {}
+            self._expired: set[Connection] = set()
+            self._timer: asyncio.TimerHandle | None = None
+
+        def start(self, connection: Connection) -> None:
+            if self._timeout is None:
+                return
+            loop = asyncio.get_running_loop()
+            self._started[connection] = loop.time()
+            if self._timer is None:
+                self._timer = loop.call_later(self._timeout / 4, self._check, loop, self._timeout)
+
+        def stop(self, connection: Connection) -> None:
+            self._started.pop(connection, None)
+            self._expired.discard(connection)  # in case it expired just as its reply came in
+
+        def abandon(self, connection: Connection) -> None:
+            """Close a connection left mid-reply (the pool must not hand it out); say so if it timed out."""
+            connection.reader.set_exception(ConnectionResetError("request abandoned"))
+            connection.writer.transport.abort()
+            if connection in self._expired:
+                self._expired.discard(connection)
+                raise TimeoutError(f"memcached did not answer within {self._timeout} s")
+
+        def _check(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+            self._timer = None
+            too_old = loop.time() - timeout
+            for connection, started in list(self._started.items()):
+                if started <= too_old:
+                    del self._started[connection]
+                    self._expired.add(connection)
+                    connection.writer.transport.abort()  # wakes the pending read with EOF
+            if self._started:
+                self._timer = loop.call_later(timeout / 4, self._check, loop, timeout)
+
+    def _check(lines: list[bytes], expected: tuple[bytes, ...]) -> None:
+        for line in lines:  # every reply was read, so the connection stays usable whatever they say
+            if line not in expected:
+                raise reply_error(line)
+
+else:
+
+    class MemcachedWire:
+        """Requests through a pymemcache client (its own timeouts apply)."""
+
+        def __init__(self, client: MemcachedClient, *, timeout: float | None) -> None:
+            self.client = client
+
+        def get_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
+            """The values found for `keys` (one multi-get)."""
+            try:
+                return cast("dict[bytes, bytes]", self.client.get_many(keys))
+            except (OSError, MemcacheError) as exc:
+                raise _error(exc) from exc
+
+        def set_many(self, items: list[tuple[bytes, bytes]], exptime: int) -> None:
+            """Store every (key, value) with `exptime` (pipelined sets, one round trip)."""
+            try:
+                failed = self.client.set_many(dict(items), expire=exptime, noreply=False)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
+            except (OSError, MemcacheError) as exc:
+                raise _error(exc) from exc
+            if failed:
+                raise KeyValueStoreError(f"memcached did not store {len(failed)} of {len(items)} entries")
+
+        def delete_many(self, keys: list[bytes]) -> None:
+            """Delete `keys` (pipelined deletes, one round trip)."""
+            try:
+                self.client.delete_many(keys, noreply=False)
+            except (OSError, MemcacheError) as exc:
+                raise _error(exc) from exc
+
+        def item_size_max(self) -> int:
+            """The server's largest item in bytes (its -I setting)."""
+            try:
+                settings = cast("dict[bytes, Any]", self.client.stats("settings"))  # pyright: ignore[reportUnknownMemberType] - untyped *args
+            except (OSError, MemcacheError) as exc:
+                raise _error(exc) from exc
+            return int(settings.get(b"item_size_max") or 1024 * 1024)
+
+        def close(self) -> None:
+            self.client.close()
+
+    def _error(exc: Exception) -> BaseKeyValueError:
+        if isinstance(exc, (OSError, MemcacheUnexpectedCloseError)):
+            return StoreConnectionError(f"memcached is unreachable: {exc}")
+        return reply_error(str(exc).encode())

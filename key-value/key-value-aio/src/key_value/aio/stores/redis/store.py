@@ -1,0 +1,363 @@
+"""`RedisStore`: Redis (standalone or cluster) through redis-py, one server key per entry.
+
+Key layout (see `key_value.shared.redis_keys`): `kv:{<collection>}<key>`, the collection in a hash tag
+with `%` and `}` escaped, so one collection's keys share a cluster hash slot, no two entries share a
+key, and `destroy()` finds this store's keys by their `kv:{` prefix. The value is the entry's JSON
+text; the expiry is the server's own (SET ... PX, milliseconds).
+
+Every operation is one round trip: `get` is one GET, `ttl` a GET and PTTL pipelined, `get_many` one
+MGET, `ttl_many` pipelined GETs and PTTLs, `put` one SET (with PX when there is a TTL; a SET
+without PX clears an old TTL), `put_many` one MSET or, with a TTL, pipelined SETs, `delete_many` one
+DEL. Enumeration follows SCAN cursors to the end on every primary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, cast
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+    SeedData,
+)
+from key_value.shared.codec import decode_value
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
+from key_value.shared.redis_keys import (
+    ALL_KEYS_PATTERN,
+    collection_pattern,
+    collection_prefix,
+    server_key,
+    split_server_key,
+)
+
+#: A Redis client of either kind; the store works the same on both.
+RedisClient = Redis | RedisCluster
+
+_SCAN_COUNT = 1000  # keys per SCAN reply: few round trips, short pauses of the server
+_DELETE_BATCH = 1000  # keys per DEL when destroying
+
+
+class RedisStore(
+    ServerTTLStore,
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseContextManagerStore,
+):
+    """A store on Redis: pass `url=`, or `host=`/`port=`/`db=`..., or your own `client=` (never closed by us).
+
+    `cluster=True` builds a `RedisCluster` from the URL or host and port; a `RedisCluster` passed as
+    `client=` works too. TLS: a `rediss://` URL or `ssl=True`, with the `ssl_*` options as in redis-py.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: RedisClient | None = None,
+        url: str | None = None,
+        host: str = "localhost",
+        port: int = 6379,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        cluster: bool = False,
+        ssl: bool = False,
+        ssl_ca_certs: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        ssl_check_hostname: bool = True,
+        ssl_cert_reqs: Literal["required", "optional", "none"] | None = None,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+    ) -> None:
+        super().__init__(default_collection=default_collection, seed=seed)
+        if client is not None:
+            if url is not None or cluster:
+                raise InvalidArgumentError("pass either client= or the settings to build one (url=, cluster=)")
+            given = client
+
+            async def connect_given() -> RedisClient:
+                return given
+
+            self._clients = LazyClient(connect_given, None)
+            return
+        tls: dict[str, Any] = {
+            name: setting
+            for name, setting in (
+                ("ssl_ca_certs", ssl_ca_certs),
+                ("ssl_certfile", ssl_certfile),
+                ("ssl_keyfile", ssl_keyfile),
+                ("ssl_cert_reqs", ssl_cert_reqs),
+            )
+            if setting is not None
+        }
+        if tls and not (ssl or (url or "").startswith("rediss://")):
+            raise InvalidArgumentError("the ssl_* options need ssl=True or a rediss:// URL")
+        tls["ssl_check_hostname"] = ssl_check_hostname
+        if url is not None:
+            make = _from_url(url, cluster=cluster, ssl=ssl, tls=tls)
+        else:
+            make = _from_settings(
+                host=host, port=port, db=db, username=username, password=password, cluster=cluster, ssl=ssl, tls=tls
+            )
+
+        async def connect() -> RedisClient:
+            try:
+                client = make()
+                if True:  # ASYNC
+                    if isinstance(client, RedisCluster):
+                        await client.initialize()  # before any command: concurrent lazy set-up breaks redis-py
+            except _CLIENT_ERRORS as exc:
+                raise _store_error(exc) from exc
+            return client
+
+        self._clients = LazyClient(connect, _disconnect)
+
+    async def _close(self) -> None:
+        await self._clients.close()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        client = await self._clients.get()
+        try:
+            raw = await client.get(server_key(collection, key))
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return None if raw is None else (decode_value(raw), None)  # Redis never returns an expired entry
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        prefix = collection_prefix(collection)
+        client = await self._clients.get()
+        try:
+            raws = await client.mget([prefix + key for key in keys])
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return [None if raw is None else (decode_value(raw), None) for raw in raws]
+
+    async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
+        prefix = collection_prefix(collection)
+        names = [prefix + key for key in keys]
+        client = await self._clients.get()
+        pipeline = _pipeline(client)
+        for name in names:  # GETs, not MGET: cluster pipelines refuse multi-key commands
+            pipeline.get(name)
+            pipeline.pttl(name)
+        try:
+            replies = await pipeline.execute()
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return [
+            value_ttl(None if raw is None else decode_value(raw), pttl)
+            for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
+        ]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        client = await self._clients.get()
+        try:
+            if ttl is None:
+                await client.set(server_key(collection, key), value_json)  # SET without PX drops an old TTL
+            else:
+                await client.set(server_key(collection, key), value_json, px=_milliseconds(ttl))
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        prefix = collection_prefix(collection)
+        client = await self._clients.get()
+        try:
+            if ttl is None:
+                await client.mset({prefix + key: value for key, value in zip(keys, values_json, strict=True)})
+            else:
+                milliseconds = _milliseconds(ttl)
+                pipeline = _pipeline(client)
+                for key, value in zip(keys, values_json, strict=True):
+                    pipeline.set(prefix + key, value, px=milliseconds)
+                await pipeline.execute()
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        client = await self._clients.get()
+        try:
+            return bool(await client.delete(server_key(collection, key)))
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        prefix = collection_prefix(collection)
+        client = await self._clients.get()
+        try:
+            return int(await client.delete(*[prefix + key for key in keys]))
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    # -- enumeration and destruction ------------------------------------------------------------
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
+
+        def take(names: list[Any]) -> bool:
+            for name in names:
+                parts = split_server_key(name)
+                if parts is not None and parts[0] == collection:
+                    found[parts[1]] = None
+            return limit is not None and len(found) >= limit
+
+        await self._scan(collection_pattern(collection), take)
+        keys = list(found)
+        return keys if limit is None else keys[:limit]
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        found: dict[str, None] = {}
+
+        def take(names: list[Any]) -> bool:
+            for name in names:
+                parts = split_server_key(name)
+                if parts is not None:
+                    found[parts[0]] = None
+            return limit is not None and len(found) >= limit
+
+        await self._scan(ALL_KEYS_PATTERN, take)
+        names = list(found)
+        return names if limit is None else names[:limit]
+
+    async def _delete_store(self) -> bool:
+        return await self._delete_matching(ALL_KEYS_PATTERN) > 0
+
+    async def _delete_collection(self, collection: str) -> bool:
+        return await self._delete_matching(collection_pattern(collection)) > 0
+
+    async def _delete_matching(self, pattern: str) -> int:
+        names: list[Any] = []
+
+        def take(batch: list[Any]) -> bool:
+            names.extend(name for name in batch if split_server_key(name) is not None)
+            return False
+
+        await self._scan(pattern, take)
+        client = await self._clients.get()
+        deleted = 0
+        try:
+            for start in range(0, len(names), _DELETE_BATCH):
+                deleted += int(await client.delete(*names[start : start + _DELETE_BATCH]))
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return deleted
+
+    async def _scan(self, pattern: str, take: Callable[[list[Any]], bool]) -> None:
+        """SCAN to the end of the cursor, handing each reply's names to `take` until it says stop.
+
+        In a cluster every primary is scanned in turn (redis-py's `scan` takes the node to ask).
+        """
+        client = await self._clients.get()
+        try:
+            if isinstance(client, RedisCluster):
+                for node in client.get_primaries():
+                    cursor = 0
+                    while True:
+                        reply = await client.scan(cursor, match=pattern, count=_SCAN_COUNT, target_nodes=node)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+                        cursors, names = cast("tuple[dict[str, int], list[Any]]", reply)  # one cursor per node
+                        cursor = cursors[node.name]
+                        if take(names):
+                            return
+                        if cursor == 0:
+                            break
+            else:
+                cursor = 0
+                while True:
+                    cursor, names = await client.scan(cursor, match=pattern, count=_SCAN_COUNT)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+                    if take(names) or cursor == 0:
+                        return
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+
+_CLIENT_ERRORS = (RedisError, RedisClusterException)
+
+
+def _store_error(exc: Exception) -> KeyValueStoreError:
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException)):
+        return StoreConnectionError(f"Redis is unreachable: {exc}")
+    return KeyValueStoreError(f"Redis failed: {exc}")
+
+
+class _Pipelining(Protocol):
+    """`pipeline()` as both kinds of client have it (the sync ones leave `shard_hint` untyped)."""
+
+    def pipeline(self, *, transaction: bool) -> Pipeline | ClusterPipeline: ...
+
+
+def _pipeline(client: RedisClient) -> Pipeline | ClusterPipeline:
+    """A pipeline without MULTI/EXEC: its commands go out together and are answered in one round trip."""
+    return cast("_Pipelining", client).pipeline(transaction=False)
+
+
+def _milliseconds(ttl: float) -> int:
+    return max(1, round(ttl * 1000))
+
+
+def _from_url(url: str, *, cluster: bool, ssl: bool, tls: dict[str, Any]) -> Callable[[], RedisClient]:
+    secure = url.startswith("rediss://")
+    if ssl and not secure:
+        raise InvalidArgumentError("ssl=True needs a rediss:// URL")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise InvalidArgumentError("url must start with redis://, rediss:// or unix://", extra_info={"url": url})
+    options = tls if secure else {}
+    if cluster:
+        return lambda: RedisCluster.from_url(url, **options)
+    return lambda: Redis.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+
+
+def _from_settings(
+    *,
+    host: str,
+    port: int,
+    db: int,
+    username: str | None,
+    password: str | None,
+    cluster: bool,
+    ssl: bool,
+    tls: dict[str, Any],
+) -> Callable[[], RedisClient]:
+    options: dict[str, Any] = {"host": host, "port": port, "username": username, "password": password}
+    if ssl:
+        options.update(tls, ssl=True)
+    if cluster:
+        if db != 0:
+            raise InvalidArgumentError("a Redis cluster has only database 0", extra_info={"db": db})
+        return lambda: RedisCluster(**options)
+    return lambda: Redis(db=db, **options)
+
+
+async def _disconnect(client: RedisClient) -> None:
+    if True:  # ASYNC
+        await client.aclose()
+    else:
+        client.close()
+        if isinstance(client, RedisCluster):  # sync redis-py leaves the nodes' pooled connections open
+            for node in client.get_nodes():
+                connection: Redis | None = getattr(node, "redis_connection", None)  # untyped in redis-py
+                if connection is not None:
+                    connection.connection_pool.disconnect()

@@ -1,0 +1,355 @@
+"""`ValkeyStore`: Valkey (standalone or cluster) through Valkey GLIDE, one server key per entry.
+
+Key layout (see `key_value.shared.redis_keys`, shared with `RedisStore`): `kv:{<collection>}<key>`,
+the collection in a hash tag with `%` and `}` escaped, so one collection's keys share a cluster hash
+slot, no two entries share a key, and `destroy()` finds this store's keys by their `kv:{` prefix. The
+value is the entry's JSON text; the expiry is the server's own, in milliseconds.
+
+Every operation is one round trip: `get` is one GET, `get_many` one MGET, `put` one SET (with a
+millisecond expiry when there is a TTL; a SET without one clears an old TTL), `put_many` one MSET or,
+with a TTL, a batch of SETs, `delete_many` one DEL, and `ttl`/`ttl_many` a batch of GETs and PTTLs.
+Enumeration follows SCAN cursors to the end (GLIDE's cluster cursor visits every node).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
+
+from glide import (
+    Batch,
+    ClosingError,
+    ClusterBatch,
+    ClusterScanCursor,
+    ExpirySet,
+    ExpiryType,
+    GlideClient,
+    GlideClientConfiguration,
+    GlideClusterClient,
+    GlideClusterClientConfiguration,
+    GlideError,
+    NodeAddress,
+    ServerCredentials,
+)
+from glide import ConnectionError as GlideConnectionError
+from glide import TimeoutError as GlideTimeoutError
+
+from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
+from key_value.aio.stores.base import (
+    BaseContextManagerStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+    SeedData,
+)
+from key_value.shared.codec import decode_value
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
+from key_value.shared.redis_keys import (
+    ALL_KEYS_PATTERN,
+    collection_pattern,
+    collection_prefix,
+    server_key,
+    split_server_key,
+)
+
+#: A GLIDE client of either kind; the store works the same on both.
+ValkeyClient = GlideClient | GlideClusterClient
+ValkeyConfiguration = GlideClientConfiguration | GlideClusterClientConfiguration
+
+_SCAN_COUNT = 1000  # keys per SCAN reply: few round trips, short pauses of the server
+_DELETE_BATCH = 1000  # keys per DEL when destroying
+_URL_SCHEMES = {"valkey": False, "redis": False, "valkeys": True, "rediss": True}  # scheme -> TLS
+
+
+class ValkeyStore(
+    ServerTTLStore,
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseContextManagerStore,
+):
+    """A store on Valkey: pass `url=`, or `host=`/`port=`/`db=`..., a GLIDE `config=`, or your own `client=`.
+
+    `cluster=True` connects to a cluster through the URL's or `host`/`port`'s node; a cluster
+    configuration or client works too. URLs: `valkey://`, `redis://`, or `valkeys://`/`rediss://` for TLS,
+    as `scheme://[user[:password]@]host[:port][/db]`. A `client=` is yours: the store never closes it.
+
+    Each event loop gets a client of its own, but GLIDE reads every reply on the loop that made the
+    process's first client until that loop closes: loops must take turns the way `asyncio.run` does
+    (close one before using the next), or the later loop's requests wait for the idle one.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: ValkeyClient | None = None,
+        config: ValkeyConfiguration | None = None,
+        url: str | None = None,
+        host: str = "localhost",
+        port: int = 6379,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        cluster: bool = False,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+    ) -> None:
+        super().__init__(default_collection=default_collection, seed=seed)
+        sources = [option for option in (client, config, url) if option is not None]
+        if len(sources) > 1 or (cluster and (client is not None or config is not None)):
+            raise InvalidArgumentError("pass one of client=, config= or url= (cluster= only with url= or host=)")
+        if client is not None:
+            given = client
+
+            async def connect_given() -> ValkeyClient:
+                return given
+
+            self._clients = LazyClient(connect_given, None)
+            return
+        if config is None:
+            if url is not None:
+                host, port, db, username, password, tls = _parse_url(url)
+            else:
+                tls = False
+            config = _configuration(
+                host=host, port=port, db=db, username=username, password=password, tls=tls, cluster=cluster
+            )
+        settings = config
+
+        async def connect() -> ValkeyClient:
+            try:
+                if isinstance(settings, GlideClusterClientConfiguration):
+                    return await GlideClusterClient.create(settings)
+                return await GlideClient.create(settings)
+            except GlideError as exc:
+                raise _store_error(exc) from exc
+
+        self._clients = LazyClient(connect, _disconnect)
+
+    async def _close(self) -> None:
+        await self._clients.close()
+
+    async def _failed(self, client: ValkeyClient, exc: GlideError) -> KeyValueStoreError:
+        """Our error for `exc`; a client that GLIDE has closed is dropped, so the next operation reconnects."""
+        if isinstance(exc, ClosingError):
+            await self._clients.discard(client)
+        return _store_error(exc)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        client = await self._clients.get()
+        try:
+            raw = await client.get(server_key(collection, key))
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+        return None if raw is None else (decode_value(raw), None)  # Valkey never returns an expired entry
+
+    async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        prefix = collection_prefix(collection)
+        client = await self._clients.get()
+        try:
+            raws = await client.mget([prefix + key for key in keys])
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+        return [None if raw is None else (decode_value(raw), None) for raw in raws]
+
+    async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
+        prefix = collection_prefix(collection)
+        names = [prefix + key for key in keys]
+
+        def fill(batch: Batch | ClusterBatch) -> None:
+            for name in names:
+                batch.get(name)
+                batch.pttl(name)
+
+        replies = await self._run_batch(fill)
+        return [
+            value_ttl(None if raw is None else decode_value(raw), pttl)
+            for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
+        ]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        client = await self._clients.get()
+        try:
+            if ttl is None:
+                await client.set(server_key(collection, key), value_json)  # a SET without expiry drops an old TTL
+            else:
+                await client.set(server_key(collection, key), value_json, expiry=_expiry(ttl))
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+
+    async def _put_entries(
+        self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        prefix = collection_prefix(collection)
+        if ttl is not None:
+            expiry = _expiry(ttl)
+
+            def fill(batch: Batch | ClusterBatch) -> None:
+                for key, value in zip(keys, values_json, strict=True):
+                    batch.set(prefix + key, value, expiry=expiry)
+
+            await self._run_batch(fill)
+            return
+        client = await self._clients.get()
+        try:
+            await client.mset({prefix + key: value for key, value in zip(keys, values_json, strict=True)})
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        client = await self._clients.get()
+        try:
+            return await client.delete([server_key(collection, key)]) > 0
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+
+    async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        prefix = collection_prefix(collection)
+        client = await self._clients.get()
+        try:
+            return await client.delete([prefix + key for key in keys])
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+
+    async def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
+        """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""
+        client = await self._clients.get()
+        try:
+            if isinstance(client, GlideClusterClient):
+                cluster_batch = ClusterBatch(is_atomic=False)
+                fill(cluster_batch)
+                reply = await client.exec(cluster_batch, raise_on_error=True)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType] - GLIDE's reply type is partly untyped
+            else:
+                batch = Batch(is_atomic=False)
+                fill(batch)
+                reply = await client.exec(batch, raise_on_error=True)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType] - as above
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+        return cast("list[Any] | None", reply) or []
+
+    # -- enumeration and destruction ------------------------------------------------------------
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
+
+        def take(names: list[bytes]) -> bool:
+            for name in names:
+                parts = split_server_key(name)
+                if parts is not None and parts[0] == collection:
+                    found[parts[1]] = None
+            return limit is not None and len(found) >= limit
+
+        await self._scan(collection_pattern(collection), take)
+        keys = list(found)
+        return keys if limit is None else keys[:limit]
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        found: dict[str, None] = {}
+
+        def take(names: list[bytes]) -> bool:
+            for name in names:
+                parts = split_server_key(name)
+                if parts is not None:
+                    found[parts[0]] = None
+            return limit is not None and len(found) >= limit
+
+        await self._scan(ALL_KEYS_PATTERN, take)
+        names = list(found)
+        return names if limit is None else names[:limit]
+
+    async def _delete_store(self) -> bool:
+        return await self._delete_matching(ALL_KEYS_PATTERN) > 0
+
+    async def _delete_collection(self, collection: str) -> bool:
+        return await self._delete_matching(collection_pattern(collection)) > 0
+
+    async def _delete_matching(self, pattern: str) -> int:
+        names: list[bytes] = []
+
+        def take(batch: list[bytes]) -> bool:
+            names.extend(name for name in batch if split_server_key(name) is not None)
+            return False
+
+        await self._scan(pattern, take)
+        client = await self._clients.get()
+        deleted = 0
+        try:
+            for start in range(0, len(names), _DELETE_BATCH):
+                deleted += await client.delete(list(names[start : start + _DELETE_BATCH]))
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+        return deleted
+
+    async def _scan(self, pattern: str, take: Callable[[list[bytes]], bool]) -> None:
+        """SCAN to the end of the cursor, handing each reply's names to `take` until it says stop."""
+        client = await self._clients.get()
+        try:
+            if isinstance(client, GlideClusterClient):
+                cursor = ClusterScanCursor()
+                while not cursor.is_finished():
+                    reply = await client.scan(cursor, match=pattern, count=_SCAN_COUNT)
+                    cursor, names = cast("tuple[ClusterScanCursor, list[bytes]]", reply)
+                    if take(names):
+                        return
+            else:
+                position: bytes = b"0"
+                while True:
+                    reply = await client.scan(position, match=pattern, count=_SCAN_COUNT)
+                    position, names = cast("tuple[bytes, list[bytes]]", reply)
+                    if take(names) or position == b"0":
+                        return
+        except GlideError as exc:
+            raise await self._failed(client, exc) from exc
+
+
+def _store_error(exc: GlideError) -> KeyValueStoreError:
+    if isinstance(exc, (ClosingError, GlideConnectionError, GlideTimeoutError)):
+        return StoreConnectionError(f"Valkey is unreachable: {exc}")
+    return KeyValueStoreError(f"Valkey failed: {exc}")
+
+
+def _expiry(ttl: float) -> ExpirySet:
+    return ExpirySet(ExpiryType.MILLSEC, max(1, round(ttl * 1000)))
+
+
+def _parse_url(url: str) -> tuple[str, int, int, str | None, str | None, bool]:
+    """(host, port, db, username, password, tls) from `scheme://[user[:password]@]host[:port][/db]`."""
+    try:
+        parts = urlsplit(url)
+        tls = _URL_SCHEMES[parts.scheme]
+        port = parts.port or 6379
+        db = int(parts.path.strip("/") or 0)
+    except (KeyError, ValueError) as exc:
+        raise InvalidArgumentError(
+            "url must look like valkey[s]://[user[:password]@]host[:port][/db]", extra_info={"url": url}
+        ) from exc
+    username = None if parts.username is None else unquote(parts.username)
+    password = None if parts.password is None else unquote(parts.password)
+    return parts.hostname or "localhost", port, db, username, password, tls
+
+
+def _configuration(
+    *, host: str, port: int, db: int, username: str | None, password: str | None, tls: bool, cluster: bool
+) -> ValkeyConfiguration:
+    addresses = [NodeAddress(host, port)]
+    credentials = None if password is None else ServerCredentials(password=password, username=username)
+    if cluster:
+        if db != 0:
+            raise InvalidArgumentError("a Valkey cluster is addressed without a database", extra_info={"db": db})
+        return GlideClusterClientConfiguration(addresses, use_tls=tls, credentials=credentials)
+    return GlideClientConfiguration(addresses, use_tls=tls, credentials=credentials, database_id=db)
+
+
+async def _disconnect(client: ValkeyClient) -> None:
+    await client.close()

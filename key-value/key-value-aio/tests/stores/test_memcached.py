@@ -1,0 +1,223 @@
+"""MemcachedStore against a real memcached: the contract, and what is memcached-specific.
+
+Round trips are counted by a proxy between the store and the server; the server's own view of an
+item's expiry is read with the meta command `mg <key> t`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from key_value.aio.protocols.key_value import (
+    AsyncCullProtocol,
+    AsyncDestroyCollectionProtocol,
+    AsyncDestroyStoreProtocol,
+    AsyncEnumerateCollectionsProtocol,
+    AsyncEnumerateKeysProtocol,
+)
+from key_value.aio.stores.memcached import MemcachedStore
+from key_value.aio.stores.memcached.store import item_key
+from key_value.aio.stores.memcached.wire import new_wire
+from key_value.shared.capabilities import Capability
+from key_value.shared.codec import decode_record
+from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, ValueTooLargeError
+from testing.servers._round_trips import RoundTripCounter
+from testing.servers.memcached_server import MemcachedServer
+
+from .contract import ContractTests
+
+DAY = 24 * 3600
+
+
+class TestMemcachedStore(ContractTests):
+    @pytest.fixture
+    async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
+        memcached_server.flush()
+        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port)
+        yield store
+        await store.close()
+
+
+def server_ttl(server: MemcachedServer, name: bytes) -> int | None:
+    """The item's remaining seconds as memcached counts them (-1: no expiry), or None if it has no such item."""
+    reply = server.command(b"mg " + name + b" t")
+    return None if reply.startswith(b"EN") else int(reply.split(b" t")[1])
+
+
+def raw_record(server: MemcachedServer, name: bytes) -> dict[str, Any]:
+    reply = server.command(b"get " + name, until=b"END\r\n")
+    return decode_record(reply.split(b"\r\n")[1])
+
+
+async def round_trips(proxy: RoundTripCounter, operation: Callable[[], Any]) -> int:
+    """How many requests running `operation` sends through `proxy`."""
+    before = proxy.requests
+    await operation()
+    return proxy.requests - before
+
+
+class TestMemcachedBehaviour:
+    @pytest.fixture
+    async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
+        memcached_server.flush()
+        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port)
+        yield store
+        await store.close()
+
+    async def test_no_enumeration_or_destroy(self, store: MemcachedStore) -> None:
+        assert store.capabilities == Capability.NONE
+        for segment in (
+            AsyncEnumerateKeysProtocol,
+            AsyncEnumerateCollectionsProtocol,
+            AsyncDestroyStoreProtocol,
+            AsyncDestroyCollectionProtocol,
+            AsyncCullProtocol,
+        ):
+            assert not isinstance(store, segment)
+
+    async def test_key_layout(self, store: MemcachedStore, memcached_server: MemcachedServer) -> None:
+        await store.put("alice", {"age": 30}, collection="users", ttl=60)
+        await store.put("a b:c%", {"v": 1}, collection="x:y")
+        assert item_key("users", "alice") == b"kv:users:alice"
+        assert item_key("x:y", "a b:c%") == b"kv:x%3Ay:a%20b%3Ac%25"
+        record = raw_record(memcached_server, b"kv:users:alice")
+        assert record["value"] == {"age": 30}
+        assert record["expires_at"] == pytest.approx(time.time() + 60, abs=2)
+        assert raw_record(memcached_server, b"kv:x%3Ay:a%20b%3Ac%25") == {"expires_at": None, "value": {"v": 1}}
+
+    async def test_long_keys_hashed_with_raw_key_kept(
+        self, store: MemcachedStore, memcached_server: MemcachedServer
+    ) -> None:
+        fits = "k" * (250 - len("kv:c:"))
+        assert item_key("c", fits) == f"kv:c:{fits}".encode()
+        for key in ("k" * (251 - len("kv:c:")), "é" * 50):  # 251 characters; 50 characters but 300 bytes encoded
+            name = item_key("c", key)
+            assert name.startswith(b"kv#")
+            assert len(name) <= 250
+            await store.put(key, {"long": True}, collection="c")
+            record = raw_record(memcached_server, name)
+            assert (record["collection"], record["key"]) == ("c", key)
+            assert await store.get(key, collection="c") == {"long": True}
+            assert await store.delete(key, collection="c") is True
+
+    async def test_server_ttl_rounded_up(self, store: MemcachedStore, memcached_server: MemcachedServer) -> None:
+        name = item_key("default_collection", "key")
+        await store.put("key", {"v": 1}, ttl=0.2)
+        assert server_ttl(memcached_server, name) in (1, 2)  # whole seconds, never less than asked
+        await store.put("key", {"v": 1}, ttl=10)
+        assert server_ttl(memcached_server, name) in (10, 11)
+        await store.put("key", {"v": 1})
+        assert server_ttl(memcached_server, name) == -1
+        await store.put_many(["key"], [{"v": 1}], ttl=10.5)
+        assert server_ttl(memcached_server, name) in (11, 12)
+
+    async def test_ttl_beyond_30_days_sent_as_time(
+        self, store: MemcachedStore, memcached_server: MemcachedServer
+    ) -> None:
+        await store.put("month", {"v": 1}, ttl=29 * DAY)
+        await store.put("long", {"v": 2}, ttl=40 * DAY)
+        await store.put_many(["year"], [{"v": 3}], ttl=365 * DAY)
+        assert await store.get_many(["month", "long", "year"]) == [{"v": 1}, {"v": 2}, {"v": 3}]
+        for key, days in (("month", 29), ("long", 40), ("year", 365)):
+            remaining = server_ttl(memcached_server, item_key("default_collection", key))
+            assert remaining is not None
+            assert days * DAY <= remaining <= days * DAY + 3
+
+    async def test_round_trips(self, memcached_server: MemcachedServer) -> None:
+        memcached_server.flush()
+        keys = [f"key-{i}" for i in range(100)]
+        values = [{"i": i} for i in range(100)]
+        with RoundTripCounter(memcached_server.port) as proxy:
+            store = MemcachedStore(host=memcached_server.host, port=proxy.port)
+            await store.put("warm-up", {"v": 0})  # connects and reads the item size limit
+            assert await round_trips(proxy, lambda: store.put_many(keys, values, ttl=60)) == 1
+            assert await round_trips(proxy, lambda: store.put_many(keys, values)) == 1
+            assert await round_trips(proxy, lambda: store.get_many(keys)) == 1
+            assert await round_trips(proxy, lambda: store.ttl_many(keys)) == 1
+            assert (
+                await round_trips(proxy, lambda: store.delete_many(keys)) == 2
+            )  # read (only live ones count), then delete
+            assert await round_trips(proxy, lambda: store.put("key", {"v": 1}, ttl=60)) == 1
+            assert await round_trips(proxy, lambda: store.get("key")) == 1
+            assert await round_trips(proxy, lambda: store.ttl("key")) == 1
+            assert await round_trips(proxy, lambda: store.delete("key")) == 2  # read, then delete
+            await store.close()
+
+    async def test_value_too_large_writes_nothing(self, store: MemcachedStore) -> None:
+        huge = {"blob": "x" * (5 * 1024 * 1024)}  # the test server takes items up to 4 MiB
+        with pytest.raises(ValueTooLargeError):
+            await store.put("huge", huge)
+        with pytest.raises(ValueTooLargeError):
+            await store.put_many(["small", "huge"], [{"v": 1}, huge])
+        assert await store.get_many(["small", "huge"]) == [None, None]
+
+    async def test_given_client_is_not_closed(self, memcached_server: MemcachedServer) -> None:
+        memcached_server.flush()
+        wire = new_wire(memcached_server.host, memcached_server.port, timeout=5)
+        async with MemcachedStore(client=wire.client) as store:
+            await store.put("key", {"v": 1})
+            assert await store.get("key") == {"v": 1}
+        await wire.set_many([(b"still-open", b"yes")], 0)
+        await wire.close()
+
+    def test_bad_timeout(self) -> None:
+        for timeout in (0, -1.0):
+            with pytest.raises(InvalidArgumentError):
+                MemcachedStore(timeout=timeout)
+
+    def test_used_from_two_event_loops(self, memcached_server: MemcachedServer) -> None:
+        memcached_server.flush()
+        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port)
+        if True:  # ASYNC
+            asyncio.run(store.put("key", {"v": 1}))
+            assert asyncio.run(store.get("key")) == {"v": 1}
+            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+            try:
+                first.run_until_complete(store.put("key", {"v": 2}))
+                assert second.run_until_complete(store.get("key")) == {"v": 2}
+                assert first.run_until_complete(store.get("key")) == {"v": 2}
+            finally:
+                for loop in (first, second):
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.close()
+        else:
+            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
+            writer.start()
+            writer.join()
+            assert store.get("key") == {"v": 1}
+            store.close()
+
+    async def test_stopped_server_then_back(self, private_memcached_server: MemcachedServer) -> None:
+        server = private_memcached_server
+        store = MemcachedStore(host=server.host, port=server.port)
+        await store.put("key", {"v": 1})
+        server.process.stop()
+        with pytest.raises(StoreConnectionError):
+            await store.get("key")
+        with pytest.raises(StoreConnectionError):
+            await store.put("key", {"v": 2})
+        server.process.start()  # same port, empty again
+        await store.put("key", {"v": 3})
+        assert await store.get("key") == {"v": 3}
+        await store.close()
+
+    async def test_unanswered_request_times_out(self, private_memcached_server: MemcachedServer) -> None:
+        server = private_memcached_server
+        store = MemcachedStore(host=server.host, port=server.port, timeout=0.3)
+        await store.put("key", {"v": 1})
+        server.process.pause()
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreConnectionError):
+                await store.get("key")
+            assert time.monotonic() - started < 5
+        finally:
+            server.process.resume()
+        assert await store.get("key") == {"v": 1}
+        await store.close()
