@@ -1,5 +1,7 @@
-"""`make bench`: our MemoryStore and DiskStore against py-key-value-aio's and against the raw floor.
+"""`make bench`: our stores against py-key-value-aio's and against the raw floor (`--only NAME[,NAME]` for a subset).
 
+MemoryStore and DiskStore, then the server-backed stores (Redis, Valkey, Memcached, PostgreSQL, NATS,
+S3 and DynamoDB on moto), each server started once on a free loopback port by `bench_servers.py`.
 py-key-value-aio is installed in its own venv (`.bench/upstream-venv`, same interpreter) and measured
 there by `bench_upstream.py`; every store goes through the same loops in `bench_harness.py`. The
 markdown report goes to stdout and to `--output`; progress goes to stderr. Numbers are shown, never asserted.
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, cast
@@ -29,12 +31,26 @@ from bench_harness import (
     DISK_BUDGET,
     MEMORY_BUDGET,
     OPERATIONS,
+    SERVER_OPERATIONS,
     VALUE_BYTES,
     Results,
     WaitMeter,
     bench_async,
     bench_sync,
+    make_store,
+    opened,
     results_from_json,
+    server_budget,
+)
+from bench_servers import (
+    RAW_WORK,
+    SERVER_BACKENDS,
+    TITLES,
+    UPSTREAM_HAS,
+    Endpoints,
+    raw_client,
+    start_servers,
+    store_settings,
 )
 
 from key_value.aio.stores.disk import DiskStore
@@ -44,10 +60,38 @@ from key_value.sync.stores.memory import MemoryStore as SyncMemoryStore
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM_VENV = ROOT / ".bench" / "upstream-venv"
 #: The newest py-key-value-aio release when this was written; `memory` and `disk` are its extras for these stores.
-UPSTREAM_REQUIREMENT = "py-key-value-aio[memory,disk]==0.5.0"
+UPSTREAM_REQUIREMENT = "py-key-value-aio[memory,disk,redis,valkey,memcached,postgresql,s3,dynamodb]==0.5.0"
+#: What `--only` accepts, in the report's order.
+SECTIONS = ("memory", "disk", *SERVER_BACKENDS)
+#: Client libraries of ours whose versions the report names, by backend.
+CLIENTS = {
+    "disk": ("diskcache",),
+    "redis": ("redis",),
+    "valkey": ("valkey-glide",),
+    "memcached": ("aiomcache",),
+    "postgresql": ("psycopg",),
+    "nats": ("nats-py",),
+    "s3": ("aioboto3", "moto"),
+    "dynamodb": ("aioboto3", "moto"),
+}
+#: The same for py-key-value-aio's venv (its stores' clients).
+UPSTREAM_CLIENTS = {
+    "disk": ("diskcache",),
+    "redis": ("redis",),
+    "valkey": ("valkey-glide",),
+    "memcached": ("aiomcache",),
+    "postgresql": ("asyncpg",),
+    "s3": ("aioboto3",),
+    "dynamodb": ("aioboto3",),
+}
 #: The issue's targets for MemoryStore with a ~100-byte value.
 TARGET_P50_US = 5.0
 TARGET_SPEEDUP = 15.0
+#: The issues' targets for the server-backed stores.
+TARGET_RAW_P50_RATIO = 1.2  # Redis, Valkey, Memcached single-key ops: ours p50 / raw p50
+TARGET_RAW_BULK_SHARE = 0.9  # their *_many of 100 keys: ours throughput / raw pipelined throughput
+TARGET_UPSTREAM_SPEEDUP = {"postgresql": (10.0, ("get_many", "put_many")), "s3": (5.0, ("get_many", "delete_many"))}
+TARGET_UPSTREAM_SPEEDUP["dynamodb"] = TARGET_UPSTREAM_SPEEDUP["s3"]
 #: Above this share of wall time spent waiting for a CPU while measuring, other processes disturbed the run.
 QUIET_CPU_WAIT = 0.1
 
@@ -114,11 +158,18 @@ class JsonDiskCache:
         return self._cache.delete(key)
 
 
-class Measured(NamedTuple):
-    memory: dict[str, Results]  # by contender: ours, upstream, raw, sync
-    disk: dict[str, Results]  # ours, upstream, raw
-    versions: dict[str, str]
+class Section(NamedTuple):
+    """One backend's numbers by contender (ours, upstream, raw; memory also sync), and how busy the machine was."""
+
+    results: dict[str, Results]
     cpu_wait: dict[str, float]  # by measuring process: the share of its wall time spent waiting for a CPU
+    notes: list[str]  # e.g. a contender that failed
+
+
+class Measured(NamedTuple):
+    sections: dict[str, Section]  # by backend, in `SECTIONS` order
+    skipped: dict[str, str]  # backend: why it has no table
+    versions: dict[str, str]
 
 
 # -- measuring --------------------------------------------------------------------------------------
@@ -128,7 +179,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_upstream() -> dict[str, Any]:
+def run_upstream(selected: Sequence[str], servers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Install py-key-value-aio in its own venv (once) and run the worker there; return its JSON."""
     uv = os.environ.get("UV", "uv")
     python = UPSTREAM_VENV / "bin" / "python"
@@ -137,17 +188,26 @@ def run_upstream() -> dict[str, Any]:
     subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), UPSTREAM_REQUIREMENT], check=True)
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
     worker = Path(__file__).with_name("bench_upstream.py")
-    done = subprocess.run([str(python), str(worker)], check=True, stdout=subprocess.PIPE, text=True, env=env)
+    request = json.dumps({"memory": "memory" in selected, "disk": "disk" in selected, "servers": servers})
+    done = subprocess.run(
+        [str(python), str(worker)], check=True, input=request, stdout=subprocess.PIPE, text=True, env=env
+    )
     return cast("dict[str, Any]", json.loads(done.stdout.splitlines()[-1]))
 
 
-async def measure_ours() -> tuple[dict[str, Results], dict[str, Results]]:
+async def measure_memory() -> Section:
+    meter = WaitMeter()
     log("memory: ours")
     memory = {"ours": await bench_async(MemoryStore(), MEMORY_BUDGET)}
     log("memory: raw floor")
     memory["raw"] = await bench_async(JsonDict(), MEMORY_BUDGET)
     log("memory: sync twin")
     memory["sync"] = bench_sync(SyncMemoryStore(), MEMORY_BUDGET)
+    return Section(memory, {"ours": meter.waiting()}, [])
+
+
+async def measure_disk() -> Section:
+    meter = WaitMeter()
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as directory:
         log("disk: ours")
         async with DiskStore(directory=directory) as store:
@@ -159,24 +219,84 @@ async def measure_ours() -> tuple[dict[str, Results], dict[str, Results]]:
             disk["raw"] = await bench_async(JsonDiskCache(cache), DISK_BUDGET)
         finally:
             cache.close()
-    return memory, disk
+    return Section(disk, {"ours": meter.waiting()}, [])
 
 
-def measure() -> Measured:
-    log(f"upstream: {UPSTREAM_REQUIREMENT} in {UPSTREAM_VENV.relative_to(ROOT)}")
-    upstream = run_upstream()
+async def measure_server(name: str, endpoints: Endpoints) -> Section:
+    """Ours, then the raw client, against the running server; a contender that fails is noted, not fatal."""
     meter = WaitMeter()
-    memory, disk = asyncio.run(measure_ours())
-    cpu_wait = {"ours": meter.waiting(), "py-key-value-aio worker": cast("float", upstream["cpu_wait"])}
-    memory["upstream"] = results_from_json(upstream["memory"])
-    disk["upstream"] = results_from_json(upstream["disk"])
-    versions = {
-        "key-value-aio": metadata.version("key-value-aio"),
-        "py-key-value-aio": upstream["py-key-value-aio"],
-        "diskcache": metadata.version("diskcache"),
-        "diskcache (upstream venv)": upstream["diskcache"],
-    }
-    return Measured(memory, disk, versions, cpu_wait)
+    results: dict[str, Results] = {}
+    notes: list[str] = []
+    log(f"{name}: ours")
+    try:
+        async with opened(make_store(name, store_settings(name, endpoints, "ours"))) as store:
+            results["ours"] = await bench_async(store, server_budget(name), SERVER_OPERATIONS)
+    except Exception as error:  # reported in the table's place
+        notes.append(f"our store failed: {type(error).__name__}: {error}")
+    log(f"{name}: raw client")
+    try:
+        async with raw_client(name, endpoints) as raw:
+            results["raw"] = await bench_async(raw, server_budget(name), SERVER_OPERATIONS)
+    except Exception as error:
+        notes.append(f"the raw client failed: {type(error).__name__}: {error}")
+    return Section(results, {"ours": meter.waiting()}, notes)
+
+
+async def measure_ours(selected: Sequence[str], endpoints: Endpoints) -> dict[str, Section]:
+    sections: dict[str, Section] = {}
+    for name in selected:
+        if name == "memory":
+            sections[name] = await measure_memory()
+        elif name == "disk":
+            sections[name] = await measure_disk()
+        else:
+            sections[name] = await measure_server(name, endpoints)
+    return sections
+
+
+def add_upstream(sections: Mapping[str, Section], upstream: Mapping[str, Any]) -> None:
+    """Merge the worker's numbers into `sections` (in place): results, CPU wait, or why they are missing."""
+    for name in ("memory", "disk"):
+        if name in sections:
+            sections[name].results["upstream"] = results_from_json(upstream[name])
+            sections[name].cpu_wait["py-key-value-aio worker"] = cast("float", upstream["cpu_wait"])
+    servers = cast("dict[str, dict[str, Any]]", upstream.get("servers", {}))
+    for name, section in sections.items():
+        if name in ("memory", "disk"):
+            continue
+        if name not in UPSTREAM_HAS:
+            section.notes.append("py-key-value-aio 0.5.0 has no store for this backend.")
+        elif "error" in servers.get(name, {}):
+            section.notes.append(f"py-key-value-aio's store failed: {servers[name]['error']}")
+        elif name in servers:
+            section.results["upstream"] = results_from_json(servers[name]["results"])
+            section.cpu_wait["py-key-value-aio worker"] = cast("float", servers[name]["cpu_wait"])
+
+
+def measure(selected: Sequence[str]) -> Measured:
+    servers = [name for name in selected if name in SERVER_BACKENDS]
+    memory_disk = any(name in ("memory", "disk") for name in selected)
+    with ExitStack() as stack:  # stops every started server, by pid, on the way out
+        endpoints, skipped = start_servers(servers, stack, log)
+        for name, why in skipped.items():
+            log(f"{name}: skipped: {why}")
+        running = [name for name in selected if name not in skipped]
+        for_upstream = {name: store_settings(name, endpoints, "upstream") for name in running if name in UPSTREAM_HAS}
+        upstream: dict[str, Any] = {}
+        if memory_disk or for_upstream:
+            log(f"upstream: {UPSTREAM_REQUIREMENT} in {UPSTREAM_VENV.relative_to(ROOT)}")
+            upstream = run_upstream(running, for_upstream)
+        sections = asyncio.run(measure_ours(running, endpoints))
+    add_upstream(sections, upstream)
+    versions = {"key-value-aio": metadata.version("key-value-aio")}
+    for name in running:
+        for client in CLIENTS.get(name, ()):
+            versions[client] = metadata.version(client)
+    wanted = {"py-key-value-aio", *(client for name in running for client in UPSTREAM_CLIENTS.get(name, ()))}
+    for client, version in cast("dict[str, str]", upstream.get("versions", {})).items():
+        if client in wanted:
+            versions[client if client == "py-key-value-aio" else f"{client} (upstream venv)"] = version
+    return Measured(sections, skipped, versions)
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -198,21 +318,29 @@ def label(operation: str) -> str:
     return f"{operation} ({BATCH} keys)" if operation in BULK else operation
 
 
-def comparison_table(contenders: Mapping[str, Results]) -> list[str]:
-    """One row per operation: ours, upstream and raw (throughput, p50, p99), then the two throughput ratios."""
-    names = ("ours", "upstream", "raw")
+def comparison_table(
+    contenders: Mapping[str, Results], operations: Sequence[str] = OPERATIONS, *, p50_ratio: bool = False
+) -> list[str]:
+    """One row per operation: ours, upstream and raw (throughput, p50, p99) where measured, then the ratios."""
+    names = [name for name in ("ours", "upstream", "raw") if name in contenders]
     header = ["operation"]
     for name in names:
         header += [f"{name} ops/s", f"{name} p50 µs", f"{name} p99 µs"]
-    header += ["ours/upstream throughput", "ours/raw throughput"]
+    others = [name for name in ("upstream", "raw") if name in contenders and "ours" in contenders]
+    header += [f"ours/{name} throughput" for name in others]
+    if p50_ratio and "raw" in others:
+        header.append("ours/raw p50")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "--:|" * (len(header) - 1)]
-    for operation in OPERATIONS:
-        stats = [contenders[name][operation] for name in names]
+    for operation in operations:
         cells = [label(operation)]
-        for one in stats:
+        for name in names:
+            one = contenders[name][operation]
             cells += [rate(one.per_s), micros(one.p50_us), micros(one.p99_us)]
-        ours, upstream, raw = stats
-        cells += [ratio(ours.per_s / upstream.per_s), ratio(ours.per_s / raw.per_s)]
+        if others:
+            ours = contenders["ours"][operation]
+            cells += [ratio(ours.per_s / contenders[name][operation].per_s) for name in others]
+            if p50_ratio and "raw" in others:
+                cells.append(f"{ours.p50_us / contenders['raw'][operation].p50_us:.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -242,6 +370,46 @@ def targets_line(ours: Results, upstream: Results, *, quiet: bool) -> str:
     return "**Targets** (MemoryStore, ~100-byte value): " + "; ".join(parts) + "."
 
 
+def server_targets_line(name: str, section: Section) -> str:
+    """The issues' targets for one server-backed store, met or not with the numbers; not judged on a busy machine."""
+    results = section.results
+    ours, raw, upstream = results.get("ours"), results.get("raw"), results.get("upstream")
+    checks: list[tuple[str, bool, str]] = []
+    missing = ""
+    if name in ("redis", "valkey", "memcached"):
+        if ours is None or raw is None:
+            missing = "ours or the raw client was not measured"
+        else:
+            for operation in ("put", "get", "delete"):
+                share = ours[operation].p50_us / raw[operation].p50_us
+                text = f"{operation} p50 ≤ {TARGET_RAW_P50_RATIO:g}x raw"
+                checks.append((text, share <= TARGET_RAW_P50_RATIO, f"{share:.2f}x"))
+            for operation in ("get_many", "put_many"):
+                share = ours[operation].per_s / raw[operation].per_s
+                text = f"{operation} throughput ≥ {TARGET_RAW_BULK_SHARE:g}x raw"
+                checks.append((text, share >= TARGET_RAW_BULK_SHARE, f"{share:.2f}x"))
+    elif name in TARGET_UPSTREAM_SPEEDUP:
+        speedup_target, operations = TARGET_UPSTREAM_SPEEDUP[name]
+        if ours is None or upstream is None:
+            missing = "ours or py-key-value-aio's store was not measured"
+        else:
+            for operation in operations:
+                speedup = ours[operation].per_s / upstream[operation].per_s
+                text = f"{operation} throughput ≥ {speedup_target:g}x py-key-value-aio"
+                checks.append((text, speedup >= speedup_target, f"{speedup:.1f}x"))
+    else:
+        return f"**Targets** ({TITLES[name]}): none stated in the issues."
+    if missing:
+        return f"**Targets** ({TITLES[name]}): not judged, {missing}."
+    if not is_quiet(section.cpu_wait):
+        parts = [f"{text} ({number})" for text, _, number in checks]
+        return (
+            f"**Targets** ({TITLES[name]}, 100-key bulk calls), not judged on a busy machine: " + "; ".join(parts) + "."
+        )
+    parts = [f"{text}: {'met' if ok else 'NOT met'} ({number})" for text, ok, number in checks]
+    return f"**Targets** ({TITLES[name]}, 100-key bulk calls): " + "; ".join(parts) + "."
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -257,29 +425,56 @@ def is_quiet(cpu_wait: Mapping[str, float]) -> bool:
     return max(cpu_wait.values()) <= QUIET_CPU_WAIT
 
 
-def busy_warning(cpu_wait: Mapping[str, float]) -> list[str]:
+def busy_warning(cpu_wait: Mapping[str, float], *, what: str = "`make bench`") -> list[str]:
     """A line saying the numbers are suspect when other processes took the CPU from a measuring process."""
     if is_quiet(cpu_wait):
         return []
     return [
         "",
         f"**The machine was busy**: a measuring process waited for a CPU more than {QUIET_CPU_WAIT:.0%} of its"
-        " time, so the numbers, and above all the ratios, are unreliable; rerun `make bench` on a quiet machine.",
+        f" time, so the numbers, and above all the ratios, are unreliable; rerun {what} on a quiet machine.",
     ]
+
+
+def waits_text(section: Section) -> str:
+    return ", ".join(f"{name} {wait:.0%}" for name, wait in section.cpu_wait.items())
+
+
+def section_lines(name: str, section: Section) -> list[str]:
+    """One backend's heading, busy warning, table and targets line."""
+    lines = ["", f"## {TITLES.get(name, name.capitalize())}", ""]
+    if name in SERVER_BACKENDS:
+        lines += [f"Raw client: {RAW_WORK[name]}. CPU wait while measuring: {waits_text(section)}."]
+    rerun = f"`make bench` (or `python scripts/bench.py --only {name}`)"
+    lines += busy_warning(section.cpu_wait, what=rerun)
+    lines += [f"- {note}" for note in section.notes]
+    if section.results:
+        operations = OPERATIONS if name in ("memory", "disk") else SERVER_OPERATIONS
+        lines += ["", *comparison_table(section.results, operations, p50_ratio=name in SERVER_BACKENDS)]
+    if name == "memory" and {"ours", "upstream"} <= section.results.keys():
+        ours, upstream = section.results["ours"], section.results["upstream"]
+        lines += ["", targets_line(ours, upstream, quiet=is_quiet(section.cpu_wait))]
+    if name == "memory" and "sync" in section.results:
+        lines += ["", "Our sync twin's MemoryStore (`key_value.sync.stores.memory`), for reference:", ""]
+        lines += sync_table(section.results["sync"])
+    if name in SERVER_BACKENDS:
+        lines += ["", server_targets_line(name, section)]
+    return lines
 
 
 def render(measured: Measured) -> str:
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     python = f"{platform.python_implementation()} {platform.python_version()}"
     versions = ", ".join(f"{name} {version}" for name, version in measured.versions.items())
-    waits = ", ".join(f"{name} {wait:.0%}" for name, wait in measured.cpu_wait.items())
+    waits = "; ".join(f"{name}: {waits_text(section)}" for name, section in measured.sections.items())
+    every_wait = {f"{name} {who}": wait for name, s in measured.sections.items() for who, wait in s.cpu_wait.items()}
     lines = [
         "# Benchmarks",
         "",
         f"Generated by `make bench` (`scripts/bench.py`) on {now}.",
         "",
         f"- Machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu_model()}), {python};"
-        f" share of time spent waiting for a CPU while measuring: {waits}.",
+        f" share of time spent waiting for a CPU while measuring: {waits or 'nothing measured'}.",
         f"- Versions: {versions}. py-key-value-aio runs in its own venv on the same interpreter.",
         f"- Method: one task, sequential awaits, the same {VALUE_BYTES}-byte JSON value everywhere. Each"
         " operation is warmed up, then every call is timed on its own with `time.perf_counter_ns` (p50, p99),"
@@ -289,31 +484,37 @@ def render(measured: Measured) -> str:
         "- Raw floor: the same work and nothing else, behind the same async methods. Memory: a dict of JSON"
         " strings (`json.dumps` on put, `json.loads` on get). Disk: `diskcache.Cache` (no eviction) with JSON strings,"
         " called directly on the event loop (bulk calls in one `transact()`).",
-        *busy_warning(measured.cpu_wait),
-        "",
-        "## Memory",
-        "",
-        *comparison_table(measured.memory),
-        "",
-        targets_line(measured.memory["ours"], measured.memory["upstream"], quiet=is_quiet(measured.cpu_wait)),
-        "",
-        "Our sync twin's MemoryStore (`key_value.sync.stores.memory`), for reference:",
-        "",
-        *sync_table(measured.memory["sync"]),
-        "",
-        "## Disk",
-        "",
-        *comparison_table(measured.disk),
-        "",
+        "- Server-backed stores: each server is started once for the run on a free 127.0.0.1 port in a temporary"
+        " directory (the test session's helpers in `testing/servers`), and stopped by pid at the end; ours,"
+        " py-key-value-aio's and the raw client each use keys, a collection, table or bucket of their own. They"
+        " get fewer calls (a few hundred single calls, 10-40 bulk ones; on moto, S3 and DynamoDB, fewer still),"
+        " and also `delete_many`. Each section names its raw client.",
+        *[f"- Skipped {TITLES.get(name, name)}: {why}." for name, why in measured.skipped.items()],
+        *busy_warning(every_wait),
     ]
+    for name, section in measured.sections.items():
+        lines += section_lines(name, section)
+    lines.append("")
     return "\n".join(lines)
+
+
+def selection(text: str | None) -> list[str]:
+    """`--only`'s comma-separated names, checked, in the report's order; all of them without `--only`."""
+    if text is None:
+        return list(SECTIONS)
+    names = {name.strip().lower() for name in text.split(",") if name.strip()}
+    unknown = sorted(names - set(SECTIONS))
+    if unknown or not names:
+        raise SystemExit(f"--only: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(SECTIONS)}")
+    return [name for name in SECTIONS if name in names]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, help="also write the markdown report to this file")
+    parser.add_argument("--only", metavar="NAME[,NAME]", help=f"measure only these: {', '.join(SECTIONS)}")
     args = parser.parse_args()
-    report = render(measure())
+    report = render(measure(selection(cast("str | None", args.only))))
     print(report)
     output = cast("Path | None", args.output)
     if output is not None:

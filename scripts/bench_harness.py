@@ -8,11 +8,13 @@ operations move `BATCH` keys a call.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib
 import json
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -28,16 +30,17 @@ VALUE: dict[str, Any] = {
 VALUE_BYTES = len(json.dumps(VALUE, separators=(",", ":")))
 BATCH = 100
 OPERATIONS = ("put", "get", "get_many", "put_many", "delete")
-BULK = frozenset({"get_many", "put_many"})
+#: Server-backed stores are also measured on `delete_many`, which some of the issues' targets name.
+SERVER_OPERATIONS = (*OPERATIONS, "delete_many")
+BULK = frozenset({"get_many", "put_many", "delete_many"})
 _POOL = [f"key-{i:05d}" for i in range(1000)]  # keys that put/get cycle over, so a store does not grow
 _BATCHES = [_POOL[i : i + BATCH] for i in range(0, len(_POOL), BATCH)]
 _VALUES = [VALUE] * BATCH
-_WARMUP_CALLS = {"single": 500, "bulk": 20}
 _ROUNDS = 3
 
 
 class AsyncStore(Protocol):
-    """The part of the key-value protocol measured here."""
+    """The part of the key-value protocol measured here (server stores also have `delete_many`, found by name)."""
 
     async def get(self, key: str) -> Mapping[str, Any] | None: ...
     async def put(self, key: str, value: Mapping[str, Any]) -> None: ...
@@ -63,9 +66,17 @@ class Budget:
     seconds: float
     min_calls: int
     max_calls: int
+    #: Bounds for bulk operations, when they differ (slow servers); None: `min_calls`, `max_calls`.
+    bulk_calls: tuple[int, int] | None = None
+    #: Warm-up calls (single, bulk) before sizing an operation.
+    warmup: tuple[int, int] = (500, 20)
 
-    def calls(self, mean_ns: float) -> int:
-        return max(self.min_calls, min(self.max_calls, int(self.seconds * 1e9 / max(mean_ns, 1.0))))
+    def calls(self, mean_ns: float, *, bulk: bool = False) -> int:
+        low, high = self.bulk_calls if bulk and self.bulk_calls is not None else (self.min_calls, self.max_calls)
+        return max(low, min(high, int(self.seconds * 1e9 / max(mean_ns, 1.0))))
+
+    def warmup_calls(self, name: str) -> int:
+        return self.warmup[1 if name in BULK else 0]
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,10 @@ def _wall_and_wait() -> tuple[float, float]:
 #: Per timed phase of one operation; disk calls are slower, so they get fewer.
 MEMORY_BUDGET = Budget(seconds=1.0, min_calls=100, max_calls=200_000)
 DISK_BUDGET = Budget(seconds=0.5, min_calls=100, max_calls=20_000)
+#: Servers on loopback (Redis, Valkey, Memcached, PostgreSQL, NATS): a few hundred single calls, 10-40 bulk ones.
+SERVER_BUDGET = Budget(seconds=0.4, min_calls=60, max_calls=300, bulk_calls=(10, 40), warmup=(50, 5))
+#: moto (S3, DynamoDB over HTTP) is slower still.
+MOTO_BUDGET = Budget(seconds=0.4, min_calls=15, max_calls=60, bulk_calls=(2, 4), warmup=(10, 1))
 
 
 def results_to_json(results: Results) -> dict[str, dict[str, float]]:
@@ -126,17 +141,27 @@ def _arguments(name: str, calls: int) -> list[tuple[Any, ...]]:
         return [(_BATCHES[i % len(_BATCHES)],) for i in range(calls)]
     if name == "put_many":
         return [(_BATCHES[i % len(_BATCHES)], _VALUES) for i in range(calls)]
+    if name == "delete_many":
+        return [([f"dlm-{i:05d}-{j:03d}" for j in range(BATCH)],) for i in range(calls)]
     return [(f"del-{i:07d}",) for i in range(calls)]
 
 
 def _preload(name: str, calls: int) -> list[list[str]]:
-    """Keys that must exist before `calls` calls of `name`, in batches of `BATCH`."""
-    if name in ("get", "get_many"):
-        return _BATCHES
+    """Keys that must exist before `calls` calls of `name`, in batches of `BATCH` (only those the calls read)."""
+    if name == "get":
+        return _BATCHES[: -(-min(calls, len(_POOL)) // BATCH)]
+    if name == "get_many":
+        return _BATCHES[: min(calls, len(_BATCHES))]
     if name == "delete":
         keys = [args[0] for args in _arguments(name, calls)]
         return [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
+    if name == "delete_many":
+        return [args[0] for args in _arguments(name, calls)]
     return []
+
+
+#: Operations that leave their preloaded keys in place, so they are written once per operation.
+_READS = frozenset({"get", "get_many"})
 
 
 def _stats(name: str, samples_ns: list[int], elapsed_ns: int, calls: int) -> Stats:
@@ -145,13 +170,48 @@ def _stats(name: str, samples_ns: list[int], elapsed_ns: int, calls: int) -> Sta
     return Stats(per_s=calls * keys * 1e9 / elapsed_ns, p50_us=cuts[49] / 1e3, p99_us=cuts[98] / 1e3)
 
 
-def _warmup_calls(name: str) -> int:
-    return _WARMUP_CALLS["bulk" if name in BULK else "single"]
-
-
 def _round_calls(calls: int) -> int:
     """Throughput is the best of `_ROUNDS` loops sharing one budget: the least disturbed by other processes."""
     return max(1, calls // _ROUNDS)
+
+
+# -- server-backed stores, built by name (ours here, py-key-value-aio's in its venv) -----------------
+
+#: The store class of each backend: the same module and name in our package and in py-key-value-aio.
+STORE_CLASSES = {
+    "redis": ("key_value.aio.stores.redis", "RedisStore"),
+    "valkey": ("key_value.aio.stores.valkey", "ValkeyStore"),
+    "memcached": ("key_value.aio.stores.memcached", "MemcachedStore"),
+    "postgresql": ("key_value.aio.stores.postgresql", "PostgreSQLStore"),
+    "nats": ("key_value.aio.stores.nats", "NATSStore"),
+    "s3": ("key_value.aio.stores.s3", "S3Store"),
+    "dynamodb": ("key_value.aio.stores.dynamodb", "DynamoDBStore"),
+}
+
+
+def server_budget(name: str) -> Budget:
+    return MOTO_BUDGET if name in ("s3", "dynamodb") else SERVER_BUDGET
+
+
+def make_store(name: str, settings: Mapping[str, Any]) -> Any:
+    """`name`'s store class from whichever `key_value.aio` is installed (ours, or py-key-value-aio's in its venv)."""
+    module, cls = STORE_CLASSES[name]
+    return getattr(importlib.import_module(module), cls)(**settings)
+
+
+@contextlib.asynccontextmanager
+async def opened(store: Any) -> AsyncGenerator[AsyncStore]:
+    """The store entered as an async context manager when it is one, else closed afterwards if it can be."""
+    if hasattr(store, "__aenter__"):
+        async with store as entered:
+            yield entered
+        return
+    try:
+        yield store
+    finally:
+        close = getattr(store, "close", None)
+        if close is not None:
+            await close()
 
 
 # -- async stores -----------------------------------------------------------------------------------
@@ -164,29 +224,34 @@ async def check_async(store: AsyncStore) -> None:
         raise RuntimeError(f"{type(store).__name__} does not round-trip the benchmark value")
 
 
-async def bench_async(store: AsyncStore, budget: Budget) -> Results:
+async def bench_async(store: AsyncStore, budget: Budget, operations: Sequence[str] = OPERATIONS) -> Results:
     await check_async(store)
-    return {name: await _bench_one_async(store, name, budget) for name in OPERATIONS}
+    return {name: await _bench_one_async(store, name, budget) for name in operations}
 
 
 async def _bench_one_async(store: AsyncStore, name: str, budget: Budget) -> Stats:
     method = cast("Callable[..., Awaitable[object]]", getattr(store, name))
-    warmup = _warmup_calls(name)
-    await _preload_async(store, name, warmup)
-    calls = budget.calls(await _loop_async(method, _arguments(name, warmup)) / warmup)
-    await _preload_async(store, name, calls)
+    warmup = budget.warmup_calls(name)
+    kept: set[str] = set()
+    await _preload_async(store, name, warmup, kept)
+    calls = budget.calls(await _loop_async(method, _arguments(name, warmup)) / warmup, bulk=name in BULK)
+    await _preload_async(store, name, calls, kept)
     samples = await _latencies_async(method, _arguments(name, calls))
     arguments = _arguments(name, _round_calls(calls))
     elapsed: list[int] = []
     for _ in range(_ROUNDS):
-        await _preload_async(store, name, len(arguments))
+        await _preload_async(store, name, len(arguments), kept)
         elapsed.append(await _loop_async(method, arguments))
     return _stats(name, samples, min(elapsed), len(arguments))
 
 
-async def _preload_async(store: AsyncStore, name: str, calls: int) -> None:
+async def _preload_async(store: AsyncStore, name: str, calls: int, kept: set[str]) -> None:
+    """Write the keys `calls` calls of `name` need; those a read already found written (`kept`) are not rewritten."""
     for keys in _preload(name, calls):
-        await store.put_many(keys, [VALUE] * len(keys))
+        if keys[0] not in kept:
+            await store.put_many(keys, [VALUE] * len(keys))
+            if name in _READS:
+                kept.add(keys[0])
     gc.collect()
 
 
@@ -219,9 +284,9 @@ def bench_sync(store: SyncStore, budget: Budget) -> Results:
 
 def _bench_one_sync(store: SyncStore, name: str, budget: Budget) -> Stats:
     method = cast("Callable[..., object]", getattr(store, name))
-    warmup = _warmup_calls(name)
+    warmup = budget.warmup_calls(name)
     _preload_sync(store, name, warmup)
-    calls = budget.calls(_loop_sync(method, _arguments(name, warmup)) / warmup)
+    calls = budget.calls(_loop_sync(method, _arguments(name, warmup)) / warmup, bulk=name in BULK)
     _preload_sync(store, name, calls)
     samples = _latencies_sync(method, _arguments(name, calls))
     arguments = _arguments(name, _round_calls(calls))

@@ -47,6 +47,21 @@ MODULES = {
     "key_value.aio.stores.memory.store": ["MemoryStore"],
     "key_value.aio.stores.simple": ["SimpleStore"],
     "key_value.aio.stores.null": ["NullStore"],
+    "key_value.aio.stores.disk": ["DiskStore", "MultiDiskStore"],
+    "key_value.aio.stores.disk.store": ["DiskStore"],
+    "key_value.aio.stores.disk.multi_store": ["MultiDiskStore"],
+    "key_value.aio.stores.filetree": ["FileTreeStore"],
+    "key_value.aio.stores.redis": ["RedisStore"],
+    "key_value.aio.stores.valkey": ["ValkeyStore"],
+    "key_value.aio.stores.memcached": ["MemcachedStore"],
+    "key_value.aio.stores.postgresql": ["PostgreSQLStore"],
+    "key_value.aio.stores.nats": ["NATSStore"],
+    "key_value.aio.stores.s3": ["S3Store"],
+    "key_value.aio.stores.dynamodb": ["DynamoDBStore"],
+    "key_value.aio.wrappers.statistics.wrapper": ["StatisticsWrapper", "KVStoreStatistics"],
+    "key_value.aio.wrappers.encryption": ["FernetEncryptionWrapper"],
+    "key_value.aio.adapters.pydantic": ["PydanticAdapter"],
+    "key_value.aio.adapters.raise_on_missing": ["RaiseOnMissingAdapter"],
 }
 
 

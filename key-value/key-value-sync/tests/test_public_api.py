@@ -49,6 +49,21 @@ MODULES = {
     "key_value.sync.stores.memory.store": ["MemoryStore"],
     "key_value.sync.stores.simple": ["SimpleStore"],
     "key_value.sync.stores.null": ["NullStore"],
+    "key_value.sync.stores.disk": ["DiskStore", "MultiDiskStore"],
+    "key_value.sync.stores.disk.store": ["DiskStore"],
+    "key_value.sync.stores.disk.multi_store": ["MultiDiskStore"],
+    "key_value.sync.stores.filetree": ["FileTreeStore"],
+    "key_value.sync.stores.redis": ["RedisStore"],
+    "key_value.sync.stores.valkey": ["ValkeyStore"],
+    "key_value.sync.stores.memcached": ["MemcachedStore"],
+    "key_value.sync.stores.postgresql": ["PostgreSQLStore"],
+    "key_value.sync.stores.nats": ["NATSStore"],
+    "key_value.sync.stores.s3": ["S3Store"],
+    "key_value.sync.stores.dynamodb": ["DynamoDBStore"],
+    "key_value.sync.wrappers.statistics.wrapper": ["StatisticsWrapper", "KVStoreStatistics"],
+    "key_value.sync.wrappers.encryption": ["FernetEncryptionWrapper"],
+    "key_value.sync.adapters.pydantic": ["PydanticAdapter"],
+    "key_value.sync.adapters.raise_on_missing": ["RaiseOnMissingAdapter"],
 }
 
 
