@@ -267,6 +267,7 @@ if True:  # ASYNC
             await store.get_many(batch)
             await store.delete(key)
 
+    @pytest.mark.serial  # timing: run alone, after the parallel tests (scripts/run_tests.py)
     class TestEventLoopStaysFree:
         """diskcache runs on the store's worker thread, so the event loop keeps running while the store works."""
 
