@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
-from typing import Any, SupportsFloat, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.per_call import PerCallWrapper
 from key_value.shared.errors import InvalidArgumentError, KeyValueOperationError, StoreConnectionError
 
 T = TypeVar("T")
@@ -50,7 +49,7 @@ def _check_retry_on(retry_on: object) -> tuple[type[Exception], ...]:
     raise InvalidArgumentError(f"retry_on must be a tuple of Exception subclasses, not {retry_on!r}")
 
 
-class RetryWrapper(BaseWrapper):
+class RetryWrapper(PerCallWrapper):
     """Retries each call up to `max_retries` times on the errors in `retry_on`, with capped, jittered backoff."""
 
     #: How the wrapper waits between attempts; tests replace it to record the delays instead of waiting.
@@ -87,57 +86,3 @@ class RetryWrapper(BaseWrapper):
             await self.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * self.exponential_base, self.max_delay)
         return await operation()
-
-    # -- the protocol ---------------------------------------------------------------------------
-
-    async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
-        return await self._call(partial(self.key_value.get, key, collection=collection))
-
-    async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
-        return await self._call(partial(self.key_value.get_many, keys, collection=collection))
-
-    async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
-        return await self._call(partial(self.key_value.ttl, key, collection=collection))
-
-    async def ttl_many(
-        self, keys: Sequence[str], *, collection: str | None = None
-    ) -> list[tuple[dict[str, Any] | None, float | None]]:
-        return await self._call(partial(self.key_value.ttl_many, keys, collection=collection))
-
-    async def put(
-        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
-    ) -> None:
-        await self._call(partial(self.key_value.put, key, value, collection=collection, ttl=ttl))
-
-    async def put_many(
-        self,
-        keys: Sequence[str],
-        values: Sequence[Mapping[str, Any]],
-        *,
-        collection: str | None = None,
-        ttl: SupportsFloat | None = None,
-    ) -> None:
-        await self._call(partial(self.key_value.put_many, keys, values, collection=collection, ttl=ttl))
-
-    async def delete(self, key: str, *, collection: str | None = None) -> bool:
-        return await self._call(partial(self.key_value.delete, key, collection=collection))
-
-    async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
-        return await self._call(partial(self.key_value.delete_many, keys, collection=collection))
-
-    # -- segments -------------------------------------------------------------------------------
-
-    async def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
-        return await self._call(partial(super()._keys, collection, limit=limit))
-
-    async def _collections(self, *, limit: int | None) -> list[str]:
-        return await self._call(partial(super()._collections, limit=limit))
-
-    async def _destroy(self) -> bool:
-        return await self._call(super()._destroy)
-
-    async def _destroy_collection(self, collection: str) -> bool:
-        return await self._call(partial(super()._destroy_collection, collection))
-
-    async def _cull(self) -> None:
-        await self._call(super()._cull)

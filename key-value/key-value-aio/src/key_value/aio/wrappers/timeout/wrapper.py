@@ -14,13 +14,12 @@ import asyncio
 import contextvars
 import math
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, wait
-from functools import partial
-from typing import Any, SupportsFloat, TypeVar
+from typing import TypeVar
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.per_call import PerCallWrapper
 from key_value.shared.errors import InvalidArgumentError, StoreTimeoutError
 
 T = TypeVar("T")
@@ -32,7 +31,7 @@ else:
     Operation = Callable[[], T]
 
 
-class TimeoutWrapper(BaseWrapper):
+class TimeoutWrapper(PerCallWrapper):
     """Limits every call (protocol and segments) to `timeout` seconds; lifecycle calls are not limited."""
 
     def __init__(self, key_value: AsyncKeyValue, timeout: float = 5.0) -> None:
@@ -79,57 +78,3 @@ class TimeoutWrapper(BaseWrapper):
             if not wait([outcome], timeout=self.timeout).done:
                 raise self._timed_out()
             return outcome.result()
-
-    # -- the protocol ---------------------------------------------------------------------------
-
-    async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
-        return await self._call(partial(self.key_value.get, key, collection=collection))
-
-    async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
-        return await self._call(partial(self.key_value.get_many, keys, collection=collection))
-
-    async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
-        return await self._call(partial(self.key_value.ttl, key, collection=collection))
-
-    async def ttl_many(
-        self, keys: Sequence[str], *, collection: str | None = None
-    ) -> list[tuple[dict[str, Any] | None, float | None]]:
-        return await self._call(partial(self.key_value.ttl_many, keys, collection=collection))
-
-    async def put(
-        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
-    ) -> None:
-        await self._call(partial(self.key_value.put, key, value, collection=collection, ttl=ttl))
-
-    async def put_many(
-        self,
-        keys: Sequence[str],
-        values: Sequence[Mapping[str, Any]],
-        *,
-        collection: str | None = None,
-        ttl: SupportsFloat | None = None,
-    ) -> None:
-        await self._call(partial(self.key_value.put_many, keys, values, collection=collection, ttl=ttl))
-
-    async def delete(self, key: str, *, collection: str | None = None) -> bool:
-        return await self._call(partial(self.key_value.delete, key, collection=collection))
-
-    async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
-        return await self._call(partial(self.key_value.delete_many, keys, collection=collection))
-
-    # -- segments -------------------------------------------------------------------------------
-
-    async def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
-        return await self._call(partial(super()._keys, collection, limit=limit))
-
-    async def _collections(self, *, limit: int | None) -> list[str]:
-        return await self._call(partial(super()._collections, limit=limit))
-
-    async def _destroy(self) -> bool:
-        return await self._call(super()._destroy)
-
-    async def _destroy_collection(self, collection: str) -> bool:
-        return await self._call(partial(super()._destroy_collection, collection))
-
-    async def _cull(self) -> None:
-        await self._call(super()._cull)

@@ -16,20 +16,19 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, wait
-from functools import partial
-from typing import Any, SupportsFloat, TypeVar
+from typing import TypeVar
 
 from key_value.shared.errors import InvalidArgumentError, StoreTimeoutError
 from key_value.sync.protocols.key_value import KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.wrappers.per_call import PerCallWrapper
 
 T = TypeVar("T")
 Operation = Callable[[], T]
 
 
-class TimeoutWrapper(BaseWrapper):
+class TimeoutWrapper(PerCallWrapper):
     """Limits every call (protocol and segments) to `timeout` seconds; lifecycle calls are not limited."""
 
     def __init__(self, key_value: KeyValue, timeout: float = 5.0) -> None:
@@ -58,57 +57,3 @@ class TimeoutWrapper(BaseWrapper):
         if not wait([outcome], timeout=self.timeout).done:
             raise self._timed_out()
         return outcome.result()
-
-    # -- the protocol ---------------------------------------------------------------------------
-
-    def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
-        return self._call(partial(self.key_value.get, key, collection=collection))
-
-    def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
-        return self._call(partial(self.key_value.get_many, keys, collection=collection))
-
-    def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
-        return self._call(partial(self.key_value.ttl, key, collection=collection))
-
-    def ttl_many(
-        self, keys: Sequence[str], *, collection: str | None = None
-    ) -> list[tuple[dict[str, Any] | None, float | None]]:
-        return self._call(partial(self.key_value.ttl_many, keys, collection=collection))
-
-    def put(
-        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
-    ) -> None:
-        self._call(partial(self.key_value.put, key, value, collection=collection, ttl=ttl))
-
-    def put_many(
-        self,
-        keys: Sequence[str],
-        values: Sequence[Mapping[str, Any]],
-        *,
-        collection: str | None = None,
-        ttl: SupportsFloat | None = None,
-    ) -> None:
-        self._call(partial(self.key_value.put_many, keys, values, collection=collection, ttl=ttl))
-
-    def delete(self, key: str, *, collection: str | None = None) -> bool:
-        return self._call(partial(self.key_value.delete, key, collection=collection))
-
-    def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
-        return self._call(partial(self.key_value.delete_many, keys, collection=collection))
-
-    # -- segments -------------------------------------------------------------------------------
-
-    def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
-        return self._call(partial(super()._keys, collection, limit=limit))
-
-    def _collections(self, *, limit: int | None) -> list[str]:
-        return self._call(partial(super()._collections, limit=limit))
-
-    def _destroy(self) -> bool:
-        return self._call(super()._destroy)
-
-    def _destroy_collection(self, collection: str) -> bool:
-        return self._call(partial(super()._destroy_collection, collection))
-
-    def _cull(self) -> None:
-        self._call(super()._cull)

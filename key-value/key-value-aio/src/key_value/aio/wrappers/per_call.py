@@ -1,0 +1,84 @@
+"""`PerCallWrapper`: a wrapper that runs every call of the wrapped store through one `_call` policy.
+
+RetryWrapper and TimeoutWrapper differ only in `_call` (retry with backoff, or a time limit); every
+core method and segment hook reaches the inner store through it.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, SupportsFloat, TypeVar
+
+from key_value.aio.wrappers.base import BaseWrapper
+
+T = TypeVar("T")
+
+if True:  # ASYNC
+    Operation = Callable[[], Awaitable[T]]
+    """One call to the wrapped store, ready to run."""
+else:
+    Operation = Callable[[], T]
+
+
+class PerCallWrapper(BaseWrapper):
+    """Routes the protocol and the segment hooks through `_call`."""
+
+    @abstractmethod
+    async def _call(self, operation: Operation[T]) -> T:
+        """Run one call to the wrapped store under this wrapper's policy."""
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
+        return await self._call(partial(self.key_value.get, key, collection=collection))
+
+    async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
+        return await self._call(partial(self.key_value.get_many, keys, collection=collection))
+
+    async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
+        return await self._call(partial(self.key_value.ttl, key, collection=collection))
+
+    async def ttl_many(
+        self, keys: Sequence[str], *, collection: str | None = None
+    ) -> list[tuple[dict[str, Any] | None, float | None]]:
+        return await self._call(partial(self.key_value.ttl_many, keys, collection=collection))
+
+    async def put(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> None:
+        await self._call(partial(self.key_value.put, key, value, collection=collection, ttl=ttl))
+
+    async def put_many(
+        self,
+        keys: Sequence[str],
+        values: Sequence[Mapping[str, Any]],
+        *,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+    ) -> None:
+        await self._call(partial(self.key_value.put_many, keys, values, collection=collection, ttl=ttl))
+
+    async def delete(self, key: str, *, collection: str | None = None) -> bool:
+        return await self._call(partial(self.key_value.delete, key, collection=collection))
+
+    async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
+        return await self._call(partial(self.key_value.delete_many, keys, collection=collection))
+
+    # -- segments -------------------------------------------------------------------------------
+
+    async def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
+        return await self._call(partial(super()._keys, collection, limit=limit))
+
+    async def _collections(self, *, limit: int | None) -> list[str]:
+        return await self._call(partial(super()._collections, limit=limit))
+
+    async def _destroy(self) -> bool:
+        return await self._call(super()._destroy)
+
+    async def _destroy_collection(self, collection: str) -> bool:
+        return await self._call(partial(super()._destroy_collection, collection))
+
+    async def _cull(self) -> None:
+        await self._call(super()._cull)
