@@ -24,6 +24,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores._scan_enumeration import ScanEnumeration
 from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
 from key_value.aio.stores.base import (
     BaseContextManagerStore,
@@ -37,11 +38,8 @@ from key_value.aio.stores.base import (
 from key_value.shared.codec import decode_value
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.redis_keys import (
-    ALL_KEYS_PATTERN,
-    collection_pattern,
     collection_prefix,
     server_key,
-    split_server_key,
 )
 
 #: A Redis client of either kind; the store works the same on both.
@@ -52,6 +50,7 @@ _DELETE_BATCH = 1000  # keys per DEL when destroying
 
 
 class RedisStore(
+    ScanEnumeration,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -215,48 +214,7 @@ class RedisStore(
 
     # -- enumeration and destruction ------------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
-        found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
-
-        def take(names: list[Any]) -> bool:
-            for name in names:
-                parts = split_server_key(name)
-                if parts is not None and parts[0] == collection:
-                    found[parts[1]] = None
-            return limit is not None and len(found) >= limit
-
-        await self._scan(collection_pattern(collection), take)
-        keys = list(found)
-        return keys if limit is None else keys[:limit]
-
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
-        found: dict[str, None] = {}
-
-        def take(names: list[Any]) -> bool:
-            for name in names:
-                parts = split_server_key(name)
-                if parts is not None:
-                    found[parts[0]] = None
-            return limit is not None and len(found) >= limit
-
-        await self._scan(ALL_KEYS_PATTERN, take)
-        names = list(found)
-        return names if limit is None else names[:limit]
-
-    async def _delete_store(self) -> bool:
-        return await self._delete_matching(ALL_KEYS_PATTERN) > 0
-
-    async def _delete_collection(self, collection: str) -> bool:
-        return await self._delete_matching(collection_pattern(collection)) > 0
-
-    async def _delete_matching(self, pattern: str) -> int:
-        names: list[Any] = []
-
-        def take(batch: list[Any]) -> bool:
-            names.extend(name for name in batch if split_server_key(name) is not None)
-            return False
-
-        await self._scan(pattern, take)
+    async def _delete_names(self, names: list[Any]) -> int:
         client = await self._clients.get()
         deleted = 0
         try:

@@ -36,6 +36,7 @@ from glide import ConnectionError as GlideConnectionError
 from glide import TimeoutError as GlideTimeoutError
 
 from key_value.aio.stores._lazy_client import LazyClient
+from key_value.aio.stores._scan_enumeration import ScanEnumeration
 from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
 from key_value.aio.stores.base import (
     BaseContextManagerStore,
@@ -49,11 +50,8 @@ from key_value.aio.stores.base import (
 from key_value.shared.codec import decode_value
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.redis_keys import (
-    ALL_KEYS_PATTERN,
-    collection_pattern,
     collection_prefix,
     server_key,
-    split_server_key,
 )
 
 #: A GLIDE client of either kind; the store works the same on both.
@@ -66,6 +64,7 @@ _URL_SCHEMES = {"valkey": False, "redis": False, "valkeys": True, "rediss": True
 
 
 class ValkeyStore(
+    ScanEnumeration,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -240,48 +239,7 @@ class ValkeyStore(
 
     # -- enumeration and destruction ------------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
-        found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
-
-        def take(names: list[bytes]) -> bool:
-            for name in names:
-                parts = split_server_key(name)
-                if parts is not None and parts[0] == collection:
-                    found[parts[1]] = None
-            return limit is not None and len(found) >= limit
-
-        await self._scan(collection_pattern(collection), take)
-        keys = list(found)
-        return keys if limit is None else keys[:limit]
-
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
-        found: dict[str, None] = {}
-
-        def take(names: list[bytes]) -> bool:
-            for name in names:
-                parts = split_server_key(name)
-                if parts is not None:
-                    found[parts[0]] = None
-            return limit is not None and len(found) >= limit
-
-        await self._scan(ALL_KEYS_PATTERN, take)
-        names = list(found)
-        return names if limit is None else names[:limit]
-
-    async def _delete_store(self) -> bool:
-        return await self._delete_matching(ALL_KEYS_PATTERN) > 0
-
-    async def _delete_collection(self, collection: str) -> bool:
-        return await self._delete_matching(collection_pattern(collection)) > 0
-
-    async def _delete_matching(self, pattern: str) -> int:
-        names: list[bytes] = []
-
-        def take(batch: list[bytes]) -> bool:
-            names.extend(name for name in batch if split_server_key(name) is not None)
-            return False
-
-        await self._scan(pattern, take)
+    async def _delete_names(self, names: list[bytes]) -> int:
         client = await self._clients.get()
         deleted = 0
         try:

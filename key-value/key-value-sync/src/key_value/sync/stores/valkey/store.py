@@ -40,14 +40,9 @@ from glide_sync import TimeoutError as GlideTimeoutError
 
 from key_value.shared.codec import decode_value
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
-from key_value.shared.redis_keys import (
-    ALL_KEYS_PATTERN,
-    collection_pattern,
-    collection_prefix,
-    server_key,
-    split_server_key,
-)
+from key_value.shared.redis_keys import collection_prefix, server_key
 from key_value.sync.stores._lazy_client import LazyClient
+from key_value.sync.stores._scan_enumeration import ScanEnumeration
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -68,6 +63,7 @@ _URL_SCHEMES = {"valkey": False, "redis": False, "valkeys": True, "rediss": True
 
 
 class ValkeyStore(
+    ScanEnumeration,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -242,48 +238,7 @@ class ValkeyStore(
 
     # -- enumeration and destruction ------------------------------------------------------------
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
-        found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
-
-        def take(names: list[bytes]) -> bool:
-            for name in names:
-                parts = split_server_key(name)
-                if parts is not None and parts[0] == collection:
-                    found[parts[1]] = None
-            return limit is not None and len(found) >= limit
-
-        self._scan(collection_pattern(collection), take)
-        keys = list(found)
-        return keys if limit is None else keys[:limit]
-
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
-        found: dict[str, None] = {}
-
-        def take(names: list[bytes]) -> bool:
-            for name in names:
-                parts = split_server_key(name)
-                if parts is not None:
-                    found[parts[0]] = None
-            return limit is not None and len(found) >= limit
-
-        self._scan(ALL_KEYS_PATTERN, take)
-        names = list(found)
-        return names if limit is None else names[:limit]
-
-    def _delete_store(self) -> bool:
-        return self._delete_matching(ALL_KEYS_PATTERN) > 0
-
-    def _delete_collection(self, collection: str) -> bool:
-        return self._delete_matching(collection_pattern(collection)) > 0
-
-    def _delete_matching(self, pattern: str) -> int:
-        names: list[bytes] = []
-
-        def take(batch: list[bytes]) -> bool:
-            names.extend(name for name in batch if split_server_key(name) is not None)
-            return False
-
-        self._scan(pattern, take)
+    def _delete_names(self, names: list[bytes]) -> int:
         client = self._clients.get()
         deleted = 0
         try:

@@ -1,0 +1,70 @@
+"""Enumeration and destroy for the Redis key layout (shared by RedisStore and ValkeyStore).
+
+A store provides `_scan` (SCAN to the end, standalone or cluster) and `_delete_names` (batched DEL);
+this mixin turns them into the keys/collections/destroy/destroy_collection hooks. Only names that
+parse as our layout are listed or deleted, so foreign keys in the same database survive.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from key_value.shared.redis_keys import ALL_KEYS_PATTERN, collection_pattern, split_server_key
+
+
+class ScanEnumeration:
+    """Segment hooks built on SCAN; mix in before the segment base classes."""
+
+    @abstractmethod
+    async def _scan(self, pattern: str, take: Callable[[list[Any]], bool]) -> None:
+        """SCAN for `pattern` to the end, handing each reply's names to `take` until it returns True."""
+
+    @abstractmethod
+    async def _delete_names(self, names: list[Any]) -> int:
+        """Delete these server keys in batches; return how many existed."""
+
+    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+        found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
+
+        def take(names: list[Any]) -> bool:
+            for name in names:
+                parts = split_server_key(name)
+                if parts is not None and parts[0] == collection:
+                    found[parts[1]] = None
+            return limit is not None and len(found) >= limit
+
+        await self._scan(collection_pattern(collection), take)
+        keys = list(found)
+        return keys if limit is None else keys[:limit]
+
+    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+        found: dict[str, None] = {}
+
+        def take(names: list[Any]) -> bool:
+            for name in names:
+                parts = split_server_key(name)
+                if parts is not None:
+                    found[parts[0]] = None
+            return limit is not None and len(found) >= limit
+
+        await self._scan(ALL_KEYS_PATTERN, take)
+        names = list(found)
+        return names if limit is None else names[:limit]
+
+    async def _delete_store(self) -> bool:
+        return await self._delete_matching(ALL_KEYS_PATTERN) > 0
+
+    async def _delete_collection(self, collection: str) -> bool:
+        return await self._delete_matching(collection_pattern(collection)) > 0
+
+    async def _delete_matching(self, pattern: str) -> int:
+        names: list[Any] = []
+
+        def take(batch: list[Any]) -> bool:
+            names.extend(name for name in batch if split_server_key(name) is not None)
+            return False
+
+        await self._scan(pattern, take)
+        return await self._delete_names(names) if names else 0
