@@ -135,10 +135,45 @@ class ServerProcess:
             process.wait(timeout=5)
 
     def pause(self) -> None:
-        """Stop answering (SIGSTOP), to test timeouts; `resume()` undoes it."""
-        if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGSTOP)
+        """Stop answering (SIGSTOP), to test timeouts; `resume()` undoes it.
+
+        Returns only once the kernel reports every thread of every process in the group stopped:
+        `kill` only queues the signal, and a server thread that is already running can still answer
+        one more request before it stops.
+        """
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not _group_stopped(self.process.pid):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not stop within 5 s of SIGSTOP")
+            time.sleep(0.005)
 
     def resume(self) -> None:
         if self.process is not None:
             os.killpg(self.process.pid, signal.SIGCONT)
+
+
+def _thread_states(pid: int) -> list[str]:
+    states: list[str] = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+    return states
+
+
+def _group_stopped(pgid: int) -> bool:
+    """True when every thread of every live process in process group `pgid` is stopped (state T)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) != pgid or fields[0] in ("Z", "X"):
+            continue
+        if any(state not in ("T", "t", "Z", "X") for state in _thread_states(int(entry.name))):
+            return False
+    return True

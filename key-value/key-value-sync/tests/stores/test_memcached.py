@@ -193,14 +193,16 @@ class TestMemcachedBehaviour:
     def test_unanswered_request_times_out(self, private_memcached_server: MemcachedServer) -> None:
         server = private_memcached_server
         store = MemcachedStore(host=server.host, port=server.port, timeout=0.3)
-        store.put("key", {"v": 1})
-        server.process.pause()
         try:
-            started = time.monotonic()
-            with pytest.raises(StoreConnectionError):
-                store.get("key")
-            assert time.monotonic() - started < 5
+            store.put("key", {"v": 1})
+            server.process.pause()
+            try:
+                started = time.monotonic()
+                with pytest.raises(StoreConnectionError):
+                    store.get("key")
+                assert time.monotonic() - started < 5
+            finally:
+                server.process.resume()
+            assert store.get("key") == {"v": 1}
         finally:
-            server.process.resume()
-        assert store.get("key") == {"v": 1}
-        store.close()
+            store.close()
