@@ -131,7 +131,14 @@ class ContractTests:
         many = await store.get_many(["key", "key"])
         assert many == [{"list": [1, 2], "dict": {"a": 1}}] * 2
         assert many[0] is not many[1]
+        first_copy, second_copy = many
+        assert first_copy is not None
+        assert second_copy is not None
+        assert first_copy["list"] is not second_copy["list"]
         assert await store.get("key") == {"list": [1, 2], "dict": {"a": 1}}
+        await store.put_many(["bulk"], [original])
+        original["dict"]["c"] = 3
+        assert await store.get("bulk") == {"list": [1, 2, 3], "dict": {"a": 1}}
 
     async def test_overwrite(self, store: AsyncKeyValue) -> None:
         await store.put("key", {"v": 1})

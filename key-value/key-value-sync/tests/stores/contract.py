@@ -129,7 +129,14 @@ class ContractTests:
         many = store.get_many(["key", "key"])
         assert many == [{"list": [1, 2], "dict": {"a": 1}}] * 2
         assert many[0] is not many[1]
+        first_copy, second_copy = many
+        assert first_copy is not None
+        assert second_copy is not None
+        assert first_copy["list"] is not second_copy["list"]
         assert store.get("key") == {"list": [1, 2], "dict": {"a": 1}}
+        store.put_many(["bulk"], [original])
+        original["dict"]["c"] = 3
+        assert store.get("bulk") == {"list": [1, 2, 3], "dict": {"a": 1}}
 
     def test_overwrite(self, store: KeyValue) -> None:
         store.put("key", {"v": 1})

@@ -65,11 +65,14 @@ if True:  # ASYNC
             request = b"".join(b"set %s 0 %d %d\r\n%s\r\n" % (key, exptime, len(value), value) for key, value in items)
             _check(await self._call(request, lambda reader: _read_lines(reader, len(items))), (b"STORED\r\n",))
 
-        async def delete_many(self, keys: list[bytes]) -> None:
-            """Delete `keys` (pipelined deletes, one round trip)."""
-            request = b"".join(b"delete %s\r\n" % key for key in keys)
-            replies = await self._call(request, lambda reader: _read_lines(reader, len(keys)))
-            _check(replies, (b"DELETED\r\n", b"NOT_FOUND\r\n"))
+        async def take_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
+            """Delete `keys`, returning the values they held: a multi-get and the deletes in one round trip.
+
+            The server runs the pipelined commands in order on this connection, so what comes back is
+            what each delete removed, unless another client wrote in between.
+            """
+            request = b"get " + b" ".join(keys) + b"\r\n" + b"".join(b"delete %s\r\n" % key for key in keys)
+            return await self._call(request, lambda reader: _read_taken(reader, len(keys)))
 
         async def item_size_max(self) -> int:
             """The server's largest item in bytes (its -I setting)."""
@@ -118,6 +121,11 @@ if True:  # ASYNC
                 raise reply_error(line)
             _, key, _, size = line.split(maxsplit=4)[:4]
             values[key] = (await reader.readexactly(int(size) + 2))[:-2]
+
+    async def _read_taken(reader: asyncio.StreamReader, count: int) -> dict[bytes, bytes]:
+        values = await _read_values(reader)
+        _check(await _read_lines(reader, count), (b"DELETED\r\n", b"NOT_FOUND\r\n"))
+        return values
 
     async def _read_lines(reader: asyncio.StreamReader, count: int) -> list[bytes]:
         return [await _read_line(reader) for _ in range(count)]
@@ -210,12 +218,15 @@ else:
             if failed:
                 raise KeyValueStoreError(f"memcached did not store {len(failed)} of {len(items)} entries")
 
-        def delete_many(self, keys: list[bytes]) -> None:
-            """Delete `keys` (pipelined deletes, one round trip)."""
-            try:
-                self.client.delete_many(keys, noreply=False)
-            except (OSError, MemcacheError) as exc:
-                raise _error(exc) from exc
+        def take_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
+            """Delete `keys`, returning the values they held (pymemcache: a multi-get, then pipelined deletes)."""
+            found = self.get_many(keys)
+            if found:
+                try:
+                    self.client.delete_many(list(found), noreply=False)
+                except (OSError, MemcacheError) as exc:
+                    raise _error(exc) from exc
+            return found
 
         def item_size_max(self) -> int:
             """The server's largest item in bytes (its -I setting)."""

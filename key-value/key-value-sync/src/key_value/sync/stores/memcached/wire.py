@@ -57,12 +57,15 @@ class MemcachedWire:
         if failed:
             raise KeyValueStoreError(f"memcached did not store {len(failed)} of {len(items)} entries")
 
-    def delete_many(self, keys: list[bytes]) -> None:
-        """Delete `keys` (pipelined deletes, one round trip)."""
-        try:
-            self.client.delete_many(keys, noreply=False)
-        except (OSError, MemcacheError) as exc:
-            raise _error(exc) from exc
+    def take_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        """Delete `keys`, returning the values they held (pymemcache: a multi-get, then pipelined deletes)."""
+        found = self.get_many(keys)
+        if found:
+            try:
+                self.client.delete_many(list(found), noreply=False)
+            except (OSError, MemcacheError) as exc:
+                raise _error(exc) from exc
+        return found
 
     def item_size_max(self) -> int:
         """The server's largest item in bytes (its -I setting)."""
