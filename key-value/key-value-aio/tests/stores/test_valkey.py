@@ -172,11 +172,25 @@ class TestValkeyBehaviour:
         valkey_node.flush()
         store = ValkeyStore(url=valkey_node.url)
         if True:  # ASYNC
-            # One loop after the other, each closed when done (as asyncio.run and web test clients do): GLIDE
-            # reads every reply on the first loop that made a client, and moves on only once that loop closes.
+            # One loop after the other, each closed when done (as asyncio.run and web test clients do).
             asyncio.run(store.put("key", {"v": 1}))
             assert asyncio.run(store.get("key")) == {"v": 1}
-            assert asyncio.run(store.delete("key")) is True
+            # Two loops open at once, taking turns: GLIDE reads all replies on one loop, which is idle
+            # while the other runs.
+            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+            try:
+                first.run_until_complete(asyncio.wait_for(store.put("key", {"v": 2}), 10))
+                assert second.run_until_complete(asyncio.wait_for(store.get("key"), 10)) == {"v": 2}
+                assert first.run_until_complete(asyncio.wait_for(store.get("key"), 10)) == {"v": 2}
+                assert second.run_until_complete(asyncio.wait_for(store.delete("key"), 10)) is True
+                first.run_until_complete(first.shutdown_asyncgens())  # closes the first loop's client
+                first.close()  # the second loop's client exists already, so GLIDE itself would not move on
+                assert second.run_until_complete(asyncio.wait_for(store.get("key"), 10)) is None
+            finally:
+                for loop in (first, second):
+                    if not loop.is_closed():
+                        loop.run_until_complete(loop.shutdown_asyncgens())
+                        loop.close()
         else:
             writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
             writer.start()

@@ -35,6 +35,11 @@ from glide import (
 from glide import ConnectionError as GlideConnectionError
 from glide import TimeoutError as GlideTimeoutError
 
+if True:  # ASYNC
+    import asyncio
+
+    from glide import glide_client as _glide_internals
+
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores._scan_enumeration import ScanEnumeration
 from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
@@ -78,9 +83,9 @@ class ValkeyStore(
     configuration or client works too. URLs: `valkey://`, `redis://`, or `valkeys://`/`rediss://` for TLS,
     as `scheme://[user[:password]@]host[:port][/db]`. A `client=` is yours: the store never closes it.
 
-    Each event loop gets a client of its own, but GLIDE reads every reply on the loop that made the
-    process's first client until that loop closes: loops must take turns the way `asyncio.run` does
-    (close one before using the next), or the later loop's requests wait for the idle one.
+    Each event loop gets a client of its own. GLIDE reads the replies of all its async clients on
+    one loop; before each request the store moves that reading to the running loop when the loop
+    doing it is idle or closed, so loops can take turns whether or not the earlier one is closed.
     """
 
     def __init__(
@@ -133,6 +138,12 @@ class ValkeyStore(
     async def _close(self) -> None:
         await self._clients.close()
 
+    async def _client(self) -> ValkeyClient:
+        """The running loop's client, with GLIDE's replies read where they can be (see `_claim_reply_pipe`)."""
+        if True:  # ASYNC
+            _claim_reply_pipe()
+        return await self._clients.get()
+
     async def _failed(self, client: ValkeyClient, exc: GlideError) -> KeyValueStoreError:
         """Our error for `exc`; a client that GLIDE has closed is dropped, so the next operation reconnects."""
         if isinstance(exc, ClosingError):
@@ -142,7 +153,7 @@ class ValkeyStore(
     # -- reads ----------------------------------------------------------------------------------
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
-        client = await self._clients.get()
+        client = await self._client()
         try:
             raw = await client.get(server_key(collection, key))
         except GlideError as exc:
@@ -151,7 +162,7 @@ class ValkeyStore(
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         prefix = collection_prefix(collection)
-        client = await self._clients.get()
+        client = await self._client()
         try:
             raws = await client.mget([prefix + key for key in keys])
         except GlideError as exc:
@@ -178,7 +189,7 @@ class ValkeyStore(
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        client = await self._clients.get()
+        client = await self._client()
         try:
             if ttl is None:
                 await client.set(server_key(collection, key), value_json)  # a SET without expiry drops an old TTL
@@ -200,14 +211,14 @@ class ValkeyStore(
 
             await self._run_batch(fill)
             return
-        client = await self._clients.get()
+        client = await self._client()
         try:
             await client.mset({prefix + key: value for key, value in zip(keys, values_json, strict=True)})
         except GlideError as exc:
             raise await self._failed(client, exc) from exc
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
-        client = await self._clients.get()
+        client = await self._client()
         try:
             return await client.delete([server_key(collection, key)]) > 0
         except GlideError as exc:
@@ -215,7 +226,7 @@ class ValkeyStore(
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         prefix = collection_prefix(collection)
-        client = await self._clients.get()
+        client = await self._client()
         try:
             return await client.delete([prefix + key for key in keys])
         except GlideError as exc:
@@ -223,7 +234,7 @@ class ValkeyStore(
 
     async def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
         """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""
-        client = await self._clients.get()
+        client = await self._client()
         try:
             if isinstance(client, GlideClusterClient):
                 cluster_batch = ClusterBatch(is_atomic=False)
@@ -240,7 +251,7 @@ class ValkeyStore(
     # -- enumeration and destruction ------------------------------------------------------------
 
     async def _delete_names(self, names: list[bytes]) -> int:
-        client = await self._clients.get()
+        client = await self._client()
         deleted = 0
         try:
             for start in range(0, len(names), _DELETE_BATCH):
@@ -251,7 +262,7 @@ class ValkeyStore(
 
     async def _scan(self, pattern: str, take: Callable[[list[bytes]], bool]) -> None:
         """SCAN to the end of the cursor, handing each reply's names to `take` until it says stop."""
-        client = await self._clients.get()
+        client = await self._client()
         try:
             if isinstance(client, GlideClusterClient):
                 cursor = ClusterScanCursor()
@@ -269,6 +280,39 @@ class ValkeyStore(
                         return
         except GlideError as exc:
             raise await self._failed(client, exc) from exc
+
+
+if True:  # ASYNC
+
+    def _claim_reply_pipe() -> None:
+        """Read GLIDE's replies on the running loop when the loop reading them cannot.
+
+        GLIDE 2.x sends the replies of every async client in the process through one pipe, read by a
+        callback on the loop that made the first client, which forwards each reply to its client's
+        loop. While that loop is open but not running (a test keeps a loop, then runs another), no
+        reply arrives anywhere, and a loop that closed leaves the pipe unread until a new client is
+        made. Here the reader moves to the running loop, under GLIDE's own lock, in either case; the
+        forwarding keeps serving the other loops. Without those internals (another GLIDE) it does nothing.
+        """
+        owner: asyncio.AbstractEventLoop | None = getattr(_glide_internals, "_async_pipe_loop", None)
+        if owner is None:
+            return
+        loop = asyncio.get_running_loop()
+        if owner is loop or (owner.is_running() and not owner.is_closed()):
+            return
+        lock = getattr(_glide_internals, "_async_pipe_lock", None)
+        on_readable = getattr(_glide_internals, "_on_async_pipe_readable", None)
+        if lock is None or on_readable is None:
+            return
+        with lock:
+            owner = getattr(_glide_internals, "_async_pipe_loop", None)
+            read_fd: int = getattr(_glide_internals, "_async_pipe_read_fd", -1)
+            if owner is None or owner is loop or (owner.is_running() and not owner.is_closed()) or read_fd < 0:
+                return
+            if not owner.is_closed():
+                owner.remove_reader(read_fd)
+            loop.add_reader(read_fd, on_readable)
+            _glide_internals._async_pipe_loop = loop  # pyright: ignore[reportPrivateUsage]
 
 
 def _store_error(exc: GlideError) -> KeyValueStoreError:

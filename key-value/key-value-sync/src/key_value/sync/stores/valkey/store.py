@@ -77,9 +77,9 @@ class ValkeyStore(
     configuration or client works too. URLs: `valkey://`, `redis://`, or `valkeys://`/`rediss://` for TLS,
     as `scheme://[user[:password]@]host[:port][/db]`. A `client=` is yours: the store never closes it.
 
-    Each event loop gets a client of its own, but GLIDE reads every reply on the loop that made the
-    process's first client until that loop closes: loops must take turns the way `asyncio.run` does
-    (close one before using the next), or the later loop's requests wait for the idle one.
+    Each event loop gets a client of its own. GLIDE reads the replies of all its async clients on
+    one loop; before each request the store moves that reading to the running loop when the loop
+    doing it is idle or closed, so loops can take turns whether or not the earlier one is closed.
     """
 
     def __init__(
@@ -132,6 +132,10 @@ class ValkeyStore(
     def _close(self) -> None:
         self._clients.close()
 
+    def _client(self) -> ValkeyClient:
+        """The running loop's client, with GLIDE's replies read where they can be (see `_claim_reply_pipe`)."""
+        return self._clients.get()
+
     def _failed(self, client: ValkeyClient, exc: GlideError) -> KeyValueStoreError:
         """Our error for `exc`; a client that GLIDE has closed is dropped, so the next operation reconnects."""
         if isinstance(exc, ClosingError):
@@ -141,7 +145,7 @@ class ValkeyStore(
     # -- reads ----------------------------------------------------------------------------------
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
-        client = self._clients.get()
+        client = self._client()
         try:
             raw = client.get(server_key(collection, key))
         except GlideError as exc:
@@ -150,7 +154,7 @@ class ValkeyStore(
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         prefix = collection_prefix(collection)
-        client = self._clients.get()
+        client = self._client()
         try:
             raws = client.mget([prefix + key for key in keys])
         except GlideError as exc:
@@ -177,7 +181,7 @@ class ValkeyStore(
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        client = self._clients.get()
+        client = self._client()
         try:
             if ttl is None:
                 client.set(server_key(collection, key), value_json)  # a SET without expiry drops an old TTL
@@ -199,14 +203,14 @@ class ValkeyStore(
 
             self._run_batch(fill)
             return
-        client = self._clients.get()
+        client = self._client()
         try:
             client.mset({prefix + key: value for key, value in zip(keys, values_json, strict=True)})
         except GlideError as exc:
             raise self._failed(client, exc) from exc
 
     def _delete_entry(self, collection: str, key: str) -> bool:
-        client = self._clients.get()
+        client = self._client()
         try:
             return client.delete([server_key(collection, key)]) > 0
         except GlideError as exc:
@@ -214,7 +218,7 @@ class ValkeyStore(
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
         prefix = collection_prefix(collection)
-        client = self._clients.get()
+        client = self._client()
         try:
             return client.delete([prefix + key for key in keys])
         except GlideError as exc:
@@ -222,7 +226,7 @@ class ValkeyStore(
 
     def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
         """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""
-        client = self._clients.get()
+        client = self._client()
         try:
             if isinstance(client, GlideClusterClient):
                 cluster_batch = ClusterBatch(is_atomic=False)
@@ -239,7 +243,7 @@ class ValkeyStore(
     # -- enumeration and destruction ------------------------------------------------------------
 
     def _delete_names(self, names: list[bytes]) -> int:
-        client = self._clients.get()
+        client = self._client()
         deleted = 0
         try:
             for start in range(0, len(names), _DELETE_BATCH):
@@ -250,7 +254,7 @@ class ValkeyStore(
 
     def _scan(self, pattern: str, take: Callable[[list[bytes]], bool]) -> None:
         """SCAN to the end of the cursor, handing each reply's names to `take` until it says stop."""
-        client = self._clients.get()
+        client = self._client()
         try:
             if isinstance(client, GlideClusterClient):
                 cursor = ClusterScanCursor()
