@@ -18,6 +18,7 @@ import pytest
 
 from key_value.aio.stores._aws import MAX_CONCURRENCY
 from key_value.aio.stores.s3 import S3Store
+from key_value.aio.stores.s3 import store as s3_store_module
 from key_value.aio.stores.s3.bucket import S3Bucket
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError
@@ -226,12 +227,54 @@ class TestS3Behaviour:
             assert [value for value, _ in await store.ttl_many(keys)] == [{"i": i} for i in range(100)]
             assert counter.sent == {"GetObject": 100}
             counter.reset()
+            # A listing shows which objects exist; all of these have an expiry, so each gets a HEAD too.
             assert await store.delete_many([*keys, "missing"]) == 100
-            assert counter.sent == {"HeadObject": 101, "DeleteObjects": 1}
+            assert counter.sent == {"ListObjectsV2": 1, "HeadObject": 100, "DeleteObjects": 1}
             assert 1 < counter.peak <= MAX_CONCURRENCY
             counter.reset()
             assert await store.delete_many(keys) == 0
-            assert counter.sent == {"HeadObject": 100}
+            assert counter.sent == {"ListObjectsV2": 1}
+            counter.reset()
+            assert await store.delete_many(keys[:9]) == 0  # too few keys for a listing
+            assert counter.sent == {"HeadObject": 9}
+            await store.close()
+
+    async def test_delete_many_lists_instead_of_heads(self, moto_server: MotoServer, raw: Any) -> None:
+        moto_server.reset()
+        async with aws_client(moto_server, "s3") as client:
+            counter = RequestCounter(client)
+            store = S3Store(bucket_name=BUCKET, client=client)
+            now = frozen_clock(store)
+            plain = [f"plain-{i:02d}" for i in range(30)]
+            await store.put_many(plain, [{"v": 1}] * 30)
+            await store.put_many([f"ttl-{i}" for i in range(5)], [{"v": 2}] * 5, ttl=10)
+            await store.put_many(["short-lived"], [{"v": 3}], ttl=100)
+            await store.put("neighbour", {"v": 4}, collection="default_collection2")
+            now[0] += 11  # the ttl-* entries have expired; short-lived has not
+            doomed = [*plain[:20], *(f"ttl-{i}" for i in range(5)), "short-lived", *(f"missing-{i}" for i in range(5))]
+            counter.reset()
+            assert await store.delete_many(doomed) == 21
+            assert counter.sent == {"ListObjectsV2": 1, "HeadObject": 6, "DeleteObjects": 1}
+            assert object_keys(raw) == sorted(
+                [*(f"default_collection/plain-{i:02d}" for i in range(20, 30)), "default_collection2/neighbour"]
+            )
+            await store.close()
+
+    async def test_delete_many_listing_is_bounded(
+        self, moto_server: MotoServer, raw: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A listing that would take more than a page per 10 keys stops; the keys it did not reach get HEADs."""
+        moto_server.reset()
+        monkeypatch.setattr(s3_store_module, "_LISTING_PAGE_KEYS", 4)
+        async with aws_client(moto_server, "s3") as client:
+            counter = RequestCounter(client)
+            store = S3Store(bucket_name=BUCKET, client=client)
+            await store.put_many([f"k{i:02d}" for i in range(40)], [{"v": 1}] * 40)
+            counter.reset()
+            assert await store.delete_many([f"k{i:02d}" for i in range(0, 40, 2)]) == 20
+            # Two pages of 4 reach k07: they answer for k00, k02, k04 and k06; the other 16 keys get a HEAD.
+            assert counter.sent == {"ListObjectsV2": 2, "HeadObject": 16, "DeleteObjects": 1}
+            assert object_keys(raw) == [f"default_collection/k{i:02d}" for i in range(1, 40, 2)]
             await store.close()
 
     async def test_deletes_send_a_thousand_keys_per_request(self, moto_server: MotoServer) -> None:

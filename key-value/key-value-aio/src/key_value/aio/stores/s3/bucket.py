@@ -161,12 +161,23 @@ class S3Bucket:
             )
 
     async def list_page(
-        self, prefix: str, *, token: str | None = None, delimiter: str | None = None, max_keys: int = BATCH
+        self,
+        prefix: str,
+        *,
+        token: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int = BATCH,
+        start_after: str | None = None,
     ) -> ListPage:
-        """One page of the objects (or, with `delimiter`, also the common prefixes) under `prefix`."""
+        """One page of the objects (or, with `delimiter`, also the common prefixes) under `prefix`.
+
+        `start_after` begins the first page after that key (S3 ignores it once there is a `token`).
+        """
         options: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": max_keys}
         if token is not None:
             options["ContinuationToken"] = token
+        elif start_after is not None:
+            options["StartAfter"] = start_after
         if delimiter is not None:
             options["Delimiter"] = delimiter
         with translated(_SERVICE, "ListObjectsV2"):

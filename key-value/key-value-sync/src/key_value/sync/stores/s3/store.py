@@ -4,9 +4,12 @@
 """`S3Store`: one S3 object per entry, in a bucket made on first use; works with S3-compatible services.
 
 The object layout is in `layout.py`. Requests: `get`/`put` are one GetObject/PutObject; `get_many` and
-`put_many` send one request per key, up to `MAX_CONCURRENCY` at once; `delete` and `delete_many` first
-HEAD the keys (S3 does not say whether a deleted object existed, and an expired one does not count),
-then remove the ones found with DeleteObject, or DeleteObjects (1,000 keys per request). `keys()`,
+`put_many` send one request per key, up to `MAX_CONCURRENCY` at once. `delete` and `delete_many` first
+find out which keys hold live entries (S3 does not say whether a deleted object existed, and an
+expired one does not count): a `delete_many` of 10 keys or more lists the collection from its first
+key to its last (a page per 10 keys at most, then a HEAD for each key the pages did not reach), and
+HEADs only listed objects that can have expired; fewer keys get a HEAD each. Then it removes the ones
+found with DeleteObject, or DeleteObjects (1,000 keys per request). `keys()`,
 `collections()`, `destroy()`, `destroy_collection()` and `cull()` page through ListObjectsV2 to the end.
 
 Expiry is decided by this store's clock against the epoch seconds stored with the entry. A read that
@@ -48,6 +51,11 @@ from key_value.sync.stores.s3.layout import (
     object_key,
     split_object_key,
 )
+
+#: `delete_many` lists the collection around its keys instead of sending a HEAD per key when it has at
+#: least this many keys, and then spends at most one listing page per this many keys.
+_NAMES_PER_LISTING = 10
+_LISTING_PAGE_KEYS = 1000  # objects per listing page (S3's maximum)
 
 
 class S3Store(
@@ -164,9 +172,16 @@ class S3Store(
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
         bucket = self._bucket()
         names = [object_key(self.prefix, collection, key) for key in keys]
+        listed, covered = self._list_around(bucket, collection_prefix(self.prefix, collection), names)
 
         def live(name: str) -> bool | None:
             """None if the object is missing, else whether it holds a live entry."""
+            if name in covered:
+                size = listed.get(name)
+                if size is None:
+                    return None
+                if not may_expire(size):
+                    return True
             head = bucket.head(name)
             if head is None:
                 return None
@@ -180,6 +195,31 @@ class S3Store(
         elif found:
             bucket.delete_all(found)
         return sum(1 for state in states if state)
+
+    def _list_around(self, bucket: S3Bucket, prefix: str, names: list[str]) -> tuple[dict[str, int], set[str]]:
+        """Sizes of the objects among `names` that exist, from a listing, and which names it covered.
+
+        A listing from the first name to the last answers for up to 1,000 objects a request where a
+        HEAD answers for one, when the names lie close together or the collection is small. It stops
+        after one page per `_NAMES_PER_LISTING` names, so it never costs much more than the HEADs it
+        saves; the names it did not reach get a HEAD each. A listed object of even size has no expiry:
+        it is live. Fewer than `_NAMES_PER_LISTING` names always get HEADs.
+        """
+        if len(names) < _NAMES_PER_LISTING:
+            return ({}, set())
+        ordered = sorted(names)
+        wanted = set(names)
+        sizes: dict[str, int] = {}
+        token: str | None = None
+        reached = ordered[0][:-1]
+        for _ in range(len(names) // _NAMES_PER_LISTING):
+            page = bucket.list_page(prefix, token=token, start_after=ordered[0][:-1], max_keys=_LISTING_PAGE_KEYS)
+            sizes.update((item.name, item.size) for item in page.objects if item.name in wanted)
+            if page.next_token is None or (page.objects and page.objects[-1].name >= ordered[-1]):
+                return (sizes, wanted)
+            token = page.next_token
+            reached = page.objects[-1].name if page.objects else reached
+        return (sizes, {name for name in ordered if name <= reached})
 
     # -- listing ----------------------------------------------------------------------------------
 
