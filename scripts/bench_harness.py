@@ -37,6 +37,7 @@ _POOL = [f"key-{i:05d}" for i in range(1000)]  # keys that put/get cycle over, s
 _BATCHES = [_POOL[i : i + BATCH] for i in range(0, len(_POOL), BATCH)]
 _VALUES = [VALUE] * BATCH
 _ROUNDS = 3
+_INTERLEAVED_ROUNDS = 10
 
 
 class AsyncStore(Protocol):
@@ -117,8 +118,8 @@ def _wall_and_wait() -> tuple[float, float]:
 #: Per timed phase of one operation; disk calls are slower, so they get fewer.
 MEMORY_BUDGET = Budget(seconds=1.0, min_calls=100, max_calls=200_000)
 DISK_BUDGET = Budget(seconds=0.5, min_calls=100, max_calls=20_000)
-#: Servers on loopback (Redis, Valkey, Memcached, PostgreSQL, NATS): a few hundred single calls, 10-40 bulk ones.
-SERVER_BUDGET = Budget(seconds=0.4, min_calls=60, max_calls=300, bulk_calls=(10, 40), warmup=(50, 5))
+#: Servers on loopback (Redis, Valkey, Memcached, PostgreSQL, NATS): up to 2,000 single calls, 40-200 bulk ones.
+SERVER_BUDGET = Budget(seconds=1.0, min_calls=200, max_calls=2000, bulk_calls=(40, 200), warmup=(100, 10))
 #: moto (S3, DynamoDB over HTTP) is slower still.
 MOTO_BUDGET = Budget(seconds=0.4, min_calls=15, max_calls=60, bulk_calls=(2, 4), warmup=(10, 1))
 
@@ -243,6 +244,43 @@ async def _bench_one_async(store: AsyncStore, name: str, budget: Budget) -> Stat
         await _preload_async(store, name, len(arguments), kept)
         elapsed.append(await _loop_async(method, arguments))
     return _stats(name, samples, min(elapsed), len(arguments))
+
+
+async def bench_interleaved_async(
+    stores: Mapping[str, AsyncStore], budget: Budget, operations: Sequence[str] = OPERATIONS
+) -> dict[str, Results]:
+    """Several contenders against one server, taking turns in short rounds: a drift of the machine or the
+    server (another process waking up, the server growing) then falls on all of them alike, which
+    measuring one after the other cannot promise. Latencies pool every round's calls; throughput is the
+    best round, each timed as a whole."""
+    for store in stores.values():
+        await check_async(store)
+    results: dict[str, Results] = {label: {} for label in stores}
+    for name in operations:
+        methods = {
+            label: cast("Callable[..., Awaitable[object]]", getattr(store, name)) for label, store in stores.items()
+        }
+        kept: dict[str, set[str]] = {label: set() for label in stores}
+        warmup = budget.warmup_calls(name)
+        slowest = 1.0
+        for label, store in stores.items():
+            await _preload_async(store, name, warmup, kept[label])
+            slowest = max(slowest, await _loop_async(methods[label], _arguments(name, warmup)) / warmup)
+        per_round = max(1, budget.calls(slowest, bulk=name in BULK) // _INTERLEAVED_ROUNDS)
+        arguments = _arguments(name, per_round)
+        samples: dict[str, list[int]] = {label: [] for label in stores}
+        elapsed: dict[str, list[int]] = {label: [] for label in stores}
+        order = list(stores)
+        for _ in range(_INTERLEAVED_ROUNDS):
+            for label in order:
+                await _preload_async(stores[label], name, per_round, kept[label])
+                started = time.perf_counter_ns()
+                samples[label].extend(await _latencies_async(methods[label], arguments))
+                elapsed[label].append(time.perf_counter_ns() - started)
+            order.reverse()  # who goes first alternates
+        for label in stores:
+            results[label][name] = _stats(name, samples[label], min(elapsed[label]), per_round)
+    return results
 
 
 async def _preload_async(store: AsyncStore, name: str, calls: int, kept: set[str]) -> None:
