@@ -121,8 +121,15 @@ class MemoryStore(
             self.setup()
         expires_at = None if seconds is None else self.clock() + seconds
         with self._lock:
-            for key, (payload, plan) in latest.items():
-                self._store(collection, key, (payload, expires_at, plan))
+            if latest and expires_at is None and (self.max_entries_per_collection is None):  # `_store`, inlined
+                bucket = self._data.get(collection)
+                if bucket is None:
+                    bucket = self._data[collection] = {}
+                for key, (payload, plan) in latest.items():
+                    bucket[key] = (payload, None, plan)
+            else:
+                for key, (payload, plan) in latest.items():
+                    self._store(collection, key, (payload, expires_at, plan))
             if self._expiries:
                 self._reclaim()
 
