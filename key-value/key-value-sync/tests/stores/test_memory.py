@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from key_value.shared.errors import InvalidArgumentError
@@ -64,3 +70,54 @@ class TestMemoryReclaim:
     def test_seed(self) -> None:
         store = MemoryStore(seed={"users": {"alice": {"age": 30}}})
         assert store.get("alice", collection="users") == {"age": 30}
+
+
+class TestMemoryThreads:
+    """Threads sharing one store, switching as often as CPython allows: nothing raises, nothing is lost."""
+
+    @pytest.mark.parametrize("bound", [None, 300], ids=["unbounded", "bounded"])
+    def test_threads_share_a_store(self, bound: int | None) -> None:
+        store = MemoryStore(max_entries_per_collection=bound)
+        errors: list[BaseException] = []
+        writing = threading.Event()
+        writing.set()
+
+        def write(worker: int) -> None:
+            for i in range(3000):
+                key = f"k{(i * 7 + worker) % 200}"
+                store.put(key, {"w": worker, "i": i}, ttl=0.001 if i % 3 == 0 else None)
+                store.delete(f"k{(i * 11 + worker) % 200}")
+                if i % 10 == 0:
+                    store.delete_many([f"k{i % 200}", f"k{(i + 1) % 200}"])
+                    store.get(key)
+            store.put(f"final-{worker}", {"w": worker}, collection="kept")
+
+        def enumerate_and_cull() -> None:
+            while writing.is_set():
+                store.keys()
+                store.collections()
+                store.cull()
+
+        def run(work: Callable[[], Any]) -> None:
+            try:
+                work()
+            except BaseException as exc:  # reported by the test's thread below
+                errors.append(exc)
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            readers = [threading.Thread(target=run, args=(enumerate_and_cull,)) for _ in range(2)]
+            writers = [threading.Thread(target=run, args=(functools.partial(write, worker),)) for worker in range(3)]
+            for thread in [*readers, *writers]:
+                thread.start()
+            for thread in writers:
+                thread.join()
+            writing.clear()
+            for thread in readers:
+                thread.join()
+        finally:
+            sys.setswitchinterval(interval)
+        assert errors == []
+        expected = [f"final-{worker}" for worker in range(3)]
+        assert sorted(store.keys(collection="kept")) == expected

@@ -51,7 +51,13 @@ class MemoryStore(
     BaseDestroyCollectionStore,
     BaseCullStore,
 ):
-    """A fast in-process store; optionally an LRU cache of `max_entries_per_collection` entries per collection."""
+    """A fast in-process store; optionally an LRU cache of `max_entries_per_collection` entries per collection.
+
+    Threads may share one store (the sync twin's, or the async twin's from several event loops). What
+    changes more than one dict entry holds the store's lock; `delete` in an unbounded store is one
+    atomic `dict.pop` and takes the lock only to forget a collection it emptied, and what iterates a
+    collection under the lock iterates a snapshot, which such a delete cannot disturb.
+    """
 
     def __init__(
         self,
@@ -141,13 +147,17 @@ class MemoryStore(
         check_key(key)
         if not self._ready:
             await self.setup()
-        with self._lock:  # `_pop_live`, inlined
-            bucket = self._data.get(collection)
-            record = None if bucket is None else bucket.pop(key, None)
-            if record is None:
-                return False
-            if not bucket:
-                del self._data[collection]
+        if self.max_entries_per_collection is not None:
+            with self._lock:
+                return self._pop_live(collection, key)
+        # Unbounded: one atomic dict operation, no lock (see "Threads" in the class docstring).
+        bucket = self._data.get(collection)
+        record = None if bucket is None else bucket.pop(key, None)
+        if bucket is None or record is None:
+            return False
+        if not bucket:
+            with self._lock:
+                self._drop_if_empty(collection, bucket)
         return record[1] is None or record[1] > self.clock()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -225,15 +235,19 @@ class MemoryStore(
         self._expiries = [
             (record[1], collection, key)
             for collection, bucket in self._data.items()
-            for key, record in bucket.items()
+            for key, record in list(bucket.items())
             if record[1] is not None
         ]
         heapq.heapify(self._expiries)
         self._expiries_limit = 2 * len(self._expiries) + 1024
 
     def _remove(self, collection: str, bucket: dict[str, _Record], key: str) -> None:
-        del bucket[key]
-        if not bucket:
+        bucket.pop(key, None)  # a lock-free delete may have taken it already
+        self._drop_if_empty(collection, bucket)
+
+    def _drop_if_empty(self, collection: str, bucket: dict[str, _Record]) -> None:
+        """Forget `collection` if `bucket`, its dict, is empty (under the lock)."""
+        if not bucket and self._data.get(collection) is bucket:
             del self._data[collection]
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
@@ -246,11 +260,11 @@ class MemoryStore(
 
     def _pop_live(self, collection: str, key: str) -> bool:
         bucket = self._data.get(collection)
-        if bucket is None or key not in bucket:
+        record = None if bucket is None else bucket.pop(key, None)
+        if bucket is None or record is None:
             return False
-        expires_at = bucket[key][1]
-        self._remove(collection, bucket, key)
-        return expires_at is None or expires_at > self.clock()
+        self._drop_if_empty(collection, bucket)
+        return record[1] is None or record[1] > self.clock()
 
     # -- optional segments ----------------------------------------------------------------------
 
@@ -260,7 +274,7 @@ class MemoryStore(
             if bucket is None:
                 return []
             now = self.clock()
-            live = [key for key, record in bucket.items() if record[1] is None or record[1] > now]
+            live = [key for key, record in list(bucket.items()) if record[1] is None or record[1] > now]
         return live if limit is None else live[:limit]
 
     async def _get_collection_names(self, *, limit: int | None) -> list[str]:
@@ -288,6 +302,6 @@ class MemoryStore(
         now = self.clock()
         for collection in list(self._data):
             bucket = self._data[collection]
-            for key in [key for key, record in bucket.items() if record[1] is not None and record[1] <= now]:
+            for key in [key for key, record in list(bucket.items()) if record[1] is not None and record[1] <= now]:
                 self._remove(collection, bucket, key)
         self._rebuild_expiries()
