@@ -1,0 +1,240 @@
+"""What RedisStore and ValkeyStore share beyond the contract, tested once for both against their servers.
+
+Both keep the same key layout (`key_value.shared.redis_keys`), millisecond TTLs on the server, one round
+trip per operation, escaped SCAN patterns, a `destroy()` that spares foreign keys, database selection,
+recovery after an outage, and use from several event loops. A test module subclasses `RespBehaviour`
+(and `RespClusterBehaviour`) and says how to make its store and which servers to use. Round trips are
+counted by a proxy between the store and the server, which works for any client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from key_value.aio.stores.redis import RedisStore
+from key_value.aio.stores.valkey import ValkeyStore
+from key_value.shared.capabilities import Capability
+from key_value.shared.errors import StoreConnectionError
+from key_value.shared.redis_keys import server_key
+from testing.servers._resp import RespCluster, RespServer
+from testing.servers._round_trips import RoundTripCounter
+
+RespStore = RedisStore | ValkeyStore
+
+
+async def round_trips(proxy: RoundTripCounter, operation: Callable[[], Any]) -> int:
+    """How many requests running `operation` sends through `proxy`."""
+    before = proxy.requests
+    await operation()
+    return proxy.requests - before
+
+
+class RespBehaviour:
+    """Subclasses define `scheme`, `make_store`, `timing_out_store` and the `node` and `private_node` fixtures."""
+
+    scheme = "redis"  # of the URLs the store takes
+
+    def make_store(self, **options: Any) -> RespStore:
+        raise NotImplementedError
+
+    def timing_out_store(self, node: RespServer) -> RespStore:
+        """A store on `node` whose requests give up after about 0.2 s."""
+        raise NotImplementedError
+
+    @pytest.fixture
+    def node(self) -> RespServer:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def private_node(self) -> RespServer:
+        raise NotImplementedError
+
+    @pytest.fixture
+    async def store(self, node: RespServer) -> AsyncIterator[RespStore]:
+        node.flush()
+        store = self.make_store(url=node.url)
+        yield store
+        await store.close()
+
+    async def test_capabilities(self, store: RespStore) -> None:
+        expected = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
+        assert store.capabilities == expected
+
+    async def test_key_layout(self, store: RespStore, node: RespServer) -> None:
+        await store.put("key", {"v": 1}, collection="users")
+        await store.put("k}%", {"v": 2}, collection="odd}{%")
+        assert node.command("GET", "kv:{users}key") == b'{"v":1}'
+        assert node.command("GET", "kv:{odd%7D{%25}k}%") == b'{"v":2}'
+        assert await store.keys("odd}{%") == ["k}%"]
+        assert "odd}{%" in await store.collections()
+
+    async def test_server_keeps_millisecond_ttl(self, store: RespStore, node: RespServer) -> None:
+        name = server_key("default_collection", "key")
+        await store.put("key", {"v": 1}, ttl=10)
+        assert 9900 <= node.command("PTTL", name) <= 10_000
+        await store.put("key", {"v": 1}, ttl=0.25)
+        assert 150 <= node.command("PTTL", name) <= 250
+        await store.put("key", {"v": 2})
+        assert node.command("PTTL", name) == -1
+        await store.put_many(["key"], [{"v": 3}], ttl=10)
+        assert 9900 <= node.command("PTTL", name) <= 10_000
+
+    async def test_ttl_reads_the_server(self, store: RespStore, node: RespServer) -> None:
+        await store.put_many(["a", "b"], [{"v": 1}, {"v": 2}], ttl=100)
+        node.command("PEXPIRE", server_key("default_collection", "a"), 5000)
+        node.command("PERSIST", server_key("default_collection", "b"))
+        value, remaining = await store.ttl("a")
+        assert value == {"v": 1}
+        assert remaining is not None
+        assert 4.9 <= remaining <= 5.0
+        assert (await store.ttl_many(["b", "a"]))[0] == ({"v": 2}, None)
+
+    async def test_one_round_trip_per_operation(self, node: RespServer) -> None:
+        keys = [f"key-{i}" for i in range(100)]
+        values = [{"i": i} for i in range(100)]
+        with RoundTripCounter(node.port) as proxy:
+            store = self.make_store(host=node.host, port=proxy.port)
+            await store.put("warm-up", {"v": 0})  # connects
+            assert await round_trips(proxy, lambda: store.put_many(keys, values, ttl=60)) == 1
+            assert await round_trips(proxy, lambda: store.put_many(keys, values)) == 1
+            assert await round_trips(proxy, lambda: store.get_many(keys)) == 1
+            assert await round_trips(proxy, lambda: store.ttl_many(keys)) == 1
+            assert await round_trips(proxy, lambda: store.delete_many(keys)) == 1
+            assert await round_trips(proxy, lambda: store.put("key", {"v": 1}, ttl=60)) == 1
+            assert await round_trips(proxy, lambda: store.get("key")) == 1
+            assert await round_trips(proxy, lambda: store.ttl("key")) == 1
+            assert await round_trips(proxy, lambda: store.delete("key")) == 1
+            await store.close()
+
+    async def test_match_pattern_escaped(self, store: RespStore) -> None:
+        names = ["a*", "a?", "[a]", "a\\", "ab", "a", "a]", "x"]
+        for name in names:
+            await store.put_many(["one", "two"], [{"c": name}, {"c": name}], collection=name)
+        for name in names:
+            assert sorted(await store.keys(name)) == ["one", "two"]
+        assert sorted(await store.collections()) == sorted(names)
+        assert await store.destroy_collection("a*") is True
+        assert await store.destroy_collection("[a]") is True
+        assert sorted(await store.collections()) == sorted(set(names) - {"a*", "[a]"})
+
+    async def test_destroy_leaves_foreign_keys(self, store: RespStore, node: RespServer) -> None:
+        foreign = ["foreign", "kv:plain", "{kv}x", "kv:{unclosed", "kv:{bad%zz}key", "kv:{c}"]
+        for name in foreign:
+            node.command("SET", name, "theirs")
+        await store.put("a", {"v": 1}, collection="c")
+        await store.put("b", {"v": 2}, collection="d")
+        assert sorted(await store.collections()) == ["c", "d"]
+        assert await store.keys("c") == ["a"]
+        assert await store.destroy_collection("c") is True
+        assert await store.get("b", collection="d") == {"v": 2}
+        assert await store.destroy() is True
+        assert await store.destroy() is False
+        assert sorted(node.command("KEYS", "*")) == sorted(name.encode() for name in foreign)
+
+    async def test_url_and_database(self, node: RespServer) -> None:
+        async with self.make_store(url=f"{self.scheme}://{node.host}:{node.port}/3") as store:
+            await store.put("key", {"v": 1})
+        async with self.make_store(host=node.host, port=node.port, db=4) as store:
+            await store.put("key", {"v": 2})
+        name = server_key("default_collection", "key")
+        assert node.command("GET", name, db=3) == b'{"v":1}'
+        assert node.command("GET", name, db=4) == b'{"v":2}'
+        assert node.command("GET", name) is None
+
+    def test_used_from_two_event_loops(self, node: RespServer) -> None:
+        node.flush()
+        store = self.make_store(url=node.url)
+        if True:  # ASYNC
+            # One loop after the other, each closed when done (as asyncio.run and web test clients do).
+            asyncio.run(store.put("key", {"v": 1}))
+            assert asyncio.run(store.get("key")) == {"v": 1}
+            # Two loops open at once, taking turns (GLIDE reads all replies on one loop, idle while the
+            # other runs).
+            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+            try:
+                first.run_until_complete(asyncio.wait_for(store.put("key", {"v": 2}), 10))
+                assert second.run_until_complete(asyncio.wait_for(store.get("key"), 10)) == {"v": 2}
+                assert first.run_until_complete(asyncio.wait_for(store.get("key"), 10)) == {"v": 2}
+                assert second.run_until_complete(asyncio.wait_for(store.delete("key"), 10)) is True
+                first.run_until_complete(first.shutdown_asyncgens())  # closes the first loop's client
+                first.close()  # for GLIDE: the second loop's client exists already, so GLIDE would not move on
+                assert second.run_until_complete(asyncio.wait_for(store.get("key"), 10)) is None
+            finally:
+                for loop in (first, second):
+                    if not loop.is_closed():
+                        loop.run_until_complete(loop.shutdown_asyncgens())
+                        loop.close()
+        else:
+            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
+            writer.start()
+            writer.join()
+            assert store.get("key") == {"v": 1}
+            store.close()
+
+    async def test_stopped_server_then_back(self, private_node: RespServer) -> None:
+        store = self.make_store(url=private_node.url)
+        await store.put("key", {"v": 1})
+        private_node.process.stop()
+        with pytest.raises(StoreConnectionError):
+            await store.get("key")
+        with pytest.raises(StoreConnectionError):
+            await store.put("key", {"v": 2})
+        private_node.process.start()  # same port, empty again (no persistence)
+        deadline = time.monotonic() + 20
+        while True:  # GLIDE reconnects in the background, with backoff; redis-py on the next request
+            try:
+                await store.put("key", {"v": 3})
+                break
+            except StoreConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        assert await store.get("key") == {"v": 3}
+        await store.close()
+
+    async def test_unanswered_request_times_out(self, private_node: RespServer) -> None:
+        store = self.timing_out_store(private_node)
+        try:
+            await store.put("key", {"v": 1})
+            private_node.process.pause()
+            try:
+                started = time.monotonic()
+                with pytest.raises(StoreConnectionError):
+                    await store.get("key")
+                assert time.monotonic() - started < 5
+            finally:
+                private_node.process.resume()
+        finally:
+            await store.close()
+
+
+class RespClusterBehaviour:
+    """Subclasses define `make_store` and the `cluster` fixture."""
+
+    def make_store(self, **options: Any) -> RespStore:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def cluster(self) -> RespCluster:
+        raise NotImplementedError
+
+    async def test_collection_in_one_hash_slot(self, cluster: RespCluster) -> None:
+        cluster.flush()
+        async with self.make_store(host=cluster.host, port=cluster.port, cluster=True) as store:
+            names = [f"collection-{i}" for i in range(20)]
+            for name in names:
+                await store.put_many([f"k{i}" for i in range(20)], [{"i": i} for i in range(20)], collection=name)
+            for name in names:
+                slots = {cluster.command("CLUSTER", "KEYSLOT", server_key(name, f"k{i}")) for i in range(20)}
+                assert len(slots) == 1
+            assert all(count > 0 for count in cluster.key_counts())  # the collections spread over the nodes
+            assert sorted(await store.collections()) == sorted(names)
+            assert len(await store.keys("collection-3", limit=5)) == 5
+            assert await store.destroy() is True
+            assert await store.collections() == []
