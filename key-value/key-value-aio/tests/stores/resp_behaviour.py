@@ -3,8 +3,8 @@
 Both keep the same key layout (`key_value.shared.redis_keys`), millisecond TTLs on the server, one round
 trip per operation, escaped SCAN patterns, a `destroy()` that spares foreign keys, database selection,
 recovery after an outage, and use from several event loops. A test module subclasses `RespBehaviour`
-(and `RespClusterBehaviour`) and says how to make its store and which servers to use. Round trips are
-counted by a proxy between the store and the server, which works for any client.
+(and `RespClusterBehaviour`) and says how to make its store, how to count its requests and which
+servers to use.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -23,20 +24,20 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import StoreConnectionError
 from key_value.shared.redis_keys import server_key
 from testing.servers._resp import RespCluster, RespServer
-from testing.servers._round_trips import RoundTripCounter
 
 RespStore = RedisStore | ValkeyStore
 
 
-async def round_trips(proxy: RoundTripCounter, operation: Callable[[], Any]) -> int:
-    """How many requests running `operation` sends through `proxy`."""
-    before = proxy.requests
+async def round_trips(sent: Callable[[], int], operation: Callable[[], Any]) -> int:
+    """How many requests running `operation` sends, by the counter `sent`."""
+    before = sent()
     await operation()
-    return proxy.requests - before
+    return sent() - before
 
 
 class RespBehaviour:
-    """Subclasses define `scheme`, `make_store`, `timing_out_store` and the `node` and `private_node` fixtures."""
+    """Subclasses define `scheme`, `make_store`, `timing_out_store`, `counting_store` and the `node` and
+    `private_node` fixtures."""
 
     scheme = "redis"  # of the URLs the store takes
 
@@ -45,6 +46,10 @@ class RespBehaviour:
 
     def timing_out_store(self, node: RespServer) -> RespStore:
         """A store on `node` whose requests give up after about 0.2 s."""
+        raise NotImplementedError
+
+    def counting_store(self, node: RespServer) -> AbstractAsyncContextManager[tuple[RespStore, Callable[[], int]]]:
+        """A store on `node`, and a function that says how many requests it has sent so far."""
         raise NotImplementedError
 
     @pytest.fixture
@@ -98,19 +103,17 @@ class RespBehaviour:
     async def test_one_round_trip_per_operation(self, node: RespServer) -> None:
         keys = [f"key-{i}" for i in range(100)]
         values = [{"i": i} for i in range(100)]
-        with RoundTripCounter(node.port) as proxy:
-            store = self.make_store(host=node.host, port=proxy.port)
+        async with self.counting_store(node) as (store, sent):
             await store.put("warm-up", {"v": 0})  # connects
-            assert await round_trips(proxy, lambda: store.put_many(keys, values, ttl=60)) == 1
-            assert await round_trips(proxy, lambda: store.put_many(keys, values)) == 1
-            assert await round_trips(proxy, lambda: store.get_many(keys)) == 1
-            assert await round_trips(proxy, lambda: store.ttl_many(keys)) == 1
-            assert await round_trips(proxy, lambda: store.delete_many(keys)) == 1
-            assert await round_trips(proxy, lambda: store.put("key", {"v": 1}, ttl=60)) == 1
-            assert await round_trips(proxy, lambda: store.get("key")) == 1
-            assert await round_trips(proxy, lambda: store.ttl("key")) == 1
-            assert await round_trips(proxy, lambda: store.delete("key")) == 1
-            await store.close()
+            assert await round_trips(sent, lambda: store.put_many(keys, values, ttl=60)) == 1
+            assert await round_trips(sent, lambda: store.put_many(keys, values)) == 1
+            assert await round_trips(sent, lambda: store.get_many(keys)) == 1
+            assert await round_trips(sent, lambda: store.ttl_many(keys)) == 1
+            assert await round_trips(sent, lambda: store.delete_many(keys)) == 1
+            assert await round_trips(sent, lambda: store.put("key", {"v": 1}, ttl=60)) == 1
+            assert await round_trips(sent, lambda: store.get("key")) == 1
+            assert await round_trips(sent, lambda: store.ttl("key")) == 1
+            assert await round_trips(sent, lambda: store.delete("key")) == 1
 
     async def test_match_pattern_escaped(self, store: RespStore) -> None:
         names = ["a*", "a?", "[a]", "a\\", "ab", "a", "a]", "x"]

@@ -4,11 +4,12 @@ ValkeyStore (`resp_behaviour`), and what is Redis-specific (TLS, users, redis-py
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Connection, ConnectionPool, Redis
 
 from key_value.aio.stores.redis import RedisStore
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
@@ -37,12 +38,36 @@ class TestRedisClusterStore(ContractTests):
         await store.close()
 
 
+class CountingConnection(Connection):
+    """Counts the requests sent to the server: one per command, one per whole pipeline.
+
+    (A proxy counting bursts of bytes would not do: redis-py writes a long pipeline in chunks, and the
+    server may answer the first before the last arrives.)
+    """
+
+    requests = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.requests += 1
+        parent: Any = super()  # the sync redis-py leaves this method's parameters untyped
+        await parent.send_packed_command(command, check_health)
+
+
 class TestRedisBehaviour(RespBehaviour):
     def make_store(self, **options: Any) -> RedisStore:
         return RedisStore(**options)
 
     def timing_out_store(self, node: RespServer) -> RedisStore:
         return RedisStore(url=f"{node.url}?socket_timeout=0.2")
+
+    @contextlib.asynccontextmanager
+    async def counting_store(self, node: RespServer) -> AsyncGenerator[tuple[RedisStore, Callable[[], int]]]:
+        pool = ConnectionPool(host=node.host, port=node.port, connection_class=CountingConnection)
+        client = Redis.from_pool(pool)
+        try:
+            yield RedisStore(client=client), lambda: CountingConnection.requests
+        finally:
+            await client.aclose()
 
     @pytest.fixture
     def node(self, redis_server: RespServer) -> RespServer:

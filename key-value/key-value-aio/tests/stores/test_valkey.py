@@ -4,7 +4,8 @@ RedisStore (`resp_behaviour`), and what is Valkey-specific (GLIDE configurations
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from key_value.aio.stores.valkey import ValkeyStore
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
 from key_value.shared.redis_keys import server_key
 from testing.servers._resp import RespCluster, RespServer
+from testing.servers._round_trips import RoundTripCounter
 
 from .contract import ContractTests
 from .resp_behaviour import RespBehaviour, RespClusterBehaviour
@@ -45,6 +47,17 @@ class TestValkeyBehaviour(RespBehaviour):
 
     def timing_out_store(self, node: RespServer) -> ValkeyStore:
         return ValkeyStore(config=GlideClientConfiguration([NodeAddress(node.host, node.port)], request_timeout=200))
+
+    @contextlib.asynccontextmanager
+    async def counting_store(self, node: RespServer) -> AsyncGenerator[tuple[ValkeyStore, Callable[[], int]]]:
+        """Counted by a proxy: GLIDE sends from native code, so there is no Python connection to count in. It
+        writes a whole batch at once, so the proxy sees one burst of bytes per round trip."""
+        with RoundTripCounter(node.port) as proxy:
+            store = ValkeyStore(host=node.host, port=proxy.port)
+            try:
+                yield store, lambda: proxy.requests
+            finally:
+                await store.close()
 
     @pytest.fixture
     def node(self, valkey_node: RespServer) -> RespServer:

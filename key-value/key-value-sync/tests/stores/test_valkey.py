@@ -7,7 +7,8 @@ RedisStore (`resp_behaviour`), and what is Valkey-specific (GLIDE configurations
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
 from key_value.shared.redis_keys import server_key
 from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
+from testing.servers._round_trips import RoundTripCounter
 
 from .contract import ContractTests
 from .resp_behaviour import RespBehaviour, RespClusterBehaviour
@@ -48,6 +50,17 @@ class TestValkeyBehaviour(RespBehaviour):
 
     def timing_out_store(self, node: RespServer) -> ValkeyStore:
         return ValkeyStore(config=GlideClientConfiguration([NodeAddress(node.host, node.port)], request_timeout=200))
+
+    @contextlib.contextmanager
+    def counting_store(self, node: RespServer) -> Generator[tuple[ValkeyStore, Callable[[], int]]]:
+        """Counted by a proxy: GLIDE sends from native code, so there is no Python connection to count in. It
+        writes a whole batch at once, so the proxy sees one burst of bytes per round trip."""
+        with RoundTripCounter(node.port) as proxy:
+            store = ValkeyStore(host=node.host, port=proxy.port)
+            try:
+                yield (store, lambda: proxy.requests)
+            finally:
+                store.close()
 
     @pytest.fixture
     def node(self, valkey_node: RespServer) -> RespServer:
