@@ -7,6 +7,7 @@ item's expiry is read with the meta command `mg <key> t`.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +23,7 @@ from key_value.aio.protocols.key_value import (
     AsyncEnumerateKeysProtocol,
 )
 from key_value.aio.stores.memcached import MemcachedStore
-from key_value.aio.stores.memcached.store import item_key
+from key_value.aio.stores.memcached.store import expiry_flags, expiry_from_meta, item_key
 from key_value.aio.stores.memcached.wire import new_wire
 from key_value.shared.capabilities import Capability
 from key_value.shared.codec import decode_record
@@ -159,6 +160,29 @@ class TestMemcachedBehaviour:
             assert await store.get_many(keys) == [None] * len(keys)
             await store.close()
 
+    @pytest.mark.parametrize("ttl", [0.001, 0.2, 1, 59.999, 3600.5, 29 * DAY, 40 * DAY, 365 * DAY])
+    def test_expiry_read_back_from_flags(self, ttl: float) -> None:
+        """Flags (milliseconds modulo 2**32) and the server's whole seconds left give back the exact expiry."""
+        for start in (0.0, 1_700_000_000.123, 1_700_000_000.9996, 4_000_000_000.5):
+            expires_at = start + ttl
+            flags = expiry_flags(expires_at)
+            assert 0 <= flags < 2**32
+            for now in (start, start + ttl / 2, expires_at - 0.0005, expires_at + 100):
+                left = math.ceil(ttl) + 1 - (now - start)  # the server's expiry is the TTL rounded up, plus one
+                for reported in (math.floor(left) - 1, math.floor(left), math.ceil(left) + 1):
+                    assert expiry_from_meta(flags, max(reported, 0), now) == pytest.approx(expires_at, abs=0.001)
+        assert expiry_from_meta(expiry_flags(None), -1, 123.0) is None
+
+    async def test_delete_counts_by_the_exact_expiry(self, store: MemcachedStore) -> None:
+        now = [time.time()]
+        store.clock = lambda: now[0]
+        await store.put_many(["a", "b"], [{"v": 1}, {"v": 2}], ttl=100)
+        await store.put("c", {"v": 3}, ttl=100.5)
+        await store.put("d", {"v": 4})
+        now[0] += 100.25  # a and b expired a quarter second ago; the server keeps them for seconds more
+        assert await store.delete_many(["a", "b", "c", "d", "missing"]) == 2
+        assert await store.get_many(["a", "b", "c", "d"]) == [None, None, None, None]
+
     async def test_unreadable_item_is_deleted_and_counted(
         self, store: MemcachedStore, memcached_server: MemcachedServer
     ) -> None:
@@ -185,7 +209,7 @@ class TestMemcachedBehaviour:
         async with MemcachedStore(client=wire.client) as store:
             await store.put("key", {"v": 1})
             assert await store.get("key") == {"v": 1}
-        await wire.set_many([(b"still-open", b"yes")], 0)
+        await wire.set_many([(b"still-open", b"yes")], 0, 0)
         await wire.close()
 
     def test_bad_timeout(self) -> None:

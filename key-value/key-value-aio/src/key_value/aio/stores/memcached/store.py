@@ -11,10 +11,12 @@ rounded up plus one second (an entry never leaves early) and the record's expiry
 millisecond, decides what reads see; beyond 30 days memcached reads the number as a Unix time, so
 such TTLs are sent as one. Memcached cannot list keys or collections, so this store has no
 `keys`, `collections`, `destroy` or `destroy_collection` (clearing a server with flush_all would
-delete other users' items). `get_many` is one multi-get, `put_many` pipelined sets. A delete sends
-a multi-get and the deletes pipelined in one request (one round trip in the async twin), so it can
-report only the entries that were live by their records' expiry. Hashed keys are sha256: two names
-sharing an item do not occur.
+delete other users' items). `get_many` is one multi-get, `put_many` pipelined sets. Each item's
+client flags hold its expiry in milliseconds modulo 2**32, so a delete can tell live entries from
+expired ones without their values: the async twin sends meta gets of flags and TTL and quiet meta
+deletes, pipelined in one round trip (memcached 1.6+); the sync twin (pymemcache has no meta commands)
+reads the records with a multi-get, then deletes. Hashed keys are sha256: two names sharing an item
+do not occur.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _PLAIN_NAME = re.compile(r"[!-$&-9;-~]*\Z")  # printable ASCII but `%` and `:`: 
 _QUOTE_SAFE = "!\"#$&'()*+,/;<=>?@[\\]^`{|}"  # with letters, digits and `_.-~`: everything _PLAIN_NAME keeps
 _RELATIVE_LIMIT = 30 * 24 * 3600  # memcached reads a larger expiry as an absolute Unix time
 _LATEST_EXPIRY = 2**31 - 1  # memcached's expiry is a 32-bit signed number
+_FLAGS_MODULUS = 2**32  # memcached's client flags are 32 bits
 _ITEM_OVERHEAD = 64  # memcached's per-item header and line ending, counted against the item size limit
 
 
@@ -105,14 +108,14 @@ class MemcachedStore(BaseContextManagerStore):
     ) -> None:
         item = self._item(collection, key, value_json, expires_at)
         wire = await self._clients.get()
-        await wire.set_many([item], _exptime(ttl))
+        await wire.set_many([item], _exptime(ttl), expiry_flags(expires_at))
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         items = [self._item(collection, key, value, expires_at) for key, value in zip(keys, values_json, strict=True)]
         wire = await self._clients.get()
-        await wire.set_many(items, _exptime(ttl))
+        await wire.set_many(items, _exptime(ttl), expiry_flags(expires_at))
 
     def _item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> tuple[bytes, bytes]:
         name = item_key(collection, key)
@@ -134,8 +137,14 @@ class MemcachedStore(BaseContextManagerStore):
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         names = {item_key(collection, key): key for key in keys}
         wire = await self._clients.get()
-        taken = await wire.take_many(list(names))
-        return sum(self._was_live(raw, collection, names[name]) for name, raw in taken.items())
+        if True:  # ASYNC
+            removed = await wire.remove_many(list(names))
+            now = self.clock()
+            expiries = [expiry_from_meta(flags, left, now) for flags, left in removed.values()]
+            return sum(1 for expires_at in expiries if expires_at is None or expires_at > now)
+        else:
+            taken = wire.take_many(list(names))
+            return sum(self._was_live(raw, collection, names[name]) for name, raw in taken.items())
 
     def _was_live(self, raw: bytes, collection: str, key: str) -> bool:
         """Whether a deleted item held a live entry; an unreadable one counts, since it was there."""
@@ -163,6 +172,27 @@ def _entry(raw: bytes, collection: str, key: str) -> Entry | None:
     if "key" in record and (record["key"] != key or record.get("collection") != collection):
         return None  # another entry whose hashed key matches: practically never
     return record["value"], record["expires_at"]
+
+
+def expiry_flags(expires_at: float | None) -> int:
+    """The item's client flags: its expiry in epoch milliseconds, modulo 2**32 (0 without one)."""
+    return 0 if expires_at is None else round(expires_at * 1000) % _FLAGS_MODULUS
+
+
+def expiry_from_meta(flags: int, seconds_left: int, now: float) -> float | None:
+    """The expiry a deleted item had, from its client flags and the server's whole seconds left (-1: none).
+
+    The server's count places the expiry within a few seconds of `now + seconds_left` (it is sent
+    rounded up plus one second and ticks once a second); the flags, the expiry's milliseconds
+    modulo 2**32 (about 49.7 days), then pick the one exact value in that window.
+    """
+    if seconds_left < 0:
+        return None
+    estimate = round((now + seconds_left) * 1000)
+    offset = (flags - estimate) % _FLAGS_MODULUS
+    if offset >= _FLAGS_MODULUS // 2:
+        offset -= _FLAGS_MODULUS
+    return (estimate + offset) / 1000
 
 
 def _exptime(ttl: float | None) -> int:

@@ -60,19 +60,27 @@ if True:  # ASYNC
             """The values found for `keys` (one multi-get)."""
             return await self._call(b"get " + b" ".join(keys) + b"\r\n", _read_values)
 
-        async def set_many(self, items: list[tuple[bytes, bytes]], exptime: int) -> None:
-            """Store every (key, value) with `exptime` (pipelined sets, one round trip)."""
-            request = b"".join(b"set %s 0 %d %d\r\n%s\r\n" % (key, exptime, len(value), value) for key, value in items)
+        async def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
+            """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
+            request = b"".join(
+                b"set %s %d %d %d\r\n%s\r\n" % (key, flags, exptime, len(value), value) for key, value in items
+            )
             _check(await self._call(request, lambda reader: _read_lines(reader, len(items))), (b"STORED\r\n",))
 
-        async def take_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
-            """Delete `keys`, returning the values they held: a multi-get and the deletes in one round trip.
+        async def remove_many(self, keys: list[bytes]) -> dict[bytes, tuple[int, int]]:
+            """Delete `keys`, returning (client flags, seconds left or -1) of those that existed.
 
-            The server runs the pipelined commands in order on this connection, so what comes back is
-            what each delete removed, unless another client wrote in between.
+            Meta commands, pipelined in one round trip: a meta get of the flags and TTL of each key
+            (no value), quiet meta deletes, and a no-op that ends the reply. The server runs them in
+            order on this connection, so what comes back describes what the deletes removed, unless
+            another client wrote in between.
             """
-            request = b"get " + b" ".join(keys) + b"\r\n" + b"".join(b"delete %s\r\n" % key for key in keys)
-            return await self._call(request, lambda reader: _read_taken(reader, len(keys)))
+            request = (
+                b"".join(b"mg %s f t\r\n" % key for key in keys)
+                + b"".join(b"md %s q\r\n" % key for key in keys)
+                + b"mn\r\n"
+            )
+            return await self._call(request, lambda reader: _read_removed(reader, keys))
 
         async def item_size_max(self) -> int:
             """The server's largest item in bytes (its -I setting)."""
@@ -122,10 +130,23 @@ if True:  # ASYNC
             _, key, _, size = line.split(maxsplit=4)[:4]
             values[key] = (await reader.readexactly(int(size) + 2))[:-2]
 
-    async def _read_taken(reader: asyncio.StreamReader, count: int) -> dict[bytes, bytes]:
-        values = await _read_values(reader)
-        _check(await _read_lines(reader, count), (b"DELETED\r\n", b"NOT_FOUND\r\n"))
-        return values
+    async def _read_removed(reader: asyncio.StreamReader, keys: list[bytes]) -> dict[bytes, tuple[int, int]]:
+        """The meta get replies (`HD f<flags> t<ttl>` or `EN`), then quiet deletes' `NF` lines up to `MN`."""
+        found: dict[bytes, tuple[int, int]] = {}
+        failure: BaseKeyValueError | None = None
+        for key in keys:
+            line = await _read_line(reader)
+            if line.startswith(b"HD "):
+                fields = {token[:1]: token[1:] for token in line.split()[1:]}
+                found[key] = (int(fields[b"f"]), int(fields[b"t"]))
+            elif line != b"EN\r\n":
+                failure = failure or reply_error(line)
+        while (line := await _read_line(reader)) != b"MN\r\n":  # read all, so the connection stays usable
+            if line != b"NF\r\n":
+                failure = failure or reply_error(line)
+        if failure is not None:
+            raise failure
+        return found
 
     async def _read_lines(reader: asyncio.StreamReader, count: int) -> list[bytes]:
         return [await _read_line(reader) for _ in range(count)]
@@ -209,10 +230,10 @@ else:
             except (OSError, MemcacheError) as exc:
                 raise _error(exc) from exc
 
-        def set_many(self, items: list[tuple[bytes, bytes]], exptime: int) -> None:
-            """Store every (key, value) with `exptime` (pipelined sets, one round trip)."""
+        def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
+            """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
             try:
-                failed = self.client.set_many(dict(items), expire=exptime, noreply=False)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
+                failed = self.client.set_many(dict(items), expire=exptime, noreply=False, flags=flags)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
             except (OSError, MemcacheError) as exc:
                 raise _error(exc) from exc
             if failed:

@@ -48,10 +48,10 @@ class MemcachedWire:
         except (OSError, MemcacheError) as exc:
             raise _error(exc) from exc
 
-    def set_many(self, items: list[tuple[bytes, bytes]], exptime: int) -> None:
-        """Store every (key, value) with `exptime` (pipelined sets, one round trip)."""
+    def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
+        """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
         try:
-            failed = self.client.set_many(dict(items), expire=exptime, noreply=False)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
+            failed = self.client.set_many(dict(items), expire=exptime, noreply=False, flags=flags)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
         except (OSError, MemcacheError) as exc:
             raise _error(exc) from exc
         if failed:
