@@ -112,6 +112,22 @@ def test_freeze_agrees_with_the_codec(value: dict[Any, Any]) -> None:
     assert _same(thawed, value)
 
 
+_exact_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(), _exact_json, max_size=6))
+def test_freeze_takes_every_exact_json_value(value: dict[str, Any]) -> None:
+    """Freeze declines only what JSON would change: a value built of exact JSON types is always frozen."""
+    frozen = freeze_value(value)
+    assert frozen is not None
+    assert _same(thaw_value(*frozen), value)
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -141,15 +141,15 @@ class MemcachedStore(BaseContextManagerStore):
         names = {item_key(collection, key): key for key in keys}
         wire = self._clients.get()
         taken = wire.take_many(list(names))
-        return sum((self._was_live(raw, collection, names[name]) for name, raw in taken.items()))
-
-    def _was_live(self, raw: bytes, collection: str, key: str) -> bool:
-        """Whether a deleted item held a live entry; an unreadable one counts, since it was there."""
-        try:
-            entry = _entry(raw, collection, key)
-        except DeserializationError:
-            return True
-        return self._live(entry) is not None
+        live = 0
+        for name, raw in taken.items():
+            try:
+                entry = _entry(raw, collection, names[name])
+            except DeserializationError:
+                live += 1  # unreadable, but it was there
+                continue
+            live += self._live(entry) is not None
+        return live
 
 
 def item_key(collection: str, key: str) -> bytes:
