@@ -6,11 +6,9 @@ event hooks on a client the test gives the store.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import secrets
-import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -33,6 +31,7 @@ from testing.servers.moto_server import MotoServer
 
 from .aws_helpers import RequestCounter, aws_client, raw_client
 from .contract import ContractTests
+from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 TABLE = "kv-test-table"
 
@@ -273,36 +272,9 @@ class TestDynamoDBBehaviour:
         moto_server.reset()
         async with aws_client(moto_server, "dynamodb", read_timeout=0.5, retries={"max_attempts": 1}) as client:
             store = DynamoDBStore(table_name=TABLE, client=client)
-            await store.put("key", {"v": 1})
-            moto_server.process.pause()
-            try:
-                started = time.monotonic()
-                with pytest.raises(StoreConnectionError):
-                    await store.get_many(["key"])
-                assert time.monotonic() - started < 5
-            finally:
-                moto_server.process.resume()
-            assert await store.get("key") == {"v": 1}
+            await check_unanswered_request_times_out(store, moto_server.process, bulk=True)
             await store.close()
 
     def test_used_from_two_event_loops(self, moto_server: MotoServer) -> None:
         moto_server.reset()
-        store = make_store(moto_server)
-        if True:  # ASYNC
-            asyncio.run(store.put("key", {"v": 1}))
-            assert asyncio.run(store.get("key")) == {"v": 1}
-            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
-            try:
-                first.run_until_complete(store.put("key", {"v": 2}))
-                assert second.run_until_complete(store.get("key")) == {"v": 2}
-                assert first.run_until_complete(store.get_many(["key"])) == [{"v": 2}]
-            finally:
-                for loop in (first, second):
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                    loop.close()
-        else:
-            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
-            writer.start()
-            writer.join()
-            assert store.get("key") == {"v": 1}
-            store.close()
+        check_used_from_two_event_loops(make_store(moto_server))

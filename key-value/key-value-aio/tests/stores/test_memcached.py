@@ -6,9 +6,7 @@ item's expiry is read with the meta command `mg <key> t`.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -37,6 +35,7 @@ from testing.servers._round_trips import RoundTripCounter
 from testing.servers.memcached_server import MemcachedServer
 
 from .contract import ContractTests
+from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 DAY = 24 * 3600
 
@@ -219,25 +218,7 @@ class TestMemcachedBehaviour:
 
     def test_used_from_two_event_loops(self, memcached_server: MemcachedServer) -> None:
         memcached_server.flush()
-        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port)
-        if True:  # ASYNC
-            asyncio.run(store.put("key", {"v": 1}))
-            assert asyncio.run(store.get("key")) == {"v": 1}
-            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
-            try:
-                first.run_until_complete(store.put("key", {"v": 2}))
-                assert second.run_until_complete(store.get("key")) == {"v": 2}
-                assert first.run_until_complete(store.get("key")) == {"v": 2}
-            finally:
-                for loop in (first, second):
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                    loop.close()
-        else:
-            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
-            writer.start()
-            writer.join()
-            assert store.get("key") == {"v": 1}
-            store.close()
+        check_used_from_two_event_loops(MemcachedStore(host=memcached_server.host, port=memcached_server.port))
 
     async def test_stopped_server_then_back(self, private_memcached_server: MemcachedServer) -> None:
         server = private_memcached_server
@@ -257,15 +238,6 @@ class TestMemcachedBehaviour:
         server = private_memcached_server
         store = MemcachedStore(host=server.host, port=server.port, timeout=0.3)
         try:
-            await store.put("key", {"v": 1})
-            server.process.pause()
-            try:
-                started = time.monotonic()
-                with pytest.raises(StoreConnectionError):
-                    await store.get("key")
-                assert time.monotonic() - started < 5
-            finally:
-                server.process.resume()
-            assert await store.get("key") == {"v": 1}
+            await check_unanswered_request_times_out(store, server.process)
         finally:
             await store.close()

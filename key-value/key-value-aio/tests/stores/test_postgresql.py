@@ -31,6 +31,7 @@ from testing.servers._process import LOOPBACK, free_port
 from testing.servers.postgresql_server import PostgresServer
 
 from .contract import ContractTests
+from .server_checks import check_used_from_two_event_loops
 
 
 @pytest.fixture
@@ -352,25 +353,7 @@ class TestPostgreSQLBehaviour:
         PostgreSQLStore(table_name="t" * 52)
 
     def test_used_from_two_event_loops(self, postgresql_server: PostgresServer, table: str) -> None:
-        store = PostgreSQLStore(url=postgresql_server.url, table_name=table)
-        if True:  # ASYNC
-            asyncio.run(store.put("key", {"v": 1}))
-            assert asyncio.run(store.get("key")) == {"v": 1}
-            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
-            try:
-                first.run_until_complete(store.put("key", {"v": 2}))
-                assert second.run_until_complete(store.get("key")) == {"v": 2}
-                assert first.run_until_complete(store.get("key")) == {"v": 2}
-            finally:
-                for loop in (first, second):
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                    loop.close()
-        else:
-            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
-            writer.start()
-            writer.join()
-            assert store.get("key") == {"v": 1}
-            store.close()
+        check_used_from_two_event_loops(PostgreSQLStore(url=postgresql_server.url, table_name=table))
 
     async def test_connection_refused(self) -> None:
         store = PostgreSQLStore(url=f"postgresql://postgres@{LOOPBACK}:{free_port()}/postgres", timeout=5)

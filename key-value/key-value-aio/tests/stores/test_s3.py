@@ -6,9 +6,7 @@ event hooks on a client the test gives the store.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -27,6 +25,7 @@ from testing.servers.moto_server import MotoServer
 
 from .aws_helpers import RequestCounter, aws_client, raw_client
 from .contract import ContractTests
+from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 BUCKET = "kv-test-bucket"
 
@@ -343,36 +342,9 @@ class TestS3Behaviour:
         moto_server.reset()
         async with aws_client(moto_server, "s3", read_timeout=0.5, retries={"max_attempts": 1}) as client:
             store = S3Store(bucket_name=BUCKET, client=client)
-            await store.put("key", {"v": 1})
-            moto_server.process.pause()
-            try:
-                started = time.monotonic()
-                with pytest.raises(StoreConnectionError):
-                    await store.get("key")
-                assert time.monotonic() - started < 5
-            finally:
-                moto_server.process.resume()
-            assert await store.get("key") == {"v": 1}
+            await check_unanswered_request_times_out(store, moto_server.process)
             await store.close()
 
     def test_used_from_two_event_loops(self, moto_server: MotoServer) -> None:
         moto_server.reset()
-        store = make_store(moto_server)
-        if True:  # ASYNC
-            asyncio.run(store.put("key", {"v": 1}))
-            assert asyncio.run(store.get("key")) == {"v": 1}
-            first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
-            try:
-                first.run_until_complete(store.put("key", {"v": 2}))
-                assert second.run_until_complete(store.get("key")) == {"v": 2}
-                assert first.run_until_complete(store.get_many(["key"])) == [{"v": 2}]
-            finally:
-                for loop in (first, second):
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                    loop.close()
-        else:
-            writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
-            writer.start()
-            writer.join()
-            assert store.get("key") == {"v": 1}
-            store.close()
+        check_used_from_two_event_loops(make_store(moto_server))

@@ -33,6 +33,7 @@ from testing.servers._process import LOOPBACK, free_port
 from testing.servers.postgresql_server import PostgresServer
 
 from .contract import ContractTests
+from .server_checks import check_used_from_two_event_loops
 
 
 @pytest.fixture
@@ -347,12 +348,7 @@ class TestPostgreSQLBehaviour:
         PostgreSQLStore(table_name="t" * 52)
 
     def test_used_from_two_event_loops(self, postgresql_server: PostgresServer, table: str) -> None:
-        store = PostgreSQLStore(url=postgresql_server.url, table_name=table)
-        writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
-        writer.start()
-        writer.join()
-        assert store.get("key") == {"v": 1}
-        store.close()
+        check_used_from_two_event_loops(PostgreSQLStore(url=postgresql_server.url, table_name=table))
 
     def test_connection_refused(self) -> None:
         store = PostgreSQLStore(url=f"postgresql://postgres@{LOOPBACK}:{free_port()}/postgres", timeout=5)
