@@ -9,7 +9,7 @@ from typing import Protocol
 
 import pytest
 
-from key_value.aio.stores.base import BaseStore
+from key_value.aio.stores.base import BaseContextManagerStore
 from key_value.shared.errors import StoreConnectionError
 
 
@@ -21,7 +21,7 @@ class Pausable(Protocol):
     def resume(self) -> None: ...
 
 
-def check_used_from_two_event_loops(store: BaseStore) -> None:
+def check_used_from_two_event_loops(store: BaseContextManagerStore) -> None:
     """One store serves loop after loop and two open loops taking turns; the sync twin serves another thread."""
     if True:  # ASYNC
         asyncio.run(store.put("key", {"v": 1}))
@@ -43,7 +43,7 @@ def check_used_from_two_event_loops(store: BaseStore) -> None:
         store.close()
 
 
-async def check_unanswered_request_times_out(store: BaseStore, server: Pausable, *, bulk: bool = False) -> None:
+async def check_unanswered_request_times_out(store: BaseContextManagerStore, server: Pausable, *, bulk: bool = False) -> None:
     """A request the frozen server never answers fails with StoreConnectionError in time; the store works on after."""
     await store.put("key", {"v": 1})
     server.pause()

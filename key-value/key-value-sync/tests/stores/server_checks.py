@@ -12,7 +12,7 @@ from typing import Protocol
 import pytest
 
 from key_value.shared.errors import StoreConnectionError
-from key_value.sync.stores.base import BaseStore
+from key_value.sync.stores.base import BaseContextManagerStore
 
 
 class Pausable(Protocol):
@@ -23,7 +23,7 @@ class Pausable(Protocol):
     def resume(self) -> None: ...
 
 
-def check_used_from_two_event_loops(store: BaseStore) -> None:
+def check_used_from_two_event_loops(store: BaseContextManagerStore) -> None:
     """One store serves loop after loop and two open loops taking turns; the sync twin serves another thread."""
     writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
     writer.start()
@@ -32,7 +32,7 @@ def check_used_from_two_event_loops(store: BaseStore) -> None:
     store.close()
 
 
-def check_unanswered_request_times_out(store: BaseStore, server: Pausable, *, bulk: bool = False) -> None:
+def check_unanswered_request_times_out(store: BaseContextManagerStore, server: Pausable, *, bulk: bool = False) -> None:
     """A request the frozen server never answers fails with StoreConnectionError in time; the store works on after."""
     store.put("key", {"v": 1})
     server.pause()
