@@ -43,7 +43,9 @@ def check_used_from_two_event_loops(store: BaseContextManagerStore) -> None:
         store.close()
 
 
-async def check_unanswered_request_times_out(store: BaseContextManagerStore, server: Pausable, *, bulk: bool = False) -> None:
+async def check_unanswered_request_times_out(
+    store: BaseContextManagerStore, server: Pausable, *, bulk: bool = False
+) -> None:
     """A request the frozen server never answers fails with StoreConnectionError in time; the store works on after."""
     await store.put("key", {"v": 1})
     server.pause()
