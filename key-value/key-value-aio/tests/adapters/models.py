@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 WHEN = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
 
@@ -34,6 +34,13 @@ class Node(BaseModel):
 
     name: str
     children: list[Node] = []
+
+
+class Profile(BaseModel):
+    """Fields with aliases, as JSON APIs name them: stored under the field names, read under either."""
+
+    user_name: str = Field(alias="userName")
+    display: str = Field(default="", validation_alias="displayName", serialization_alias="shownAs")
 
 
 @dataclass

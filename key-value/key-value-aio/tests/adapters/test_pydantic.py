@@ -22,7 +22,7 @@ from key_value.shared.errors import (
     SerializationError,
 )
 
-from .models import WHEN, Node, Point, StrictEvent, User
+from .models import WHEN, Node, Point, Profile, StrictEvent, User
 
 ALICE = User(name="alice", age=30, tags={"admin", "ops"}, avatar=b"\x00png")
 BOB = User(name="bob", age=25)
@@ -103,6 +103,16 @@ async def test_wrapped_layout_is_upstreams(store: MemoryStore) -> None:
     assert await adapter.get("scores") == [1, 2, 3]
     await adapter.put("mine", [4, 5])
     assert await store.get("mine") == {"items": [4, 5]}
+
+
+async def test_aliased_fields(store: MemoryStore) -> None:
+    profiles = PydanticAdapter(store, Profile)
+    profile = Profile.model_validate({"userName": "ada", "displayName": "Ada L."})
+    await profiles.put("ada", profile)
+    assert await store.get("ada") == {"user_name": "ada", "display": "Ada L."}  # field names, as upstream stores
+    assert await profiles.get("ada") == profile
+    await store.put("grace", {"userName": "grace", "displayName": "G. H."})  # written by others, under aliases
+    assert await profiles.get("grace") == Profile.model_validate({"userName": "grace", "displayName": "G. H."})
 
 
 async def test_strict_model_reads_json_types(store: MemoryStore) -> None:

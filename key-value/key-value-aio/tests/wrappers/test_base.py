@@ -85,3 +85,18 @@ async def test_lifecycle_forwarded() -> None:
     assert closed == []  # MemoryStore is not a context manager: nothing to exit
     await wrapper.close()
     assert closed == ["closed"]
+
+
+class UpperKeys(BaseWrapper):
+    """A subclass that defines a segment method itself, as code written for py-key-value-aio does."""
+
+    async def keys(self, collection: str | None = None, *, limit: int | None = None) -> list[str]:
+        return [key.upper() for key in await self._keys(collection, limit=limit)]
+
+
+async def test_a_subclass_keeps_its_own_segment_methods() -> None:
+    wrapper = UpperKeys(MemoryStore())
+    await wrapper.put("a", {"v": 1})
+    assert await wrapper.keys() == ["A"]
+    assert isinstance(wrapper, AsyncEnumerateCollectionsProtocol)  # the segments it leaves out are still added
+    assert await wrapper.collections() == ["default_collection"]

@@ -25,7 +25,7 @@ from key_value.shared.errors import (
 from key_value.sync.adapters.pydantic import PydanticAdapter
 from key_value.sync.stores.memory import MemoryStore
 
-from .models import WHEN, Node, Point, StrictEvent, User
+from .models import WHEN, Node, Point, Profile, StrictEvent, User
 
 ALICE = User(name="alice", age=30, tags={"admin", "ops"}, avatar=b"\x00png")
 BOB = User(name="bob", age=25)
@@ -106,6 +106,16 @@ def test_wrapped_layout_is_upstreams(store: MemoryStore) -> None:
     assert adapter.get("scores") == [1, 2, 3]
     adapter.put("mine", [4, 5])
     assert store.get("mine") == {"items": [4, 5]}
+
+
+def test_aliased_fields(store: MemoryStore) -> None:
+    profiles = PydanticAdapter(store, Profile)
+    profile = Profile.model_validate({"userName": "ada", "displayName": "Ada L."})
+    profiles.put("ada", profile)
+    assert store.get("ada") == {"user_name": "ada", "display": "Ada L."}  # field names, as upstream stores
+    assert profiles.get("ada") == profile
+    store.put("grace", {"userName": "grace", "displayName": "G. H."})  # written by others, under aliases
+    assert profiles.get("grace") == Profile.model_validate({"userName": "grace", "displayName": "G. H."})
 
 
 def test_strict_model_reads_json_types(store: MemoryStore) -> None:

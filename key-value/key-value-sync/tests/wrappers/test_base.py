@@ -88,3 +88,18 @@ def test_lifecycle_forwarded() -> None:
     assert closed == []  # MemoryStore is not a context manager: nothing to exit
     wrapper.close()
     assert closed == ["closed"]
+
+
+class UpperKeys(BaseWrapper):
+    """A subclass that defines a segment method itself, as code written for py-key-value-aio does."""
+
+    def keys(self, collection: str | None = None, *, limit: int | None = None) -> list[str]:
+        return [key.upper() for key in self._keys(collection, limit=limit)]
+
+
+def test_a_subclass_keeps_its_own_segment_methods() -> None:
+    wrapper = UpperKeys(MemoryStore())
+    wrapper.put("a", {"v": 1})
+    assert wrapper.keys() == ["A"]
+    assert isinstance(wrapper, EnumerateCollectionsProtocol)  # the segments it leaves out are still added
+    assert wrapper.collections() == ["default_collection"]

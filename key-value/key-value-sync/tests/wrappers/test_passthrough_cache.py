@@ -11,6 +11,7 @@ two operations are tasks on one loop; in the sync twin they are threads.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, SupportsFloat, TypeVar
 
@@ -51,6 +52,9 @@ class Background(Generic[T]):
             self._outcome.append((True, call()))
         except BaseException as error:
             self._outcome.append((False, error))
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
 
     def result(self) -> T:
         self._thread.join(TIMEOUT)
@@ -111,6 +115,33 @@ class HeldBeforeCacheFill(BaseWrapper):
     ) -> None:
         self.gate.hold()
         self.key_value.put_many(keys, values, collection=collection, ttl=ttl)
+
+
+class HeldBeforePrimaryWrite(BaseWrapper):
+    """A primary whose write waits for the gate before it writes."""
+
+    def __init__(self, key_value: KeyValue, gate: Gate) -> None:
+        super().__init__(key_value)
+        self.gate = gate
+
+    def put(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> None:
+        self.gate.hold()
+        self.key_value.put(key, value, collection=collection, ttl=ttl)
+
+
+class HeldAfterInvalidation(BaseWrapper):
+    """A cache whose delete returns only when the gate opens (after deleting)."""
+
+    def __init__(self, key_value: KeyValue, gate: Gate) -> None:
+        super().__init__(key_value)
+        self.gate = gate
+
+    def delete(self, key: str, *, collection: str | None = None) -> bool:
+        deleted = self.key_value.delete(key, collection=collection)
+        self.gate.hold()
+        return deleted
 
 
 class TestPassthroughCache(ContractTests):
@@ -271,6 +302,37 @@ def test_a_read_that_raced_a_write_does_not_cache_the_replaced_value() -> None:
     gate.opened.set()
     assert reader.result() == {"v": "old"}  # the read began before the write
     assert cache.get("k") is None  # ...but did not cache what the write replaced
+    assert store.get("k") == {"v": "new"}
+
+
+def test_a_read_during_a_held_write_leaves_nothing_cached() -> None:
+    """The write is held between its steps: before its primary write, then after its cache invalidation.
+
+    A read that starts in between sees the old value in the primary; whatever it tries to cache (held
+    until the write has invalidated) must not outlive the write.
+    """
+    before_write, fill, after_invalidation = (Gate(), Gate(), Gate())
+    primary = MemoryStore()
+    primary.put("k", {"v": "old"})
+    cache = MemoryStore()
+    store = PassthroughCacheWrapper(
+        HeldBeforePrimaryWrite(primary, before_write),
+        HeldAfterInvalidation(HeldBeforeCacheFill(cache, fill), after_invalidation),
+    )
+    writer = Background(lambda: store.put("k", {"v": "new"}))
+    wait(before_write.reached)  # the write has begun; the primary still holds the old value
+    reader = Background(lambda: store.get("k"))
+    deadline = time.monotonic() + TIMEOUT
+    while not (reader.done() or fill.reached.is_set()):  # the read either gave up filling or waits to fill
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    before_write.opened.set()
+    wait(after_invalidation.reached)  # primary written, cache invalidated; the write is still in flight
+    fill.opened.set()
+    assert reader.result() == {"v": "old"}
+    after_invalidation.opened.set()
+    writer.result()
+    assert cache.get("k") is None
     assert store.get("k") == {"v": "new"}
 
 

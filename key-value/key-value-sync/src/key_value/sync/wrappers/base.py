@@ -192,19 +192,30 @@ _SEGMENT_MIXINS: tuple[tuple[Capability, type[BaseWrapper]], ...] = (
     (Capability.DESTROY_COLLECTION, _DestroyCollectionSegment),
     (Capability.CULL, _CullSegment),
 )
+_SEGMENT_METHODS: dict[type[BaseWrapper], str] = {
+    mixin: next(name for name in vars(mixin) if not name.startswith("_")) for _, mixin in _SEGMENT_MIXINS
+}
 _CLASSES: dict[tuple[type[BaseWrapper], Capability], type[BaseWrapper]] = {}
 
 
 def _with_segments(cls: type[BaseWrapper], capabilities: Capability) -> type[BaseWrapper]:
     """`cls` extended with the segment methods in `capabilities` (cached; `cls` itself when none)."""
     base = getattr(cls, "_unsegmented", cls)
-    mixins = tuple((mixin for capability, mixin in _SEGMENT_MIXINS if capability in capabilities))
+    # A subclass that defines a segment method itself (as code written for py-key-value-aio does)
+    # keeps it: only the methods it leaves out are added.
+    mixins = tuple(
+        (
+            mixin
+            for capability, mixin in _SEGMENT_MIXINS
+            if capability in capabilities and (not hasattr(base, _SEGMENT_METHODS[mixin]))
+        )
+    )
     if not mixins:
         return base
     found = _CLASSES.get((base, capabilities))
     if found is None:
         namespace = {"_unsegmented": base, "__module__": base.__module__, "__qualname__": base.__qualname__}
-        # Segment mixins go first: they only add the public segment methods, which `base` must not define.
+        # Segment mixins go first: they only add public segment methods that `base` does not define.
         found = cast("type[BaseWrapper]", _WrapperMeta(base.__name__, (*mixins, base), namespace))
         _CLASSES[base, capabilities] = found
     return found

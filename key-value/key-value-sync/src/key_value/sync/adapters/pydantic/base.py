@@ -77,7 +77,7 @@ class BasePydanticAdapter(Generic[T]):
         dataclass given for a model dumps as `{}`); refusing them here keeps every stored value readable.
         """
         try:
-            dumped: Any = self._type_adapter.dump_python(value, mode="json", warnings="error")
+            dumped: Any = self._type_adapter.dump_python(value, mode="json", by_alias=False, warnings="error")
             self._validate(dumped)
         except ValidationError as exc:
             message = f"{type(value).__name__} would not read back as a {self.value_kind}: {_summary(exc)}"
@@ -92,8 +92,11 @@ class BasePydanticAdapter(Generic[T]):
         return dumped  # pyright: ignore[reportUnknownVariableType]
 
     def _validate(self, payload: Any) -> T:
-        """`payload` (JSON data) as T, validated in JSON mode: the exact inverse of the JSON-mode dump."""
-        return self._type_adapter.validate_json(to_json(payload))
+        """`payload` (JSON data) as T, validated in JSON mode: the exact inverse of the JSON-mode dump.
+
+        Fields are stored under their names (as py-key-value-aio stores them); aliases are read too.
+        """
+        return self._type_adapter.validate_json(to_json(payload), by_alias=True, by_name=True)
 
     def _load(self, stored: dict[str, Any], key: str, collection: str | None) -> tuple[T] | None:
         """`(value,)` when `stored` validates; otherwise raise `DeserializationError` or log and return None."""
