@@ -137,22 +137,30 @@ class ServerProcess:
     def pause(self) -> None:
         """Stop answering (SIGSTOP), to test timeouts; `resume()` undoes it.
 
-        Returns only once the kernel reports every thread of every process in the group stopped:
-        `kill` only queues the signal, and a server thread that is already running can still answer
-        one more request before it stops.
+        Stops the process group and every descendant outside it (PostgreSQL backends start sessions of
+        their own), and returns only once the kernel reports every thread of them stopped: `kill` only
+        queues the signal, and a server thread that is already running can still answer one more request.
         """
         if self.process is None:
             return
         os.killpg(self.process.pid, signal.SIGSTOP)
         deadline = time.monotonic() + 5
-        while not _group_stopped(self.process.pid):
+        while True:
+            pids = _group_and_descendants(self.process.pid)
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+            if all(_stopped(pid) for pid in pids):
+                return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not stop within 5 s of SIGSTOP")
             time.sleep(0.005)
 
     def resume(self) -> None:
         if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGCONT)
+            for pid in _group_and_descendants(self.process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
 
 def _thread_states(pid: int) -> list[str]:
@@ -163,8 +171,10 @@ def _thread_states(pid: int) -> list[str]:
     return states
 
 
-def _group_stopped(pgid: int) -> bool:
-    """True when every thread of every live process in process group `pgid` is stopped (state T)."""
+def _group_and_descendants(pgid: int) -> list[int]:
+    """The live processes of group `pgid` and, transitively, their children (whatever group they are in)."""
+    parents: dict[int, int] = {}
+    groups: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -172,8 +182,17 @@ def _group_stopped(pgid: int) -> bool:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) != pgid or fields[0] in ("Z", "X"):
-            continue
-        if any(state not in ("T", "t", "Z", "X") for state in _thread_states(int(entry.name))):
-            return False
-    return True
+        if fields[0] not in ("Z", "X"):
+            parents[int(entry.name)] = int(fields[1])
+            groups[int(entry.name)] = int(fields[2])
+    found = {pid for pid, group in groups.items() if group == pgid}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found and pid not in found}
+        if not more:
+            return sorted(found)
+        found |= more
+
+
+def _stopped(pid: int) -> bool:
+    """True when every thread of `pid` is stopped (state T) or the process is gone."""
+    return all(state in ("T", "t", "Z", "X") for state in _thread_states(pid))

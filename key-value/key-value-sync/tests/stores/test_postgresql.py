@@ -33,7 +33,7 @@ from testing.servers._process import LOOPBACK, free_port
 from testing.servers.postgresql_server import PostgresServer
 
 from .contract import ContractTests
-from .server_checks import check_used_from_two_event_loops
+from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 
 @pytest.fixture
@@ -367,6 +367,14 @@ class TestPostgreSQLBehaviour:
         assert time.monotonic() - started < 10
         private_postgresql_server.resume()
         assert store.get("key") is None
+        store.close()
+
+    def test_unanswered_request_times_out(self, private_postgresql_server: PostgresServer) -> None:
+        """The server stops answering on an open connection: the statement's deadline breaks it in time."""
+        store = PostgreSQLStore(url=private_postgresql_server.url, timeout=0.5)
+        check_unanswered_request_times_out(store, private_postgresql_server)
+        store.put("other", {"v": 2})  # the broken connection was dropped, not reused
+        assert store.get_many(["key", "other"]) == [{"v": 1}, {"v": 2}]
         store.close()
 
     def test_stopped_server_then_back(self, private_postgresql_server: PostgresServer) -> None:

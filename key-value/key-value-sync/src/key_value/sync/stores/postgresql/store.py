@@ -54,6 +54,7 @@ from key_value.sync.stores.base import (
     Entry,
     SeedData,
 )
+from key_value.sync.stores.postgresql.deadline import StatementDeadline
 from key_value.sync.stores.postgresql.names import from_column, to_column
 from key_value.sync.stores.postgresql.statements import (
     MAX_TABLE_NAME_BYTES,
@@ -84,7 +85,8 @@ class PostgreSQLStore(
 
     A caller's pool is never opened or closed by the store. `auto_create=False` expects the table to
     exist (see the module docstring for its layout) and fails setup with `StoreSetupError` otherwise.
-    `timeout` bounds connecting and waiting for a pooled connection, in seconds.
+    `timeout` bounds connecting, waiting for a pooled connection and each statement's reply, in seconds:
+    a reply that does not come in time breaks that connection and raises `StoreTimeoutError`.
     """
 
     def __init__(
@@ -143,23 +145,34 @@ class PostgreSQLStore(
     def _run(self, statement: bytes, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
         """Run one statement on a pooled connection: one round trip; the rows, if `fetch`."""
         pool = self._pools.get()
+        deadline: StatementDeadline | None = None
         try:
-            with pool.connection(timeout=self._timeout) as conn:
+            with pool.connection(timeout=self._timeout) as conn, StatementDeadline(conn, self._timeout) as deadline:
                 cursor = conn.cursor(row_factory=tuple_row)
                 cursor.execute(statement, params)
                 rows = cursor.fetchall() if fetch else []
-                if conn.info.transaction_status == TransactionStatus.INTRANS:  # a caller's pool without autocommit
+                if conn.info.transaction_status == TransactionStatus.INTRANS:  # a caller's pool, no autocommit
                     conn.commit()
         except psycopg.Error as exc:
-            raise _store_error(exc) from exc
+            raise self._error(exc, deadline) from exc
         return rows
+
+    def _error(self, exc: psycopg.Error, deadline: StatementDeadline | None) -> KeyValueStoreError:
+        if deadline is not None and deadline.expired:
+            return StoreTimeoutError(f"PostgreSQL did not answer within {self._timeout:g} s")
+        return _store_error(exc)
 
     def _setup(self) -> None:
         """Create the table (and its expiry index) unless it exists; concurrent creators queue on a lock."""
         statements = self._sql
         pool = self._pools.get()
+        deadline: StatementDeadline | None = None
         try:
-            with pool.connection(timeout=self._timeout) as conn, conn.transaction():
+            with (
+                pool.connection(timeout=self._timeout) as conn,
+                StatementDeadline(conn, self._timeout) as deadline,
+                conn.transaction(),
+            ):
                 cursor = conn.cursor(row_factory=tuple_row)
                 if self._auto_create:
                     cursor.execute(statements.lock, [statements.lock_key])
@@ -173,7 +186,7 @@ class PostgreSQLStore(
                     cursor.execute(statements.create_table, ())
                     cursor.execute(statements.create_index, ())
         except psycopg.Error as exc:
-            raise _store_error(exc) from exc
+            raise self._error(exc, deadline) from exc
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -250,8 +263,13 @@ class PostgreSQLStore(
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
         pool = self._pools.get()
+        deadline: StatementDeadline | None = None
         try:
-            with pool.connection(timeout=self._timeout) as conn, conn.transaction():
+            with (
+                pool.connection(timeout=self._timeout) as conn,
+                StatementDeadline(conn, self._timeout) as deadline,
+                conn.transaction(),
+            ):
                 cursor = conn.cursor(row_factory=tuple_row)
                 cursor.execute(statements.lock, [statements.lock_key])
                 cursor.execute(statements.any_live, ())
@@ -263,7 +281,7 @@ class PostgreSQLStore(
                 else:
                     cursor.execute(statements.delete_all, ())
         except psycopg.Error as exc:
-            raise _store_error(exc) from exc
+            raise self._error(exc, deadline) from exc
         return row is not None and bool(row[0])
 
 
