@@ -331,12 +331,19 @@ class TestPostgreSQLBehaviour:
             assert reader.get_many(["a", "b"]) == [{"v": 1}, None]  # committed
         pool.close()
 
+    def test_keyword_connection_string(self, postgresql_server: PostgresServer, table: str) -> None:
+        dsn = f"host={postgresql_server.host} port={postgresql_server.port} user=postgres dbname=postgres"
+        with PostgreSQLStore(url=dsn, table_name=table) as store:
+            store.put("key", {"v": 1})
+            assert store.get("key") == {"v": 1}
+
     def test_bad_settings(self, postgresql_server: PostgresServer) -> None:
         pool: Pool = ConnectionPool(postgresql_server.url, open=False)
         with pytest.raises(InvalidArgumentError):
             PostgreSQLStore(pool=pool, url=postgresql_server.url)
-        with pytest.raises(InvalidArgumentError):
-            PostgreSQLStore(url="mysql://localhost/db")
+        for url in ["mysql://localhost/db", "host=localhost nonsense", "postgresql://[::1"]:
+            with pytest.raises(InvalidArgumentError):
+                PostgreSQLStore(url=url)
         for table_name in ["", "a\x00b", "t" * 53]:
             with pytest.raises(InvalidArgumentError):
                 PostgreSQLStore(table_name=table_name)

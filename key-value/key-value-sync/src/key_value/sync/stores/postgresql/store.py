@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 from psycopg import Connection
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.errors import QueryCanceled
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
@@ -81,7 +81,8 @@ class PostgreSQLStore(
     BaseCullStore,
     BaseContextManagerStore,
 ):
-    """A store in one PostgreSQL table: pass `url=`, or `host=`/`port=`/`database=`..., or your own `pool=`.
+    """A store in one PostgreSQL table: pass `url=` (a URL or a libpq `key=value` string), or
+    `host=`/`port=`/`database=`..., or your own `pool=`.
 
     A caller's pool is never opened or closed by the store. `auto_create=False` expects the table to
     exist (see the module docstring for its layout) and fails setup with `StoreSetupError` otherwise.
@@ -127,8 +128,14 @@ class PostgreSQLStore(
 
             self._pools = LazyClient(connect_given, None)
             return
-        if url is not None and (not url.startswith(("postgresql://", "postgres://"))):
-            raise InvalidArgumentError("url must start with postgresql:// or postgres://", extra_info={"url": url})
+        if url is not None:
+            try:
+                conninfo_to_dict(url)
+            except psycopg.ProgrammingError as exc:  # the message names the problem, never the password
+                raise InvalidArgumentError(
+                    "url must be a PostgreSQL URL (postgresql://...) or a libpq string (host=... dbname=...)",
+                    extra_info={"reason": str(exc)},
+                ) from exc
         conninfo = url or make_conninfo(host=host, port=port, dbname=database, user=user, password=password)
         conninfo = make_conninfo(conninfo, connect_timeout=max(1, math.ceil(self._timeout)))
 
