@@ -19,6 +19,8 @@ from typing import cast
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg, StreamConfig, StreamInfo
 from nats.js.errors import NotFoundError
 
@@ -31,6 +33,7 @@ from key_value.shared.errors import (
     InvalidKeyError,
     StoreConnectionError,
     StoreSetupError,
+    StoreTimeoutError,
     ValueTooLargeError,
 )
 from testing.servers._process import LOOPBACK, free_port
@@ -204,6 +207,67 @@ class TestNATSBehaviour:
         store = NATSStore(url=nats_server.url, bucket=bucket)
         with pytest.raises(StoreSetupError, match="per-message TTL"):
             await store.put("key", {"v": 1})
+        await store.close()
+
+    async def test_bucket_without_rollup_headers(self, nats_server: NatsServer, raw: RawNats, bucket: str) -> None:
+        config = StreamConfig(
+            name=f"KV_{bucket}", subjects=[f"$KV.{bucket}.>"], max_msgs_per_subject=1, allow_msg_ttl=True
+        )
+        await raw.add_stream(config)
+        store = NATSStore(url=nats_server.url, bucket=bucket, create_bucket=False)
+        with pytest.raises(StoreSetupError, match=f"{bucket}.*rollup"):
+            await store.put("key", {"v": 1})
+        await store.close()
+
+    async def test_a_put_between_a_deletes_read_and_its_marker_stands(
+        self, store: NATSStore, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.put_many(["raced", "plain"], [{"v": 1}, {"v": 1}])
+        other = NATSStore(url=nats_server.url, bucket=bucket)
+        read = store._messages  # pyright: ignore[reportPrivateUsage]
+
+        async def read_then_overwrite(collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+            messages = await read(collection, keys)
+            await other.put("raced", {"v": 2})  # lands after the delete read it, before its marker
+            return messages
+
+        monkeypatch.setattr(store, "_messages", read_then_overwrite)
+        assert await store.delete_many(["raced", "plain"]) == 2
+        monkeypatch.undo()
+        assert await store.get_many(["raced", "plain"]) == [{"v": 2}, None]
+        await other.close()
+
+    async def test_a_listing_cut_short_by_a_timeout_raises(
+        self, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """keys() never returns part of a collection: a page that does not come in time is an error."""
+        store = NATSStore(url=nats_server.url, bucket=bucket, timeout=0.5)
+        keys = [f"k{number}" for number in range(2500)]  # three pages
+        await store.put_many(keys, [{"v": 1}] * len(keys))
+        assert len(await store.keys()) == len(keys)
+        fetch = store._fetch  # pyright: ignore[reportPrivateUsage]
+        calls: list[int] = []
+
+        async def stall_second_page(
+            subscription: JetStreamContext.PullSubscription, batch: int, delivered: int
+        ) -> list[Msg]:
+            calls.append(batch)
+            if len(calls) == 2:
+                nats_server.pause()
+                threading.Timer(0.75, nats_server.resume).start()  # after the fetch gives up (0.5 s)
+            return await fetch(subscription, batch, delivered)
+
+        monkeypatch.setattr(store, "_fetch", stall_second_page)
+        with pytest.raises(StoreTimeoutError):
+            await store.keys()
+        monkeypatch.undo()
+        deadline = time.monotonic() + 10
+        while True:  # the server is back within seconds; the listing is whole again
+            try:
+                assert len(await store.keys()) == len(keys)
+                break
+            except StoreTimeoutError:
+                assert time.monotonic() < deadline
         await store.close()
 
     async def test_concurrent_bucket_creation(self, nats_server: NatsServer, bucket: str) -> None:

@@ -21,6 +21,8 @@ from typing import cast
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg, StreamConfig, StreamInfo
 from nats.js.errors import NotFoundError
 
@@ -30,6 +32,7 @@ from key_value.shared.errors import (
     InvalidKeyError,
     StoreConnectionError,
     StoreSetupError,
+    StoreTimeoutError,
     ValueTooLargeError,
 )
 from key_value.sync.stores.nats import NATSStore
@@ -206,6 +209,65 @@ class TestNATSBehaviour:
         store = NATSStore(url=nats_server.url, bucket=bucket)
         with pytest.raises(StoreSetupError, match="per-message TTL"):
             store.put("key", {"v": 1})
+        store.close()
+
+    def test_bucket_without_rollup_headers(self, nats_server: NatsServer, raw: RawNats, bucket: str) -> None:
+        config = StreamConfig(
+            name=f"KV_{bucket}", subjects=[f"$KV.{bucket}.>"], max_msgs_per_subject=1, allow_msg_ttl=True
+        )
+        raw.add_stream(config)
+        store = NATSStore(url=nats_server.url, bucket=bucket, create_bucket=False)
+        with pytest.raises(StoreSetupError, match=f"{bucket}.*rollup"):
+            store.put("key", {"v": 1})
+        store.close()
+
+    def test_a_put_between_a_deletes_read_and_its_marker_stands(
+        self, store: NATSStore, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store.put_many(["raced", "plain"], [{"v": 1}, {"v": 1}])
+        other = NATSStore(url=nats_server.url, bucket=bucket)
+        read = store._messages  # pyright: ignore[reportPrivateUsage]
+
+        def read_then_overwrite(collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+            messages = read(collection, keys)
+            other.put("raced", {"v": 2})  # lands after the delete read it, before its marker
+            return messages
+
+        monkeypatch.setattr(store, "_messages", read_then_overwrite)
+        assert store.delete_many(["raced", "plain"]) == 2
+        monkeypatch.undo()
+        assert store.get_many(["raced", "plain"]) == [{"v": 2}, None]
+        other.close()
+
+    def test_a_listing_cut_short_by_a_timeout_raises(
+        self, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """keys() never returns part of a collection: a page that does not come in time is an error."""
+        store = NATSStore(url=nats_server.url, bucket=bucket, timeout=0.5)
+        keys = [f"k{number}" for number in range(2500)]  # three pages
+        store.put_many(keys, [{"v": 1}] * len(keys))
+        assert len(store.keys()) == len(keys)
+        fetch = store._fetch  # pyright: ignore[reportPrivateUsage]
+        calls: list[int] = []
+
+        def stall_second_page(subscription: JetStreamContext.PullSubscription, batch: int, delivered: int) -> list[Msg]:
+            calls.append(batch)
+            if len(calls) == 2:
+                nats_server.pause()
+                threading.Timer(0.75, nats_server.resume).start()  # after the fetch gives up (0.5 s)
+            return fetch(subscription, batch, delivered)
+
+        monkeypatch.setattr(store, "_fetch", stall_second_page)
+        with pytest.raises(StoreTimeoutError):
+            store.keys()
+        monkeypatch.undo()
+        deadline = time.monotonic() + 10
+        while True:  # the server is back within seconds; the listing is whole again
+            try:
+                assert len(store.keys()) == len(keys)
+                break
+            except StoreTimeoutError:
+                assert time.monotonic() < deadline
         store.close()
 
     def test_concurrent_bucket_creation(self, nats_server: NatsServer, bucket: str) -> None:

@@ -72,6 +72,9 @@ DEFAULT_BUCKET = "kv_store"
 MIN_SERVER_VERSION = (2, 11)
 EXPIRES_HEADER = "KV-Expires-At"
 _MARKER = {"KV-Operation": "PURGE", "Nats-Rollup": "sub", "Nats-TTL": "1s"}
+_EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
+_WRONG_LAST_SEQUENCE = 10071  # JetStream's error code when that expectation fails
+_Message = tuple[str, bytes, "dict[str, str] | None"]  # subject, payload, headers
 _HEADER_ALLOWANCE = 256  # bytes kept free under the server's max_payload for headers
 _PAGE = 1000  # headers fetched per enumeration request
 _BUCKET_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -182,9 +185,10 @@ class NATSStore(
             info = await self._create(jsm)
         except _CLIENT_ERRORS as exc:
             raise _store_error(exc) from exc
-        if not info.config.allow_msg_ttl:
-            message = f"NATS bucket {self.bucket!r} does not allow per-message TTL (allow_msg_ttl)"
-            raise StoreSetupError(message, extra_info={"stream": self._stream})
+        for setting, purpose in (("allow_msg_ttl", "per-message TTL"), ("allow_rollup_hdrs", "rollup headers")):
+            if not getattr(info.config, setting):
+                message = f"NATS bucket {self.bucket!r} does not allow {purpose} ({setting}), which the store needs"
+                raise StoreSetupError(message, extra_info={"stream": self._stream})
         self._direct = bool(info.config.allow_direct)
 
     async def _create(self, jsm: JetStreamManager) -> StreamInfo:
@@ -261,40 +265,50 @@ class NATSStore(
         headers = None
         if ttl is not None and expires_at is not None:
             headers = {"Nats-TTL": f"{math.ceil(ttl)}s", EXPIRES_HEADER: repr(expires_at)}
-        await self._publish(connection, list(zip(subjects, payloads, strict=True)), headers)
+        messages = [(subject, payload, headers) for subject, payload in zip(subjects, payloads, strict=True)]
+        await self._publish(connection, messages)
 
-    async def _publish(
-        self, connection: _Connection, messages: list[tuple[str, bytes]], headers: dict[str, str] | None
-    ) -> None:
-        """Publish the messages together and wait for every acknowledgement; raise the first failure."""
+    async def _publish(self, connection: _Connection, messages: list[_Message], *, guarded: bool = False) -> None:
+        """Publish the messages together and wait for every acknowledgement; raise the first failure.
+
+        With `guarded`, a message refused because its subject moved past the expected sequence is
+        skipped: a newer write landed first, and it stands.
+        """
         js = connection.js
         acks = await self._call(
             lambda: asyncio.gather(
-                *(js.publish(subject, payload, headers=headers) for subject, payload in messages),
+                *(js.publish(subject, payload, headers=headers) for subject, payload, headers in messages),
                 return_exceptions=True,
             )
         )
         for ack in acks:
             if isinstance(ack, BaseException):
+                if guarded and isinstance(ack, APIError) and ack.err_code == _WRONG_LAST_SEQUENCE:
+                    continue
                 raise _store_error(ack) if isinstance(ack, _CLIENT_ERRORS) else ack
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
         return await self._delete_entries(collection, [key]) == 1
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        """Purge markers for the keys that hold an entry (expired ones too); count the live ones."""
+        """Purge markers for the keys that hold an entry (expired ones too); count the live ones.
+
+        Each marker expects its subject's last sequence to be the one read, so a put that lands
+        between the read and the marker is never erased: the delete counts as done just before it.
+        """
         token = encode_token(collection)
         messages = await self._messages(collection, keys)
         now = self.clock()
-        doomed: list[tuple[str, bytes]] = []
+        doomed: list[_Message] = []
         live = 0
         for key, message in zip(keys, messages, strict=True):
             entry = None if message is None else _entry(message)
-            if entry is not None:
-                doomed.append((entry_subject(self._prefix, token, key), b""))
+            if entry is not None and message is not None:
+                headers = {**_MARKER, _EXPECTED_LAST_SEQUENCE: str(message.seq)}
+                doomed.append((entry_subject(self._prefix, token, key), b"", headers))
                 live += entry[1] is None or entry[1] > now
         if doomed:
-            await self._publish(await self._connection(), doomed, _MARKER)
+            await self._publish(await self._connection(), doomed, guarded=True)
         return live
 
     # -- enumeration and destruction ------------------------------------------------------------
@@ -358,8 +372,9 @@ class NATSStore(
                 return False
             subscription = await self._call(lambda: js.pull_subscribe_bind(consumer=consumer, stream=stream))
             try:
+                delivered = 0
                 while pending > 0:
-                    page = await self._fetch(subscription, min(pending, _PAGE))
+                    page = await self._fetch(subscription, min(pending, _PAGE), delivered)
                     if not page:
                         return False
                     now = self.clock()
@@ -368,18 +383,27 @@ class NATSStore(
                         if names is not None and _is_live(message.headers, now) and take(names):
                             return True
                     pending = page[-1].metadata.num_pending or 0
+                    delivered = page[-1].metadata.sequence.consumer
             finally:
                 await self._call(subscription.unsubscribe)
         finally:
             await self._call(lambda: jsm.delete_consumer(stream, consumer))
         return False
 
-    async def _fetch(self, subscription: JetStreamContext.PullSubscription, batch: int) -> list[Msg]:
-        """Up to `batch` messages; none when the entries counted as pending vanished meanwhile."""
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription, batch: int, delivered: int) -> list[Msg]:
+        """Up to `batch` messages; none when the entries counted as pending vanished meanwhile.
+
+        A fetch that times out ends the scan only if the consumer has nothing pending and delivered
+        nothing past `delivered` (the last message received); otherwise the listing would be
+        incomplete, and the timeout is raised.
+        """
         try:
             return await self._call(lambda: subscription.fetch(batch=batch, timeout=self._timeout))
         except StoreTimeoutError:
-            return []
+            info = await self._call(subscription.consumer_info)
+            if (info.num_pending or 0) == 0 and (info.delivered is None or info.delivered.consumer_seq == delivered):
+                return []
+            raise
 
 
 def _is_live(headers: Mapping[str, str] | None, now: float) -> bool:
