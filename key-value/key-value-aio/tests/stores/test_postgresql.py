@@ -145,6 +145,22 @@ class TestPostgreSQLBehaviour:
         stored = rows(postgresql_server, sql.SQL("SELECT value::text FROM {}").format(sql.Identifier(table)))
         assert stored == [(encode_value(value),)]
 
+    async def test_collections_page_through(
+        self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str
+    ) -> None:
+        """More collections than one enumeration page holds all come back, and `limit` cuts across pages."""
+        await store.setup()
+        names = [f"c{number:05d}" for number in range(4500)]
+        with postgresql_server.connect() as conn:  # rows written directly: 4,500 puts would be slow
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (collection, key, value) SELECT c, 'k', '{{}}' FROM unnest(%s::text[]) c"
+                ).format(sql.Identifier(table)),
+                [names],
+            )
+        assert await store.collections() == names
+        assert await store.collections(limit=2500) == names[:2500]
+
     async def test_names_are_plain_data(self, store: PostgreSQLStore) -> None:
         names = [
             "100%",
