@@ -1,5 +1,6 @@
-"""Rules every wrapper of this group keeps: it claims only the segments its stores have, forwards segments and
-lifecycle, and stacks (mixed stacks of three run the whole contract)."""
+"""Rules every wrapper of this group (and the per-call wrappers: retry, timeout, statistics, TTL clamp) keeps:
+it claims only the segments its stores have, forwards segments and lifecycle, and stacks (mixed stacks of
+three run the whole contract)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ from key_value.aio.wrappers.limit_size import LimitSizeWrapper
 from key_value.aio.wrappers.logging import LoggingWrapper
 from key_value.aio.wrappers.passthrough_cache import PassthroughCacheWrapper
 from key_value.aio.wrappers.prefix_collections import PrefixCollectionsWrapper
+from key_value.aio.wrappers.retry import RetryWrapper
+from key_value.aio.wrappers.statistics import StatisticsWrapper
+from key_value.aio.wrappers.timeout import TimeoutWrapper
+from key_value.aio.wrappers.ttl_clamp import TTLClampWrapper
 from key_value.shared.capabilities import Capability
 
 from ..stores.contract import ContractTests
@@ -46,6 +51,10 @@ WRAPPERS: dict[str, Callable[[AsyncKeyValue], BaseWrapper]] = {
     "logging": LoggingWrapper,
     "passthrough_cache": lambda store: PassthroughCacheWrapper(store, MemoryStore()),
     "prefix_collections": lambda store: PrefixCollectionsWrapper(store, "p"),
+    "retry": RetryWrapper,
+    "timeout": TimeoutWrapper,
+    "statistics": StatisticsWrapper,
+    "ttl_clamp": lambda store: TTLClampWrapper(store, 0.01, 3600),
 }
 NAMES = list(WRAPPERS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
@@ -193,6 +194,23 @@ async def test_delays_grow_and_are_capped() -> None:
     for delay, cap in zip(delays, caps, strict=True):
         assert cap / 2 <= delay <= cap
     assert max(delays) <= 5
+
+
+async def test_jitter_scales_each_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    factors = iter([0.5, 1.0, 0.75, 0.625])
+    asked: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        asked.append((low, high))
+        return next(factors)
+
+    monkeypatch.setattr(random, "uniform", uniform)
+    flaky = Flaky(MemoryStore(), error=StoreConnectionError("down"), failures=4)
+    wrapper = RetryWrapper(flaky, max_retries=4, initial_delay=1, max_delay=5, exponential_base=2)
+    delays = recording(wrapper)
+    assert await wrapper.get("k") is None
+    assert delays == [0.5, 2.0, 3.0, 3.125]
+    assert asked == [(0.5, 1.0)] * 4
 
 
 async def test_large_exponents_stay_capped() -> None:

@@ -7,9 +7,9 @@ import pytest
 from key_value.aio.protocols.key_value import AsyncEnumerateKeysProtocol, AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.stores.null import NullStore
-from key_value.aio.wrappers.base import ALL_SEGMENTS
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.aio.wrappers.single_collection import SingleCollectionWrapper
-from key_value.shared.capabilities import Capability
+from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from testing.ids import stable_id
 
@@ -85,7 +85,29 @@ async def test_own_default_collection() -> None:
     assert await wrapper.get("k", collection="mine") == {"v": 1}
     assert await inner.keys("single") == ["mine__k"]
     assert await full(wrapper).keys() == ["k"]
-    assert SingleCollectionWrapper(inner, "single").default_collection == "default_collection"
+
+
+async def test_none_follows_the_inner_default() -> None:
+    inner = MemoryStore(default_collection="inner-default")
+    wrapper = SingleCollectionWrapper(inner, "single")
+    assert wrapper.default_collection == "inner-default"
+    await wrapper.put("k", {"v": 1})
+    assert await inner.keys("single") == ["inner-default__k"]
+    assert await wrapper.get("k", collection="inner-default") == {"v": 1}
+    outer = SingleCollectionWrapper(wrapper, "outer")
+    assert outer.default_collection == "inner-default"
+
+
+def test_shared_default_when_the_inner_store_names_none() -> None:
+    class Anonymous(BaseWrapper):
+        """Hides the wrapped store's default collection name."""
+
+        @property
+        def default_collection(self) -> str | None:
+            return None
+
+    wrapper = SingleCollectionWrapper(Anonymous(MemoryStore(default_collection="hidden")), "single")
+    assert wrapper.default_collection == DEFAULT_COLLECTION_NAME
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 
 import pytest
+from pydantic import BaseModel
 
 from key_value.aio.protocols.key_value import AsyncEnumerateKeysProtocol, AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
@@ -63,6 +64,27 @@ def test_dataclasses_keep_upstream_names() -> None:
     counters.increment_hit(increment=2)
     counters.increment_miss()
     assert counters == GetStatistics(count=3, hit=2, miss=1)
+
+
+async def test_statistics_round_trip_through_pydantic() -> None:
+    """Applications embed the dataclasses in their own models: dumping and validating keeps every count."""
+
+    class Report(BaseModel):
+        statistics: KVStoreStatistics
+
+    wrapper = StatisticsWrapper(MemoryStore())
+    await wrapper.put("a", {"v": 1}, collection="c")
+    await wrapper.get_many(["a", "b"], collection="c")
+    await wrapper.ttl("a", collection="c")
+    await wrapper.delete("missing", collection="d")
+    report = Report(statistics=wrapper.statistics)
+    dumped = report.model_dump()
+    assert dumped["statistics"]["collections"]["c"]["get"] == {"count": 2, "hit": 1, "miss": 1}
+    assert dumped["statistics"]["collections"]["d"]["delete"] == {"count": 1, "hit": 0, "miss": 1}
+    restored = Report.model_validate(dumped)
+    assert restored.statistics == wrapper.statistics
+    assert isinstance(restored.statistics.collections["c"].ttl, TTLStatistics)
+    assert Report.model_validate_json(report.model_dump_json()) == report
 
 
 async def test_counts_per_key() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME
 from key_value.shared.errors import (
@@ -232,6 +233,16 @@ def test_source_material_and_salt_derive_the_same_key() -> None:
     assert reader.get("k") == SECRET
     with pytest.raises(DecryptionError):
         FernetEncryptionWrapper(inner, source_material="correct horse", salt="tenant-2").get("k")
+
+
+def test_key_derived_with_scrypt() -> None:
+    """Pins the derivation: a key computed here with scrypt (n=2**17, r=8, p=1) reads what the wrapper derives."""
+    scrypt = Scrypt(salt="sälted".encode(), length=32, n=2**17, r=8, p=1)
+    expected = base64.urlsafe_b64encode(scrypt.derive("correct horse ✓".encode()))
+    assert derive_key("correct horse ✓", "sälted") == expected
+    inner = MemoryStore()
+    FernetEncryptionWrapper(inner, fernet=Fernet(expected)).put("k", SECRET)
+    assert FernetEncryptionWrapper(inner, source_material="correct horse ✓", salt="sälted").get("k") == SECRET
 
 
 def test_derived_keys_depend_on_secret_and_salt() -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from key_value.shared.capabilities import Capability
+from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.sync.protocols.key_value import EnumerateKeysProtocol, KeyValue
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
-from key_value.sync.wrappers.base import ALL_SEGMENTS
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.single_collection import SingleCollectionWrapper
 from testing.ids import stable_id
 
@@ -88,7 +88,30 @@ def test_own_default_collection() -> None:
     assert wrapper.get("k", collection="mine") == {"v": 1}
     assert inner.keys("single") == ["mine__k"]
     assert full(wrapper).keys() == ["k"]
-    assert SingleCollectionWrapper(inner, "single").default_collection == "default_collection"
+
+
+def test_none_follows_the_inner_default() -> None:
+    inner = MemoryStore(default_collection="inner-default")
+    wrapper = SingleCollectionWrapper(inner, "single")
+    assert wrapper.default_collection == "inner-default"
+    wrapper.put("k", {"v": 1})
+    assert inner.keys("single") == ["inner-default__k"]
+    assert wrapper.get("k", collection="inner-default") == {"v": 1}
+    outer = SingleCollectionWrapper(wrapper, "outer")
+    assert outer.default_collection == "inner-default"
+
+
+def test_shared_default_when_the_inner_store_names_none() -> None:
+
+    class Anonymous(BaseWrapper):
+        """Hides the wrapped store's default collection name."""
+
+        @property
+        def default_collection(self) -> str | None:
+            return None
+
+    wrapper = SingleCollectionWrapper(Anonymous(MemoryStore(default_collection="hidden")), "single")
+    assert wrapper.default_collection == DEFAULT_COLLECTION_NAME
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,11 @@
 
 An entry of collection `c` is stored under the key `<c><separator><key>` in `single_collection`, with
 `c` escaped (see `key_value.shared.prefixing`) so that no separator inside a name makes two entries
-meet. The wrapper keeps its own `default_collection` (what `collection=None` means here, as in
-py-key-value-aio); keys and collections are listed from the keys of `single_collection`, so every
-segment needs the wrapped store to list keys. Keys of `single_collection` not written this way are
-never listed, touched or destroyed.
+meet. `collection=None` means this wrapper's `default_collection`: the `default_collection` option if
+given, else the wrapped store's default (or the shared `default_collection` name when the store names
+none), so wrapping never changes what None means. Keys and collections are listed from the keys of
+`single_collection`, so every segment needs the wrapped store to list keys. Keys of `single_collection`
+not written this way are never listed, touched or destroyed.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ class SingleCollectionWrapper(BaseWrapper):
     ) -> None:
         super().__init__(key_value)
         self.single_collection: str = check_collection(single_collection)
-        self._default_collection = (
-            DEFAULT_COLLECTION_NAME if default_collection is None else check_collection(default_collection)
-        )
+        if default_collection is not None:
+            self._default_collection = check_collection(default_collection)
+        else:
+            inner_default = super().default_collection
+            self._default_collection = DEFAULT_COLLECTION_NAME if inner_default is None else inner_default
         self.separator: str = DEFAULT_SEPARATOR if separator is None else check_separator(separator)
 
     @property
