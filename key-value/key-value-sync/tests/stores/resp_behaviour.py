@@ -12,7 +12,6 @@ servers to use.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -26,6 +25,8 @@ from key_value.shared.redis_keys import server_key
 from key_value.sync.stores.redis import RedisStore
 from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
+
+from .server_checks import check_used_from_two_event_loops
 
 RespStore = RedisStore | ValkeyStore
 
@@ -155,11 +156,7 @@ class RespBehaviour:
     def test_used_from_two_event_loops(self, node: RespServer) -> None:
         node.flush()
         store = self.make_store(url=node.url)
-        writer = threading.Thread(target=store.put, args=("key", {"v": 1}))
-        writer.start()
-        writer.join()
-        assert store.get("key") == {"v": 1}
-        store.close()
+        check_used_from_two_event_loops(store)
 
     def test_stopped_server_then_back(self, private_node: RespServer) -> None:
         store = self.make_store(url=private_node.url)
