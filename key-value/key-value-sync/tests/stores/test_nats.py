@@ -243,9 +243,10 @@ class TestNATSBehaviour:
         self, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """keys() never returns part of a collection: a page that does not come in time is an error."""
-        store = NATSStore(url=nats_server.url, bucket=bucket, timeout=0.5)
         keys = [f"k{number}" for number in range(2500)]  # three pages
-        store.put_many(keys, [{"v": 1}] * len(keys))
+        with NATSStore(url=nats_server.url, bucket=bucket) as writer:
+            writer.put_many(keys, [{"v": 1}] * len(keys))
+        store = NATSStore(url=nats_server.url, bucket=bucket, timeout=1)
         assert len(store.keys()) == len(keys)
         fetch = store._fetch  # pyright: ignore[reportPrivateUsage]
         calls: list[int] = []
@@ -254,7 +255,7 @@ class TestNATSBehaviour:
             calls.append(batch)
             if len(calls) == 2:
                 nats_server.pause()
-                threading.Timer(0.75, nats_server.resume).start()  # after the fetch gives up (0.5 s)
+                threading.Timer(1.5, nats_server.resume).start()  # after the fetch gives up, before the clean-up
             return fetch(subscription, batch, delivered)
 
         monkeypatch.setattr(store, "_fetch", stall_second_page)
