@@ -399,7 +399,7 @@ class TestPostgreSQLBehaviour:
 
     async def test_unanswered_request_times_out(self, private_postgresql_server: PostgresServer) -> None:
         """The server stops answering on an open connection: the statement's deadline breaks it in time."""
-        store = PostgreSQLStore(url=private_postgresql_server.url, timeout=0.5)
+        store = PostgreSQLStore(url=private_postgresql_server.url, timeout=1)
         await check_unanswered_request_times_out(store, private_postgresql_server)
         await store.put("other", {"v": 2})  # the broken connection was dropped, not reused
         assert await store.get_many(["key", "other"]) == [{"v": 1}, {"v": 2}]
