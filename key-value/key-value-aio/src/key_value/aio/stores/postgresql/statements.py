@@ -90,7 +90,9 @@ def build_statements(*, schema: str | None, table: str) -> Statements:
     expires = _EXPIRES.format(seconds="%s")
     return Statements(
         table=quoted,
-        lock_key=int.from_bytes(hashlib.blake2b(quoted.encode(), digest_size=8).digest(), "big", signed=True),
+        # From the table name alone: stores naming one table with and without its schema share the lock
+        # (stores of same-named tables in different schemas merely take turns creating them).
+        lock_key=int.from_bytes(hashlib.blake2b(table.encode(), digest_size=8).digest(), "big", signed=True),
         exists=b"SELECT to_regclass(%s) IS NOT NULL",
         lock=b"SELECT pg_advisory_xact_lock(%s)",
         create_table=render(

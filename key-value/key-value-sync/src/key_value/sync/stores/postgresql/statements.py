@@ -90,9 +90,11 @@ def build_statements(*, schema: str | None, table: str) -> Statements:
     quoted = sql.Identifier(*parts).as_string(None)
     insert = "INSERT INTO {table} AS entry (collection, key, value, expires_at)"
     expires = _EXPIRES.format(seconds="%s")
+    # From the table name alone: stores naming one table with and without its schema share the lock
+    # (stores of same-named tables in different schemas merely take turns creating them).
     return Statements(
         table=quoted,
-        lock_key=int.from_bytes(hashlib.blake2b(quoted.encode(), digest_size=8).digest(), "big", signed=True),
+        lock_key=int.from_bytes(hashlib.blake2b(table.encode(), digest_size=8).digest(), "big", signed=True),
         exists=b"SELECT to_regclass(%s) IS NOT NULL",
         lock=b"SELECT pg_advisory_xact_lock(%s)",
         create_table=render(
