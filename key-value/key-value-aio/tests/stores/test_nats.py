@@ -18,7 +18,7 @@ from typing import cast
 
 import nats
 import pytest
-from nats.aio.client import Client
+from nats.aio.client import Client, ServerVersion
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg, StreamConfig, StreamInfo
@@ -208,6 +208,19 @@ class TestNATSBehaviour:
         with pytest.raises(StoreSetupError, match="per-message TTL"):
             await store.put("key", {"v": 1})
         await store.close()
+
+    async def test_servers_before_2_11_are_refused(
+        self, nats_server: NatsServer, raw: RawNats, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Per-message TTL came with nats-server 2.11: an older server is refused by name, nothing created."""
+        monkeypatch.setattr(Client, "connected_server_version", property(lambda _: ServerVersion("2.10.24")))
+        store = NATSStore(url=nats_server.url, bucket=bucket)
+        with pytest.raises(StoreSetupError, match=r"2\.11") as refused:
+            await store.put("key", {"v": 1})
+        assert refused.value.extra_info == {"server": "2.10.24"}
+        await store.close()
+        with pytest.raises(NotFoundError):
+            await raw.stream(bucket)
 
     async def test_bucket_without_rollup_headers(self, nats_server: NatsServer, raw: RawNats, bucket: str) -> None:
         config = StreamConfig(

@@ -174,8 +174,10 @@ class NATSStore(
         version = connection.client.connected_server_version
         if (version.major, version.minor) < MIN_SERVER_VERSION:
             needed = ".".join(map(str, MIN_SERVER_VERSION))
+            found = f"{version.major}.{version.minor}.{version.patch}"
             raise StoreSetupError(
-                f"NATSStore needs nats-server {needed} or later (per-message TTL)", extra_info={"server": str(version)}
+                f"NATSStore needs nats-server {needed} or later (per-message TTL); this server is {found}",
+                extra_info={"server": found},
             )
         jsm = connection.jsm
         try:
