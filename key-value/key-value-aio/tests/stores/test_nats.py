@@ -257,8 +257,8 @@ class TestNATSBehaviour:
         keys = [f"k{number}" for number in range(2500)]  # three pages
         async with NATSStore(url=nats_server.url, bucket=bucket) as writer:
             await writer.put_many(keys, [{"v": 1}] * len(keys))
+            assert len(await writer.keys()) == len(keys)
         store = NATSStore(url=nats_server.url, bucket=bucket, timeout=1)
-        assert len(await store.keys()) == len(keys)
         fetch = store._fetch  # pyright: ignore[reportPrivateUsage]
         calls: list[int] = []
 
