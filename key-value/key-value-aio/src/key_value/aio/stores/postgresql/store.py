@@ -20,11 +20,12 @@ multi-row upsert from `unnest()` for `put_many`; our own pool prepares each stat
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.errors import QueryCanceled
 from psycopg.pq import TransactionStatus
@@ -173,6 +174,22 @@ class PostgreSQLStore(
     async def _setup(self) -> None:
         """Create the table (and its expiry index) unless it exists; concurrent creators queue on a lock."""
         statements = self._sql
+        async with self._transaction() as cursor:
+            if self._auto_create:
+                await cursor.execute(statements.lock, [statements.lock_key])
+            await cursor.execute(statements.exists, [statements.table])
+            exists = await cursor.fetchone()
+            if exists is None or not exists[0]:
+                if not self._auto_create:
+                    raise StoreSetupError(
+                        f"table {statements.table} does not exist; create it or pass auto_create=True"
+                    )
+                await cursor.execute(statements.create_table, ())
+                await cursor.execute(statements.create_index, ())
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncGenerator[AsyncCursor[tuple[Any, ...]], None]:
+        """A cursor in one transaction on a pooled connection, under one statement deadline; our errors."""
         pool = await self._pools.get()
         deadline: StatementDeadline | None = None
         try:
@@ -181,18 +198,7 @@ class PostgreSQLStore(
                 StatementDeadline(conn, self._timeout) as deadline,
                 conn.transaction(),
             ):
-                cursor = conn.cursor(row_factory=tuple_row)
-                if self._auto_create:
-                    await cursor.execute(statements.lock, [statements.lock_key])
-                await cursor.execute(statements.exists, [statements.table])
-                exists = await cursor.fetchone()
-                if exists is None or not exists[0]:
-                    if not self._auto_create:
-                        raise StoreSetupError(
-                            f"table {statements.table} does not exist; create it or pass auto_create=True"
-                        )
-                    await cursor.execute(statements.create_table, ())
-                    await cursor.execute(statements.create_index, ())
+                yield conn.cursor(row_factory=tuple_row)
         except psycopg.Error as exc:
             raise self._error(exc, deadline) from exc
 
@@ -270,26 +276,16 @@ class PostgreSQLStore(
     async def _delete_store(self) -> bool:
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
-        pool = await self._pools.get()
-        deadline: StatementDeadline | None = None
-        try:
-            async with (
-                pool.connection(timeout=self._timeout) as conn,
-                StatementDeadline(conn, self._timeout) as deadline,
-                conn.transaction(),
-            ):
-                cursor = conn.cursor(row_factory=tuple_row)
-                await cursor.execute(statements.lock, [statements.lock_key])
-                await cursor.execute(statements.any_live, ())
-                row = await cursor.fetchone()
-                if self._auto_create:
-                    await cursor.execute(statements.drop_table, ())
-                    await cursor.execute(statements.create_table, ())
-                    await cursor.execute(statements.create_index, ())
-                else:
-                    await cursor.execute(statements.delete_all, ())
-        except psycopg.Error as exc:
-            raise self._error(exc, deadline) from exc
+        async with self._transaction() as cursor:
+            await cursor.execute(statements.lock, [statements.lock_key])
+            await cursor.execute(statements.any_live, ())
+            row = await cursor.fetchone()
+            if self._auto_create:
+                await cursor.execute(statements.drop_table, ())
+                await cursor.execute(statements.create_table, ())
+                await cursor.execute(statements.create_index, ())
+            else:
+                await cursor.execute(statements.delete_all, ())
         return row is not None and bool(row[0])
 
 

@@ -23,11 +23,12 @@ multi-row upsert from `unnest()` for `put_many`; our own pool prepares each stat
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, Cursor
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.errors import QueryCanceled
 from psycopg.pq import TransactionStatus
@@ -172,6 +173,22 @@ class PostgreSQLStore(
     def _setup(self) -> None:
         """Create the table (and its expiry index) unless it exists; concurrent creators queue on a lock."""
         statements = self._sql
+        with self._transaction() as cursor:
+            if self._auto_create:
+                cursor.execute(statements.lock, [statements.lock_key])
+            cursor.execute(statements.exists, [statements.table])
+            exists = cursor.fetchone()
+            if exists is None or not exists[0]:
+                if not self._auto_create:
+                    raise StoreSetupError(
+                        f"table {statements.table} does not exist; create it or pass auto_create=True"
+                    )
+                cursor.execute(statements.create_table, ())
+                cursor.execute(statements.create_index, ())
+
+    @contextmanager
+    def _transaction(self) -> Generator[Cursor[tuple[Any, ...]], None]:
+        """A cursor in one transaction on a pooled connection, under one statement deadline; our errors."""
         pool = self._pools.get()
         deadline: StatementDeadline | None = None
         try:
@@ -180,18 +197,7 @@ class PostgreSQLStore(
                 StatementDeadline(conn, self._timeout) as deadline,
                 conn.transaction(),
             ):
-                cursor = conn.cursor(row_factory=tuple_row)
-                if self._auto_create:
-                    cursor.execute(statements.lock, [statements.lock_key])
-                cursor.execute(statements.exists, [statements.table])
-                exists = cursor.fetchone()
-                if exists is None or not exists[0]:
-                    if not self._auto_create:
-                        raise StoreSetupError(
-                            f"table {statements.table} does not exist; create it or pass auto_create=True"
-                        )
-                    cursor.execute(statements.create_table, ())
-                    cursor.execute(statements.create_index, ())
+                yield conn.cursor(row_factory=tuple_row)
         except psycopg.Error as exc:
             raise self._error(exc, deadline) from exc
 
@@ -269,26 +275,16 @@ class PostgreSQLStore(
     def _delete_store(self) -> bool:
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
-        pool = self._pools.get()
-        deadline: StatementDeadline | None = None
-        try:
-            with (
-                pool.connection(timeout=self._timeout) as conn,
-                StatementDeadline(conn, self._timeout) as deadline,
-                conn.transaction(),
-            ):
-                cursor = conn.cursor(row_factory=tuple_row)
-                cursor.execute(statements.lock, [statements.lock_key])
-                cursor.execute(statements.any_live, ())
-                row = cursor.fetchone()
-                if self._auto_create:
-                    cursor.execute(statements.drop_table, ())
-                    cursor.execute(statements.create_table, ())
-                    cursor.execute(statements.create_index, ())
-                else:
-                    cursor.execute(statements.delete_all, ())
-        except psycopg.Error as exc:
-            raise self._error(exc, deadline) from exc
+        with self._transaction() as cursor:
+            cursor.execute(statements.lock, [statements.lock_key])
+            cursor.execute(statements.any_live, ())
+            row = cursor.fetchone()
+            if self._auto_create:
+                cursor.execute(statements.drop_table, ())
+                cursor.execute(statements.create_table, ())
+                cursor.execute(statements.create_index, ())
+            else:
+                cursor.execute(statements.delete_all, ())
         return row is not None and bool(row[0])
 
 
