@@ -305,10 +305,11 @@ class NATSStore(
         live = 0
         for key, message in zip(keys, messages, strict=True):
             entry = None if message is None else _entry(message)
-            if entry is not None and message is not None:
-                headers = {**_MARKER, _EXPECTED_LAST_SEQUENCE: str(message.seq)}
-                doomed.append((entry_subject(self._prefix, token, key), b"", headers))
-                live += entry[1] is None or entry[1] > now
+            if message is None or entry is None:
+                continue
+            headers = {**_MARKER, _EXPECTED_LAST_SEQUENCE: str(message.seq)}
+            doomed.append((entry_subject(self._prefix, token, key), b"", headers))
+            live += entry[1] is None or entry[1] > now
         if doomed:
             await self._publish(await self._connection(), doomed, guarded=True)
         return live
