@@ -19,7 +19,7 @@ import pkgutil
 import sys
 import types
 import warnings
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 #: Parameter kinds by the names the report uses.
 KINDS = {
@@ -65,9 +65,9 @@ def describe_class(cls: type, root: str, protocols: dict[str, type]) -> dict[str
         owner = next((base for base in cls.__mro__ if name in vars(base)), None)
         if owner is None or not owner.__module__.startswith(root.split(".", maxsplit=1)[0]):
             continue  # inherited from object, Exception, a client library...
-        attribute = inspect.getattr_static(owner, name)
+        attribute: object = inspect.getattr_static(owner, name)
         if isinstance(attribute, (staticmethod, classmethod)):
-            attribute = attribute.__func__
+            attribute = cast("object", attribute.__func__)
         if isinstance(attribute, property):
             methods[name] = {"property": True}
         elif callable(attribute):

@@ -122,18 +122,22 @@ def test_missing_methods_bases_and_names_are_found() -> None:
     upstream = _surface("key_value.aio", UPSTREAM_METHODS)
     report = surface.compare(upstream, _surface("key_value.aio", UPSTREAM_METHODS, bases=["BaseStore"]), surface.AIO)
     assert set(report.gaps) == {f"base {WHERE} < AsyncKeyValue"}
-    empty = {"root": "key_value.aio", "modules": {"key_value.aio.stores.demo": {"names": {}}}, "import_errors": {}}
+    empty: dict[str, Any] = {
+        "root": "key_value.aio",
+        "modules": {"key_value.aio.stores.demo": {"names": {}}},
+        "import_errors": {},
+    }
     assert set(surface.compare(upstream, empty, surface.AIO).gaps) == {"name key_value.aio.stores.demo:DemoStore"}
 
 
 def test_the_sync_twin_is_compared_through_the_generators_renames() -> None:
-    sync_methods = {
+    sync_methods: dict[str, Any] = {
         "__init__": UPSTREAM_METHODS["__init__"],
         "get": {**UPSTREAM_METHODS["get"], "async": False},
         "__enter__": {"async": False, "parameters": []},
     }
     assert _gaps(sync_methods, surface.SYNC) == set()
-    still_async = {**sync_methods, "get": UPSTREAM_METHODS["get"]}
+    still_async: dict[str, Any] = {**sync_methods, "get": UPSTREAM_METHODS["get"]}
     assert _gaps(still_async, surface.SYNC) == {f"async {WHERE}.get"}
     sync = _surface("key_value.sync", sync_methods, bases=["BaseStore"])
     report = surface.compare(_surface("key_value.aio", UPSTREAM_METHODS), sync, surface.SYNC)
