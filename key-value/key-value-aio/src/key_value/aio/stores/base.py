@@ -27,6 +27,8 @@ from key_value.aio.protocols.key_value import (
     AsyncKeyValueProtocol,
 )
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
+from key_value.shared.compat.sanitization import SanitizationStrategy
+from key_value.shared.compat.serialization import SerializationAdapter
 from key_value.shared.codec import encode_value
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.typecheck import public_api
@@ -53,10 +55,28 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
     #: Wall clock used for expiry, in epoch seconds; tests replace it to control time.
     clock: Callable[[], float]
 
-    def __init__(self, *, default_collection: str | None = None, seed: SeedData | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        serialization_adapter: SerializationAdapter | None = None,
+        key_sanitization_strategy: SanitizationStrategy | None = None,
+        collection_sanitization_strategy: SanitizationStrategy | None = None,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+        stable_api: bool = False,
+    ) -> None:
+        """`default_collection` and `seed` are ours; the other options are py-key-value's (see `compat`).
+
+        The adapter and strategies are kept for the stores that honour them (`FileTreeStore`,
+        `MemcachedStore`, `S3Store`); `stable_api` only silenced a warning there and changes nothing here.
+        """
         self.default_collection = (
             DEFAULT_COLLECTION_NAME if default_collection is None else check_collection(default_collection)
         )
+        self._serialization_adapter = serialization_adapter
+        self._key_sanitization_strategy = key_sanitization_strategy
+        self._collection_sanitization_strategy = collection_sanitization_strategy
+        self._stable_api = stable_api
         self.clock = time.time
         self._seed = _encode_seed(seed) if seed else {}
         self._ready = False
@@ -78,6 +98,15 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
 
     async def _setup(self) -> None:
         """Hook: prepare the backend; runs once before the first operation."""
+
+    async def setup_collection(self, *, collection: str) -> None:
+        """Prepare the store for `collection` (py-key-value's API): checks the name and sets the store up.
+
+        Our stores need no per-collection preparation: a collection exists once it holds an entry.
+        """
+        check_collection(collection)
+        if not self._ready:
+            await self.setup()
 
     @property
     def capabilities(self) -> Capability:
@@ -241,12 +270,17 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
 class BaseContextManagerStore(BaseStore, ABC):
     """A store holding resources: `async with store:` sets it up and closes it; a closed store reopens on use."""
 
+    def __init__(self, *, client_provided_by_user: bool = False, **kwargs: Any) -> None:
+        """`client_provided_by_user` is py-key-value's; our stores never close a client passed to them anyway."""
+        self._client_provided_by_user = client_provided_by_user
+        super().__init__(**kwargs)
+
     async def __aenter__(self) -> Self:
         await self.setup()
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.close()
 

@@ -22,6 +22,8 @@ from typing_extensions import Self
 
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.codec import encode_value
+from key_value.shared.compat.sanitization import SanitizationStrategy
+from key_value.shared.compat.serialization import SerializationAdapter
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import (
@@ -55,10 +57,28 @@ class BaseStore(KeyValueProtocol, ABC):
     #: Wall clock used for expiry, in epoch seconds; tests replace it to control time.
     clock: Callable[[], float]
 
-    def __init__(self, *, default_collection: str | None = None, seed: SeedData | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        serialization_adapter: SerializationAdapter | None = None,
+        key_sanitization_strategy: SanitizationStrategy | None = None,
+        collection_sanitization_strategy: SanitizationStrategy | None = None,
+        default_collection: str | None = None,
+        seed: SeedData | None = None,
+        stable_api: bool = False,
+    ) -> None:
+        """`default_collection` and `seed` are ours; the other options are py-key-value's (see `compat`).
+
+        The adapter and strategies are kept for the stores that honour them (`FileTreeStore`,
+        `MemcachedStore`, `S3Store`); `stable_api` only silenced a warning there and changes nothing here.
+        """
         self.default_collection = (
             DEFAULT_COLLECTION_NAME if default_collection is None else check_collection(default_collection)
         )
+        self._serialization_adapter = serialization_adapter
+        self._key_sanitization_strategy = key_sanitization_strategy
+        self._collection_sanitization_strategy = collection_sanitization_strategy
+        self._stable_api = stable_api
         self.clock = time.time
         self._seed = _encode_seed(seed) if seed else {}
         self._ready = False
@@ -80,6 +100,15 @@ class BaseStore(KeyValueProtocol, ABC):
 
     def _setup(self) -> None:
         """Hook: prepare the backend; runs once before the first operation."""
+
+    def setup_collection(self, *, collection: str) -> None:
+        """Prepare the store for `collection` (py-key-value's API): checks the name and sets the store up.
+
+        Our stores need no per-collection preparation: a collection exists once it holds an entry.
+        """
+        check_collection(collection)
+        if not self._ready:
+            self.setup()
 
     @property
     def capabilities(self) -> Capability:
@@ -243,12 +272,17 @@ class BaseStore(KeyValueProtocol, ABC):
 class BaseContextManagerStore(BaseStore, ABC):
     """A store holding resources: `with store:` sets it up and closes it; a closed store reopens on use."""
 
+    def __init__(self, *, client_provided_by_user: bool = False, **kwargs: Any) -> None:
+        """`client_provided_by_user` is py-key-value's; our stores never close a client passed to them anyway."""
+        self._client_provided_by_user = client_provided_by_user
+        super().__init__(**kwargs)
+
     def __enter__(self) -> Self:
         self.setup()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
 

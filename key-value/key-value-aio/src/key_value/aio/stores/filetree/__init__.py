@@ -1,5 +1,9 @@
 """File-tree store: one JSON file per entry, one directory per collection."""
 
-from key_value.aio.stores.filetree.store import FileTreeStore
+from key_value.aio.stores.filetree.store import (
+    FileTreeStore,
+    FileTreeV1CollectionSanitizationStrategy,
+    FileTreeV1KeySanitizationStrategy,
+)
 
-__all__ = ["FileTreeStore"]
+__all__ = ["FileTreeStore", "FileTreeV1CollectionSanitizationStrategy", "FileTreeV1KeySanitizationStrategy"]

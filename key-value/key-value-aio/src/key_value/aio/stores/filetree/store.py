@@ -20,7 +20,16 @@ from key_value.aio.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
+from key_value.aio.stores.filetree.py_key_value import layout_for
 from key_value.aio.stores.filetree.tree import FileTree
+from key_value.shared.compat.sanitization import SanitizationStrategy
+from key_value.shared.compat.serialization import SerializationAdapter
+from key_value.shared.compat.strategies import (
+    FileTreeV1CollectionSanitizationStrategy,
+    FileTreeV1KeySanitizationStrategy,
+    get_max_file_name_length,
+    get_max_path_length,
+)
 from key_value.shared.errors import InvalidArgumentError
 
 P = ParamSpec("P")
@@ -65,18 +74,34 @@ class FileTreeStore(
         data_directory: Path | str,
         metadata_directory: Path | str | None = None,
         default_collection: str | None = None,
+        serialization_adapter: SerializationAdapter | None = None,
+        key_sanitization_strategy: SanitizationStrategy | None = None,
+        collection_sanitization_strategy: SanitizationStrategy | None = None,
         auto_create: bool = True,
     ) -> None:
+        """The sanitization strategies and serialization adapter are py-key-value's (see `py_key_value.py`):
+        given any of them, names and files are laid out as py-key-value lays them out with the same options.
+        """
         root = os.path.abspath(data_directory)
         if metadata_directory is not None and os.path.abspath(metadata_directory) != root:
             raise InvalidArgumentError(
                 "metadata_directory must be None or data_directory: metadata lives in each collection's directory",
                 extra_info={"data_directory": root, "metadata_directory": os.fspath(metadata_directory)},
             )
-        super().__init__(default_collection=default_collection)
+        super().__init__(
+            default_collection=default_collection,
+            serialization_adapter=serialization_adapter,
+            key_sanitization_strategy=key_sanitization_strategy,
+            collection_sanitization_strategy=collection_sanitization_strategy,
+        )
         self.data_directory = Path(root)
         self.auto_create = auto_create
-        self._tree = FileTree(root)
+        layout = layout_for(
+            key_strategy=key_sanitization_strategy,
+            collection_strategy=collection_sanitization_strategy,
+            adapter=serialization_adapter,
+        )
+        self._tree = FileTree(root, layout)
 
     async def _setup(self) -> None:
         await _run(self._tree.prepare, create=self.auto_create)
@@ -121,3 +146,12 @@ class FileTreeStore(
 
     async def _cull(self) -> None:
         await _run(self._tree.cull, now=self.clock())
+
+
+__all__ = [
+    "FileTreeStore",
+    "FileTreeV1CollectionSanitizationStrategy",
+    "FileTreeV1KeySanitizationStrategy",
+    "get_max_file_name_length",
+    "get_max_path_length",
+]

@@ -1,10 +1,12 @@
 """`FileTree`: the on-disk layout of `FileTreeStore` and every blocking operation on it.
 
-    <root>/<path_component(collection)>/.collection.json                  {"collection": raw name}
-    <root>/<path_component(collection)>/<path_component(key)>.json        encode_record(value, expiry, names)
+    <root>/<layout.collection_component(collection)>/.collection.json     {"collection": raw name}
+    <root>/<layout.collection_component(collection)>/<layout.key_component(key)>.json    layout.encode(...)
 
-Names the tree makes for itself (the metadata file, temp files, trash directories) start with a dot,
-which `path_component` never produces, so they can never be mistaken for a collection or an entry.
+The layout object (names -> path components, value -> record bytes) is injected: `NativeLayout` by
+default (percent-encoded names, `encode_record`), py-key-value's in `py_key_value.py`. Names the tree
+makes for itself (the metadata file, temp files, trash directories) start with a dot, which no
+layout may produce, so they can never be mistaken for a collection or an entry.
 Each operation takes a whole batch of keys, so the async store needs one worker-thread hop per call.
 """
 
@@ -16,7 +18,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.filetree.files import (
@@ -28,7 +30,7 @@ from key_value.aio.stores.filetree.files import (
     write_temp,
 )
 from key_value.shared.codec import decode_record, decode_value, encode_record, encode_value
-from key_value.shared.errors import DeserializationError, PathSecurityError, StoreSetupError
+from key_value.shared.errors import DeserializationError, InvalidKeyError, PathSecurityError, StoreSetupError
 from key_value.shared.naming import path_component
 
 #: Holds the raw collection name; entry files never start with a dot, so it cannot clash with one.
@@ -87,11 +89,58 @@ def _leftovers(directory: str, prefix: str, before: float) -> list[str]:
         return []
 
 
+class FileTreeLayout(Protocol):
+    """How names become path components and entries become file contents."""
+
+    def collection_component(self, collection: str) -> str: ...
+
+    def key_component(self, key: str) -> str: ...
+
+    def encode(self, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes: ...
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        """The record: `value`, `expires_at` (epoch seconds or None) and, when stored, `key` and `collection`."""
+        ...
+
+    def raw_key(self, record: dict[str, Any], path: str) -> str:
+        """The raw key of the entry in `path` (for listings)."""
+        ...
+
+
+class NativeLayout:
+    """Our layout: reversible percent-encoded names (hashed when too long), records with the raw names."""
+
+    def collection_component(self, collection: str) -> str:
+        return path_component(collection)
+
+    def key_component(self, key: str) -> str:
+        return path_component(key)
+
+    def encode(self, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes:
+        return encode_record(value_json, expires_at, collection=collection, key=key).encode()
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        return decode_record(data)
+
+    def raw_key(self, record: dict[str, Any], path: str) -> str:
+        return _raw_name(record, "key", path)
+
+
+def _component(component: str, what: str, name: str) -> str:
+    """A layout's path component, refused when it would be hidden or empty (dot names are the tree's own)."""
+    if not component or component.startswith("."):
+        raise InvalidKeyError(
+            f"the {what} maps to a file name that cannot be used: {component!r}", extra_info={what: name}
+        )
+    return component
+
+
 class FileTree:
     """One directory per collection, one JSON record per entry; every method blocks on the disk."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, layout: FileTreeLayout | None = None) -> None:
         self.root = root
+        self.layout: FileTreeLayout = NativeLayout() if layout is None else layout
 
     def prepare(self, *, create: bool) -> None:
         """Create the root if asked to, then pin it to its real path; `StoreSetupError` if it is missing."""
@@ -113,14 +162,15 @@ class FileTree:
 
     def _directory(self, collection: str) -> str:
         """The collection's directory; `PathSecurityError` unless it is a real directory right below the root."""
-        path = os.path.join(self.root, path_component(collection))
+        path = os.path.join(
+            self.root, _component(self.layout.collection_component(collection), "collection", collection)
+        )
         if os.path.dirname(path) != self.root or os.path.basename(path) in ("", ".", "..") or os.path.islink(path):
             raise PathSecurityError("collection path leaves the data directory", extra_info={"collection": collection})
         return path
 
-    @staticmethod
-    def _entry_path(directory: str, key: str) -> str:
-        path = os.path.join(directory, path_component(key) + ENTRY_SUFFIX)
+    def _entry_path(self, directory: str, key: str) -> str:
+        path = os.path.join(directory, _component(self.layout.key_component(key), "key", key) + ENTRY_SUFFIX)
         if os.path.dirname(path) != directory:
             raise PathSecurityError("entry path leaves its collection directory", extra_info={"key": key})
         return path
@@ -150,7 +200,7 @@ class FileTree:
     ) -> None:
         """Write each entry atomically and durably: temp file, fsync, rename, then one fsync of the directory."""
         payloads = [
-            encode_record(value_json, expires_at, collection=collection, key=key).encode()
+            self.layout.encode(value_json, expires_at, collection=collection, key=key)
             for key, value_json in zip(keys, values_json, strict=True)
         ]
         directory = self._make_collection(collection)
@@ -174,10 +224,9 @@ class FileTree:
             fsync_directory(directory)
         return sum(self._held_live(data, now) for data in removed)
 
-    @staticmethod
-    def _held_live(data: bytes, now: float) -> bool:
+    def _held_live(self, data: bytes, now: float) -> bool:
         try:
-            return not _expired(decode_record(data), now)
+            return not _expired(self.layout.decode(data), now)
         except DeserializationError:
             return True  # a damaged entry still counts as deleted, so it can be cleaned up
 
@@ -186,12 +235,12 @@ class FileTree:
         data = read_file(path)
         if data is None:
             return None
-        record = decode_record(data)
+        record = self.layout.decode(data)
         if not _expired(record, now):
             return record
         with _lock(path):
             data = read_file(path)  # a write may have replaced it since
-            if data is not None and _expired(decode_record(data), now):
+            if data is not None and _expired(self.layout.decode(data), now):
                 remove(path)
         return None
 
@@ -257,7 +306,7 @@ class FileTree:
             record = self._live_record(path, now)
             if record is None:
                 continue
-            keys.append(_raw_name(record, "key", path))
+            keys.append(self.layout.raw_key(record, path))
             if len(keys) == limit:
                 break
         return keys

@@ -47,6 +47,8 @@ from key_value.aio.stores.s3.layout import (
     object_key,
     split_object_key,
 )
+from key_value.shared.compat.sanitization import SanitizationStrategy
+from key_value.shared.compat.strategies import S3CollectionSanitizationStrategy, S3KeySanitizationStrategy
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
 
 #: `delete_many` lists the collection around its keys instead of sending a HEAD per key when it has at
@@ -83,7 +85,18 @@ class S3Store(
         aws_secret_access_key: str | None = None,
         aws_session_token: str | None = None,
         default_collection: str | None = None,
+        collection_sanitization_strategy: SanitizationStrategy | None = None,
+        key_sanitization_strategy: SanitizationStrategy | None = None,
     ) -> None:
+        """The strategies are py-key-value's: its S3 ones, which only fit names to S3's length limits, are
+        accepted, and our layout (which always fits them, without collisions) stays; others are refused."""
+        for strategy in (collection_sanitization_strategy, key_sanitization_strategy):
+            if strategy is not None and not isinstance(strategy, S3KeySanitizationStrategy):
+                raise InvalidArgumentError(
+                    "S3Store keeps its own collision-free object names: only py-key-value's S3 sanitization "
+                    "strategies (whose work that layout already does) are accepted",
+                    extra_info={"strategy": type(strategy).__name__},
+                )
         if not isinstance(bucket_name, str) or not bucket_name:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidArgumentError("bucket_name must be a non-empty str")
         self.bucket_name = bucket_name
@@ -354,3 +367,6 @@ class S3Store(
         ]
         if expired:
             await bucket.delete_all([name for name, _ in expired], [etag for _, etag in expired])
+
+
+__all__ = ["S3CollectionSanitizationStrategy", "S3KeySanitizationStrategy", "S3Store"]

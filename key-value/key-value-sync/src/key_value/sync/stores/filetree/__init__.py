@@ -3,6 +3,10 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """File-tree store: one JSON file per entry, one directory per collection."""
 
-from key_value.sync.stores.filetree.store import FileTreeStore
+from key_value.sync.stores.filetree.store import (
+    FileTreeStore,
+    FileTreeV1CollectionSanitizationStrategy,
+    FileTreeV1KeySanitizationStrategy,
+)
 
-__all__ = ["FileTreeStore"]
+__all__ = ["FileTreeStore", "FileTreeV1CollectionSanitizationStrategy", "FileTreeV1KeySanitizationStrategy"]

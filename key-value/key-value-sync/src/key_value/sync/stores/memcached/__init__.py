@@ -3,6 +3,6 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """Memcached store on aiomcache (sync twin: pymemcache): one item per entry, no enumeration."""
 
-from key_value.sync.stores.memcached.store import MemcachedStore
+from key_value.sync.stores.memcached.store import MemcachedStore, MemcachedV1KeySanitizationStrategy
 
-__all__ = ["MemcachedStore"]
+__all__ = ["MemcachedStore", "MemcachedV1KeySanitizationStrategy"]

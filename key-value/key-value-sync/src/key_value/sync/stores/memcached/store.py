@@ -28,10 +28,15 @@ import hashlib
 import math
 import re
 import time
+from collections.abc import Callable
+from functools import partial
 from urllib.parse import quote
 
 from key_value.shared.codec import decode_record, encode_record
-from key_value.shared.errors import DeserializationError, InvalidArgumentError, ValueTooLargeError
+from key_value.shared.compat.compound import compound_key
+from key_value.shared.compat.sanitization import SanitizationStrategy
+from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy, sanitized
+from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, ValueTooLargeError
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import BaseContextManagerStore, Entry, SeedData
 from key_value.sync.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire
@@ -42,6 +47,7 @@ _QUOTE_SAFE = "!\"#$&'()*+,/;<=>?@[\\]^`{|}"  # with letters, digits and `_.-~`:
 _RELATIVE_LIMIT = 30 * 24 * 3600  # memcached reads a larger expiry as an absolute Unix time
 _LATEST_EXPIRY = 2**31 - 1  # memcached's expiry is a 32-bit signed number
 _FLAGS_MODULUS = 2**32  # memcached's client flags are 32 bits
+_NOT_IN_KEYS = re.compile(b"[\\x00-\\x20\\x7f]")  # memcached keys hold no spaces or control characters
 _ITEM_OVERHEAD = 64  # memcached's per-item header and line ending, counted against the item size limit
 
 
@@ -61,10 +67,21 @@ class MemcachedStore(BaseContextManagerStore):
         timeout: float | None = 5.0,
         default_collection: str | None = None,
         seed: SeedData | None = None,
+        key_sanitization_strategy: SanitizationStrategy | None = None,
     ) -> None:
+        """`key_sanitization_strategy` is py-key-value's: given one (`MemcachedV1KeySanitizationStrategy`),
+        items are named as py-key-value names them, the strategy applied to `collection::key`."""
         if timeout is not None and (not timeout > 0):
             raise InvalidArgumentError("timeout must be None or a number of seconds > 0")
-        super().__init__(default_collection=default_collection, seed=seed)
+        super().__init__(
+            default_collection=default_collection, seed=seed, key_sanitization_strategy=key_sanitization_strategy
+        )
+        self._item_key: Callable[[str, str], bytes] = (
+            item_key if key_sanitization_strategy is None else partial(sanitized_item_key, key_sanitization_strategy)
+        )
+        # Names a strategy makes may be shared by two entries (`a::b` + `c`, `a` + `b::c`); records then
+        # keep the raw names, which reads check.
+        self._keeps_names = key_sanitization_strategy is not None
         self._item_size_max = 1024 * 1024
         if client is not None:
             given = MemcachedWire(client, timeout=timeout)
@@ -90,13 +107,13 @@ class MemcachedStore(BaseContextManagerStore):
     # -- reads ----------------------------------------------------------------------------------
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
-        name = item_key(collection, key)
+        name = self._item_key(collection, key)
         wire = self._clients.get()
         raw = wire.get_many([name]).get(name)
         return None if raw is None else _entry(raw, collection, key)
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        names = [item_key(collection, key) for key in keys]
+        names = [self._item_key(collection, key) for key in keys]
         wire = self._clients.get()
         found = wire.get_many(list(dict.fromkeys(names)))
         return [
@@ -121,8 +138,8 @@ class MemcachedStore(BaseContextManagerStore):
         wire.set_many(items, _exptime(ttl), expiry_flags(expires_at))
 
     def _item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> tuple[bytes, bytes]:
-        name = item_key(collection, key)
-        if name.startswith(b"kv#"):  # hashed: keep the raw names to check on reads
+        name = self._item_key(collection, key)
+        if self._keeps_names or name.startswith(b"kv#"):  # keep the raw names to check on reads
             record = encode_record(value_json, expires_at, collection=collection, key=key)
         else:
             record = encode_record(value_json, expires_at)
@@ -138,7 +155,7 @@ class MemcachedStore(BaseContextManagerStore):
         return self._delete_entries(collection, [key]) > 0
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        names = {item_key(collection, key): key for key in keys}
+        names = {self._item_key(collection, key): key for key in keys}
         wire = self._clients.get()
         taken = wire.take_many(list(names))
         live = 0
@@ -158,6 +175,17 @@ def item_key(collection: str, key: str) -> bytes:
     if len(name) > MAX_KEY_BYTES:  # ASCII, so characters are bytes
         return b"kv#" + hashlib.sha256(name.encode()).hexdigest().encode()
     return name.encode()
+
+
+def sanitized_item_key(strategy: SanitizationStrategy, collection: str, key: str) -> bytes:
+    """py-key-value's item name: `strategy` applied to `collection::key`; `InvalidKeyError` if memcached refuses it."""
+    name = sanitized(strategy, compound_key(collection, key)).encode()
+    if len(name) > MAX_KEY_BYTES or _NOT_IN_KEYS.search(name):
+        raise InvalidKeyError(
+            "the sanitization strategy gives a name memcached refuses (over 250 bytes, spaces or control characters)",
+            extra_info={"collection": collection, "key": key},
+        )
+    return name
 
 
 def _encode(name: str) -> str:
@@ -204,3 +232,6 @@ def _exptime(ttl: float | None) -> int:
 
 def _disconnect(wire: MemcachedWire) -> None:
     wire.close()
+
+
+__all__ = ["MemcachedStore", "MemcachedV1KeySanitizationStrategy"]

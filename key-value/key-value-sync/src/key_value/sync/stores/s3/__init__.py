@@ -3,6 +3,6 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """S3 store on boto3 (boto3 in the sync twin): one object per entry, for AWS and S3-compatible services."""
 
-from key_value.sync.stores.s3.store import S3Store
+from key_value.sync.stores.s3.store import S3CollectionSanitizationStrategy, S3KeySanitizationStrategy, S3Store
 
-__all__ = ["S3Store"]
+__all__ = ["S3CollectionSanitizationStrategy", "S3KeySanitizationStrategy", "S3Store"]
