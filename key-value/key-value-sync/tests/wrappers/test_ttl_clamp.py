@@ -85,7 +85,6 @@ def test_bad_ttl_never_clamped_into_a_good_one(ttl: Any) -> None:
     ("min_ttl", "max_ttl", "missing_ttl"),
     [
         (10, 5, None),
-        (0, 5, None),
         (-1, 5, None),
         (1, math.inf, None),
         (math.nan, 5, None),
@@ -102,6 +101,20 @@ def test_bad_ttl_never_clamped_into_a_good_one(ttl: Any) -> None:
 def test_bad_options(min_ttl: Any, max_ttl: Any, missing_ttl: Any) -> None:
     with pytest.raises(InvalidArgumentError):
         TTLClampWrapper(MemoryStore(), min_ttl, max_ttl, missing_ttl)
+
+
+def test_min_ttl_zero_means_no_lower_bound() -> None:
+    """py-key-value code passes min_ttl=0; every valid TTL is above it, so only max_ttl clamps."""
+    store = MemoryStore()
+    wrapper = TTLClampWrapper(store, 0, 5)
+    wrapper.put("short", {"v": 1}, ttl=0.5)
+    wrapper.put("long", {"v": 1}, ttl=50)
+    _, short = store.ttl("short")
+    _, long = store.ttl("long")
+    assert short is not None and 0.4 < short <= 0.5
+    assert long is not None and 4.9 < long <= 5
+    with pytest.raises(InvalidArgumentError):
+        wrapper.put("zero", {"v": 1}, ttl=0)
 
 
 def test_equal_bounds_allowed() -> None:

@@ -2,7 +2,8 @@
 
 BaseKeyValueError
 ├── KeyValueOperationError          a single operation failed
-│   ├── InvalidArgumentError        bad input, rejected before anything is written
+│   ├── InvalidArgumentError        bad input, rejected before anything is written (also a ValueError)
+│   │   ├── InvalidArgumentTypeError  an argument of the wrong kind (also a TypeError)
 │   │   ├── InvalidKeyError
 │   │   └── InvalidTTLError
 │   ├── SerializationError          a value is not JSON-compatible
@@ -17,12 +18,15 @@ BaseKeyValueError
 │           └── CorruptedDataError
 └── KeyValueStoreError              the store itself failed
     ├── StoreSetupError
+    │   └── StoreNotConnectedError  the client is asked for before connecting (also a ValueError)
     ├── StoreConnectionError        connection failures and timeouts
     │   └── StoreTimeoutError       a call ran past its time limit (also a TimeoutError)
     └── PathSecurityError
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 ExtraInfoType = dict[str, str | int | float | bool | None]
 
@@ -47,8 +51,14 @@ class KeyValueOperationError(BaseKeyValueError):
     """A single operation failed."""
 
 
-class InvalidArgumentError(KeyValueOperationError):
-    """An argument has the wrong type or value; nothing was written."""
+class InvalidArgumentError(KeyValueOperationError, ValueError):
+    """An argument has the wrong type or value; nothing was written. Also a `ValueError`, which
+    py-key-value raised for such misuse, so `except ValueError` handlers keep catching it."""
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument is of the wrong kind (not merely a bad value). Also a `TypeError`, which py-key-value
+    raised for such misuse, so `except TypeError` handlers keep catching it."""
 
 
 class InvalidKeyError(InvalidArgumentError):
@@ -57,6 +67,10 @@ class InvalidKeyError(InvalidArgumentError):
 
 class InvalidTTLError(InvalidArgumentError):
     """A TTL is not a finite number of seconds greater than zero."""
+
+    def __init__(self, ttl: Any = None, extra_info: ExtraInfoType | None = None, *, message: str | None = None) -> None:
+        self.ttl = ttl
+        super().__init__(message or "The TTL is not valid.", {"ttl": str(ttl), **(extra_info or {})})
 
 
 class SerializationError(KeyValueOperationError):
@@ -70,21 +84,110 @@ class DeserializationError(KeyValueOperationError):
 class MissingKeyError(KeyValueOperationError):
     """A key that was required to exist does not."""
 
+    def __init__(
+        self,
+        operation: str = "get",
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        self.operation, self.collection, self.key = operation, collection, key
+        info: ExtraInfoType = {"operation": operation, "collection": collection, "key": key}
+        super().__init__(message or "A required key is missing from the store.", info)
 
-class ValueTooLargeError(KeyValueOperationError):
+
+class _SizeError(KeyValueOperationError):
+    """Base of the size errors: the size found, the limit, and where."""
+
+    _limit_name = "max_size"
+    _default_message = "A value is out of the allowed size."
+
+    def __init__(
+        self,
+        size: int | None = None,
+        limit: int | None = None,
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+        extra_info: ExtraInfoType | None = None,
+    ) -> None:
+        self.size, self.collection, self.key = size, collection, key
+        setattr(self, self._limit_name, limit)
+        info: ExtraInfoType = {"size": size, self._limit_name: limit, "collection": collection, "key": key}
+        super().__init__(message or self._default_message, {**info, **(extra_info or {})})
+
+
+class ValueTooLargeError(_SizeError):
     """A value is larger than the store or a wrapper allows."""
 
+    _default_message = "The value is larger than allowed."
 
-class EntryTooLargeError(KeyValueOperationError):
+    def __init__(
+        self,
+        size: int | None = None,
+        max_size: int | None = None,
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+        extra_info: ExtraInfoType | None = None,
+    ) -> None:
+        super().__init__(size, max_size, collection, key, message=message, extra_info=extra_info)
+
+
+class EntryTooLargeError(_SizeError):
     """An entry is larger than a size-limiting wrapper allows."""
 
+    _default_message = "The entry is larger than the maximum size."
 
-class EntryTooSmallError(KeyValueOperationError):
+    def __init__(
+        self,
+        size: int | None = None,
+        max_size: int | None = None,
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+        extra_info: ExtraInfoType | None = None,
+    ) -> None:
+        super().__init__(size, max_size, collection, key, message=message, extra_info=extra_info)
+
+
+class EntryTooSmallError(_SizeError):
     """An entry is smaller than a size-limiting wrapper allows."""
+
+    _limit_name = "min_size"
+    _default_message = "The entry is smaller than the minimum size."
+
+    def __init__(
+        self,
+        size: int | None = None,
+        min_size: int | None = None,
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+        extra_info: ExtraInfoType | None = None,
+    ) -> None:
+        super().__init__(size, min_size, collection, key, message=message, extra_info=extra_info)
 
 
 class ReadOnlyError(KeyValueOperationError):
     """A write was attempted through a read-only wrapper."""
+
+    def __init__(
+        self,
+        operation: str = "write",
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        self.operation, self.collection, self.key = operation, collection, key
+        info: ExtraInfoType = {"operation": operation, "collection": collection, "key": key}
+        super().__init__(message or "Writes are not allowed on a read-only store.", info)
 
 
 class EncryptionError(KeyValueOperationError):
@@ -111,6 +214,11 @@ class StoreSetupError(KeyValueStoreError):
     """The store could not be set up."""
 
 
+class StoreNotConnectedError(StoreSetupError, ValueError):
+    """The store's client is asked for before the store has connected. Also a `ValueError`, which
+    py-key-value raised in this case."""
+
+
 class StoreConnectionError(KeyValueStoreError):
     """The backend could not be reached, or did not answer in time."""
 
@@ -134,6 +242,7 @@ __all__ = [
     "EntryTooSmallError",
     "ExtraInfoType",
     "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "InvalidKeyError",
     "InvalidTTLError",
     "KeyValueOperationError",
@@ -143,6 +252,7 @@ __all__ = [
     "ReadOnlyError",
     "SerializationError",
     "StoreConnectionError",
+    "StoreNotConnectedError",
     "StoreSetupError",
     "StoreTimeoutError",
     "ValueTooLargeError",

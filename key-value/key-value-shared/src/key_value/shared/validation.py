@@ -64,14 +64,14 @@ def check_ttl(ttl: object) -> float | None:
     if cls is float or cls is int:
         seconds = float(ttl)  # type: ignore[arg-type]
     elif isinstance(ttl, (bool, str, bytes)) or not hasattr(ttl, "__float__"):
-        raise InvalidTTLError(f"ttl must be a number of seconds, not {cls.__name__}", extra_info={"ttl": repr(ttl)})
+        raise InvalidTTLError(ttl, message=f"ttl must be a number of seconds, not {cls.__name__}")
     else:
         try:
             seconds = float(ttl)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidTTLError("ttl is not convertible to float", extra_info={"ttl": repr(ttl)}) from exc
+            raise InvalidTTLError(ttl, message="ttl is not convertible to float") from exc
     if not (seconds > 0 and seconds != math.inf):  # NaN fails `> 0`
-        raise InvalidTTLError("ttl must be finite and greater than zero", extra_info={"ttl": repr(ttl)})
+        raise InvalidTTLError(ttl, message="ttl must be finite and greater than zero")
     return seconds
 
 

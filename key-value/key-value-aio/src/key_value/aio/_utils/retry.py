@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 
-async def async_retry_operation(  # noqa: PLR0917  (py-key-value's signature)
+async def async_retry_operation(
     max_retries: int,
     retry_on: tuple[type[Exception], ...],
     initial_delay: float,

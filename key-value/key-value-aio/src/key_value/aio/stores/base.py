@@ -27,9 +27,9 @@ from key_value.aio.protocols.key_value import (
     AsyncKeyValueProtocol,
 )
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
+from key_value.shared.codec import encode_value
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import SerializationAdapter
-from key_value.shared.codec import encode_value
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import (

@@ -52,8 +52,10 @@ class BaseWrapper(metaclass=_WrapperMeta):
     #: The optional segments this wrapper can offer when the wrapped store has them.
     supported_segments: ClassVar[Capability] = ALL_SEGMENTS
 
-    def __init__(self, key_value: AsyncKeyValue) -> None:
-        self.key_value = key_value
+    def __init__(self, key_value: AsyncKeyValue | None = None) -> None:
+        """Wrap `key_value`; a subclass that sets `self.key_value` itself (as py-key-value's did) may pass nothing."""
+        if key_value is not None:
+            self.key_value = key_value
 
     @property
     def wrapped_stores(self) -> list[AsyncKeyValue]:

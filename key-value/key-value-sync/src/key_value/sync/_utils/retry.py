@@ -18,8 +18,8 @@ def async_retry_operation(
     operation: Any,
     *args: Any,
     **kwargs: Any,
-) -> Any:  # noqa: PLR0917  (py-key-value's signature)
-    "`await operation(*args, **kwargs)`, retried up to `max_retries` times on `retry_on`; the last error is raised."
+) -> Any:
+    """`await operation(*args, **kwargs)`, retried up to `max_retries` times on `retry_on`; the last error is raised."""
     attempt = 0
     while True:
         try:

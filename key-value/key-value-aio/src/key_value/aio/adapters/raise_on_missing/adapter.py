@@ -6,12 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, SupportsFloat, overload
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.shared.errors import ExtraInfoType, MissingKeyError
+from key_value.shared.errors import MissingKeyError
 
 
 def _missing(operation: str, key: str, collection: str | None) -> MissingKeyError:
-    extra_info: ExtraInfoType = {"operation": operation, "collection": collection, "key": key}
-    return MissingKeyError(f"key {key!r} is missing", extra_info=extra_info)
+    return MissingKeyError(operation, collection, key, message=f"key {key!r} is missing")
 
 
 class RaiseOnMissingAdapter:

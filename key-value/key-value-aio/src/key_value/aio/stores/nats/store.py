@@ -261,8 +261,10 @@ class NATSStore(
         for key, payload in zip(keys, payloads, strict=True):
             if len(payload) > limit:
                 raise ValueTooLargeError(
-                    "value is larger than the NATS server accepts (its max_payload)",
-                    extra_info={"key": key, "bytes": len(payload), "limit": limit},
+                    len(payload),
+                    limit,
+                    key=key,
+                    message="value is larger than the NATS server accepts (its max_payload)",
                 )
         headers = None
         if ttl is not None and expires_at is not None:

@@ -51,17 +51,11 @@ class LimitSizeWrapper(BaseWrapper):
         size = len(encode_value(value))  # also refuses values that are not JSON
         if self.min_size is not None and size < self.min_size:
             if self.raise_on_too_small:
-                raise EntryTooSmallError(
-                    "entry is smaller than min_size",
-                    extra_info={"size": size, "min_size": self.min_size, "collection": collection, "key": key},
-                )
+                raise EntryTooSmallError(size, self.min_size, collection, key, message="entry is smaller than min_size")
             return False
         if self.max_size is not None and size > self.max_size:
             if self.raise_on_too_large:
-                raise EntryTooLargeError(
-                    "entry is larger than max_size",
-                    extra_info={"size": size, "max_size": self.max_size, "collection": collection, "key": key},
-                )
+                raise EntryTooLargeError(size, self.max_size, collection, key, message="entry is larger than max_size")
             return False
         return True
 

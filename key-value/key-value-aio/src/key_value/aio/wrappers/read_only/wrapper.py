@@ -36,10 +36,7 @@ class ReadOnlyWrapper(BaseWrapper):
         if collection is not None:
             check_collection(collection)
         if self.raise_on_write:
-            raise ReadOnlyError(
-                f"{operation} refused: the store is read-only",
-                extra_info={"operation": operation, "collection": collection, "key": key},
-            )
+            raise ReadOnlyError(operation, collection, key, message=f"{operation} refused: the store is read-only")
 
     async def put(
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, SupportsFloat, overload
 
-from key_value.shared.errors import ExtraInfoType, MissingKeyError
+from key_value.shared.errors import MissingKeyError
 from key_value.sync.protocols.key_value import KeyValue
 
 
 def _missing(operation: str, key: str, collection: str | None) -> MissingKeyError:
-    extra_info: ExtraInfoType = {"operation": operation, "collection": collection, "key": key}
-    return MissingKeyError(f"key {key!r} is missing", extra_info=extra_info)
+    return MissingKeyError(operation, collection, key, message=f"key {key!r} is missing")
 
 
 class RaiseOnMissingAdapter:

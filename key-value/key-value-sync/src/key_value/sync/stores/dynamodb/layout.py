@@ -85,8 +85,9 @@ def encode_item(collection: str, key: str, value_json: str, expires_at: float | 
     compressed = zlib.compress(value_json.encode("ascii"))
     if overhead + len(compressed) > MAX_ITEM_BYTES:
         raise ValueTooLargeError(
-            "value does not fit in a DynamoDB item (400 KB) even compressed",
-            extra_info={"json_bytes": len(value_json), "compressed_bytes": len(compressed)},
+            len(compressed),
+            message="value does not fit in a DynamoDB item (400 KB) even compressed",
+            extra_info={"json_bytes": len(value_json)},
         )
     item[VALUE] = {"B": compressed}
     return item

@@ -146,8 +146,11 @@ class MemcachedStore(BaseContextManagerStore):
         data = record.encode()
         if len(data) + len(name) + _ITEM_OVERHEAD > self._item_size_max:
             raise ValueTooLargeError(
-                "the entry is larger than memcached's item size limit",
-                extra_info={"bytes": len(data), "limit": self._item_size_max},
+                len(data),
+                self._item_size_max,
+                collection,
+                key,
+                message="the entry is larger than memcached's item size limit",
             )
         return (name, data)
 

@@ -31,7 +31,7 @@ def new_wire(host: str, port: int, *, timeout: float | None) -> MemcachedWire:
 def reply_error(line: bytes) -> BaseKeyValueError:
     """Our error for an unexpected reply line."""
     if b"object too large" in line:
-        return ValueTooLargeError("the entry is larger than memcached's item size limit (its -I setting)")
+        return ValueTooLargeError(message="the entry is larger than memcached's item size limit (its -I setting)")
     return KeyValueStoreError(f"memcached replied {line.strip()!r}")
 
 

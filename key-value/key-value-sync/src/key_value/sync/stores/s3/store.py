@@ -96,7 +96,7 @@ class S3Store(
         for strategy in (collection_sanitization_strategy, key_sanitization_strategy):
             if strategy is not None and (not isinstance(strategy, S3KeySanitizationStrategy)):
                 raise InvalidArgumentError(
-                    "S3Store keeps its own collision-free object names: only py-key-value's S3 sanitization strategies (whose work that layout already does) are accepted",
+                    "S3Store keeps its own object names; of py-key-value's strategies it accepts only its S3 ones",
                     extra_info={"strategy": type(strategy).__name__},
                 )
         if not isinstance(bucket_name, str) or not bucket_name:  # pyright: ignore[reportUnnecessaryIsInstance]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from key_value.shared.codec import decode_value
+from key_value.shared.errors import InvalidArgumentError
 from key_value.sync.stores.base import (
     BaseCullStore,
     BaseDestroyCollectionStore,
@@ -21,8 +22,16 @@ class SimpleStore(
 ):
     """A dict of JSON text; every operation is a direct dict operation, enumeration scans everything."""
 
-    def __init__(self, *, default_collection: str | None = None) -> None:
+    def __init__(self, max_entries: int | None = None, default_collection: str | None = None) -> None:
+        """`max_entries` bounds the store: a put of a new key into a full store drops the oldest-written entry."""
+        if max_entries is not None and (
+            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
+        ):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidArgumentError(
+                "max_entries must be None or an int >= 1", extra_info={"max_entries": repr(max_entries)}
+            )
         super().__init__(default_collection=default_collection)
+        self.max_entries = max_entries
         self._entries: dict[tuple[str, str], tuple[str, float | None]] = {}
 
     def _expired(self, expires_at: float | None) -> bool:
@@ -35,7 +44,10 @@ class SimpleStore(
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        self._entries[collection, key] = (value_json, expires_at)
+        pair = (collection, key)
+        if self.max_entries is not None and pair not in self._entries and (len(self._entries) >= self.max_entries):
+            del self._entries[next(iter(self._entries))]  # dicts keep insertion order: the oldest write
+        self._entries[pair] = (value_json, expires_at)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         found = self._entries.pop((collection, key), None)

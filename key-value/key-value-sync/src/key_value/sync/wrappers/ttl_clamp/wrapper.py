@@ -30,6 +30,10 @@ def _check_option(name: str, seconds: object) -> float:
     return checked
 
 
+def _is_zero(seconds: object) -> bool:
+    return not isinstance(seconds, bool) and isinstance(seconds, (int, float)) and (seconds == 0)
+
+
 class TTLClampWrapper(BaseWrapper):
     """Keeps the TTL of every write within [`min_ttl`, `max_ttl`]."""
 
@@ -41,7 +45,8 @@ class TTLClampWrapper(BaseWrapper):
         missing_ttl: SupportsFloat | None = None,
     ) -> None:
         super().__init__(key_value)
-        self.min_ttl: float = _check_option("min_ttl", min_ttl)
+        # 0 means no lower bound (py-key-value code passes min_ttl=0): every valid TTL is already > 0.
+        self.min_ttl: float = 0.0 if _is_zero(min_ttl) else _check_option("min_ttl", min_ttl)
         self.max_ttl: float = _check_option("max_ttl", max_ttl)
         if self.min_ttl > self.max_ttl:
             raise InvalidArgumentError(
