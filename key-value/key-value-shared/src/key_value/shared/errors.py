@@ -123,6 +123,7 @@ class ValueTooLargeError(_SizeError):
     """A value is larger than the store or a wrapper allows."""
 
     _default_message = "The value is larger than allowed."
+    max_size: int | None
 
     def __init__(
         self,
@@ -141,6 +142,7 @@ class EntryTooLargeError(_SizeError):
     """An entry is larger than a size-limiting wrapper allows."""
 
     _default_message = "The entry is larger than the maximum size."
+    max_size: int | None
 
     def __init__(
         self,
@@ -160,6 +162,7 @@ class EntryTooSmallError(_SizeError):
 
     _limit_name = "min_size"
     _default_message = "The entry is smaller than the minimum size."
+    min_size: int | None
 
     def __init__(
         self,

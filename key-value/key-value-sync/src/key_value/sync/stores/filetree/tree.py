@@ -204,6 +204,9 @@ class FileTree:
             self.layout.encode(value_json, expires_at, collection=collection, key=key)
             for key, value_json in zip(keys, values_json, strict=True)
         ]
+        planned = self._directory(collection)
+        for key in keys:
+            self._entry_path(planned, key)  # refuse a bad name before anything is created
         directory = self._make_collection(collection)
         try:
             self._write(directory, keys, payloads)
