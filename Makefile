@@ -7,7 +7,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: uv setup test lint format typecheck codegen codegen-check demo bench
+.PHONY: uv setup test lint format typecheck codegen codegen-check demo bench consumers
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -40,3 +40,6 @@ demo: setup
 
 bench: setup
 	$(UV) run --no-sync python scripts/bench.py --output docs/benchmarks.md
+
+consumers: setup
+	$(UV) run --no-sync python scripts/consumers.py $(CONSUMERS_ARGS)
