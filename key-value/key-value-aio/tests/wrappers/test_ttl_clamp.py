@@ -108,8 +108,10 @@ async def test_min_ttl_zero_means_no_lower_bound() -> None:
     await wrapper.put("long", {"v": 1}, ttl=50)
     _, short = await store.ttl("short")
     _, long = await store.ttl("long")
-    assert short is not None and 0.4 < short <= 0.5
-    assert long is not None and 4.9 < long <= 5
+    assert short is not None
+    assert 0.4 < short <= 0.5
+    assert long is not None
+    assert 4.9 < long <= 5
     with pytest.raises(InvalidArgumentError):
         await wrapper.put("zero", {"v": 1}, ttl=0)
 

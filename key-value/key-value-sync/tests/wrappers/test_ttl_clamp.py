@@ -111,8 +111,10 @@ def test_min_ttl_zero_means_no_lower_bound() -> None:
     wrapper.put("long", {"v": 1}, ttl=50)
     _, short = store.ttl("short")
     _, long = store.ttl("long")
-    assert short is not None and 0.4 < short <= 0.5
-    assert long is not None and 4.9 < long <= 5
+    assert short is not None
+    assert 0.4 < short <= 0.5
+    assert long is not None
+    assert 4.9 < long <= 5
     with pytest.raises(InvalidArgumentError):
         wrapper.put("zero", {"v": 1}, ttl=0)
 

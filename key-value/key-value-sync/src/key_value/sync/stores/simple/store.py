@@ -17,6 +17,14 @@ from key_value.sync.stores.base import (
 )
 
 
+def _check_max_entries(max_entries: object) -> int | None:
+    if max_entries is None or (
+        isinstance(max_entries, int) and (not isinstance(max_entries, bool)) and (max_entries >= 1)
+    ):
+        return max_entries
+    raise InvalidArgumentError("max_entries must be None or an int >= 1", extra_info={"max_entries": repr(max_entries)})
+
+
 class SimpleStore(
     BaseEnumerateKeysStore, BaseEnumerateCollectionsStore, BaseDestroyStore, BaseDestroyCollectionStore, BaseCullStore
 ):
@@ -24,14 +32,8 @@ class SimpleStore(
 
     def __init__(self, max_entries: int | None = None, default_collection: str | None = None) -> None:
         """`max_entries` bounds the store: a put of a new key into a full store drops the oldest-written entry."""
-        if max_entries is not None and (
-            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
-        ):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidArgumentError(
-                "max_entries must be None or an int >= 1", extra_info={"max_entries": repr(max_entries)}
-            )
         super().__init__(default_collection=default_collection)
-        self.max_entries = max_entries
+        self.max_entries = _check_max_entries(max_entries)
         self._entries: dict[tuple[str, str], tuple[str, float | None]] = {}
 
     def _expired(self, expires_at: float | None) -> bool:
