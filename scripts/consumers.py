@@ -298,8 +298,11 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def build_base(consumer: Consumer, version: str, source: Path, venv: Path) -> None:
-    """The consumer with its test dependencies and the real py-key-value-aio 0.4.x, into `venv`."""
+def build_base(consumer: Consumer, version: str, source: Path, venv: Path, pins: list[str]) -> None:
+    """The consumer with its test dependencies and the real py-key-value-aio 0.4.x, into `venv`.
+
+    `pins` (`name==version` lines) hold an unlocked consumer to what an earlier venv resolved.
+    """
     uv = uv_binary()
     if consumer is FASTMCP:
         # FastMCP is a uv workspace with a lock: install exactly what its own CI tests with.
@@ -309,7 +312,7 @@ def build_base(consumer: Consumer, version: str, source: Path, venv: Path) -> No
         # pydocket's sdist has no lock: its dev group, with py-key-value-aio held to the 0.4 series.
         run([uv, "venv", "--python", sys.executable, str(venv)])
         constraints = venv / "consumers-constraints.txt"
-        constraints.write_text(f"{UPSTREAM_DIST}>=0.4,<0.5\n")
+        constraints.write_text("".join(f"{line}\n" for line in [f"{UPSTREAM_DIST}>=0.4,<0.5", *pins]))
         env = clean_env(SETUPTOOLS_SCM_PRETEND_VERSION=version)
         run(
             [
@@ -329,7 +332,7 @@ def ensure_venv(consumer: Consumer, version: str, source: Path, half: Half, *, r
         if venv.exists():
             shutil.rmtree(venv)
         log(f"building {consumer.name} {version} venv ({half})")
-        build_base(consumer, version, source, venv)
+        build_base(consumer, version, source, venv, pins_from(venv.with_name(venv.name.replace(half, "upstream"))))
         marker.write_text(key)
     else:
         log(f"reusing {venv.relative_to(ROOT)}")
@@ -337,6 +340,24 @@ def ensure_venv(consumer: Consumer, version: str, source: Path, half: Half, *, r
         install_ours(venv)
     probe(venv, half)
     return venv
+
+
+def pins_from(upstream: Path) -> list[str]:
+    """The registry packages in a ready upstream venv as `name==version`, so "ours" starts from the same set."""
+    if half_of(upstream) != "upstream" or not (upstream / ".consumers-ready").exists():
+        return []
+    frozen = subprocess.run(
+        [uv_binary(), "pip", "freeze", "--python", str(venv_python(upstream))],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env(),
+    ).stdout
+    return [line for line in frozen.splitlines() if "==" in line and not line.startswith(UPSTREAM_DIST + "==")]
+
+
+def half_of(venv: Path) -> str:
+    return venv.name.rsplit("-", 1)[-1]
 
 
 def install_ours(venv: Path) -> None:
