@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from key_value.aio._utils.managed_entry import ManagedEntry
 from key_value.aio._utils.sanitization import PassthroughStrategy
@@ -17,10 +18,12 @@ from key_value.aio.errors.key_value import InvalidTTLError as InvalidTTLErrorThe
 from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
 from key_value.aio.stores.memory import MemoryStore
+from key_value.aio.stores.redis import RedisStore
 from key_value.aio.stores.s3 import S3KeySanitizationStrategy, S3Store
 from key_value.aio.stores.simple import SimpleStore
 from key_value.aio.wrappers.base import BaseWrapper
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
+from testing.servers._resp import RespServer
 from testing.servers.memcached_server import MemcachedServer
 
 
@@ -77,6 +80,17 @@ async def test_setup_collection_checks_the_name() -> None:
     await store.setup_collection(collection="c")
     with pytest.raises(InvalidKeyError):
         await store.setup_collection(collection="")
+
+
+async def test_redis_store_keeps_a_given_client_at_client(redis_server: RespServer) -> None:
+    """pydocket's tests read `store._client.connection_pool.connection_kwargs` of a store given `client=`."""
+    client = Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    store = RedisStore(client=client, default_collection="results")
+    assert store._client is client  # pyright: ignore[reportPrivateUsage]
+    await store.put("k", {"v": 1})  # a client with decode_responses=True, as pydocket passes, works
+    assert await store.get("k") == {"v": 1}
+    assert RedisStore(host=redis_server.host, port=redis_server.port)._client is None  # pyright: ignore[reportPrivateUsage]
+    await client.aclose()
 
 
 def test_s3_accepts_its_own_strategies_and_refuses_others() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from redis import Redis
 
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.sync._utils.managed_entry import ManagedEntry
@@ -21,9 +22,11 @@ from key_value.sync.errors.key_value import InvalidTTLError as InvalidTTLErrorTh
 from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
 from key_value.sync.stores.memory import MemoryStore
+from key_value.sync.stores.redis import RedisStore
 from key_value.sync.stores.s3 import S3KeySanitizationStrategy, S3Store
 from key_value.sync.stores.simple import SimpleStore
 from key_value.sync.wrappers.base import BaseWrapper
+from testing.servers._resp import RespServer
 from testing.servers.memcached_server import MemcachedServer
 
 
@@ -80,6 +83,17 @@ def test_setup_collection_checks_the_name() -> None:
     store.setup_collection(collection="c")
     with pytest.raises(InvalidKeyError):
         store.setup_collection(collection="")
+
+
+def test_redis_store_keeps_a_given_client_at_client(redis_server: RespServer) -> None:
+    """pydocket's tests read `store._client.connection_pool.connection_kwargs` of a store given `client=`."""
+    client = Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    store = RedisStore(client=client, default_collection="results")
+    assert store._client is client  # pyright: ignore[reportPrivateUsage]
+    store.put("k", {"v": 1})  # a client with decode_responses=True, as pydocket passes, works
+    assert store.get("k") == {"v": 1}
+    assert RedisStore(host=redis_server.host, port=redis_server.port)._client is None  # pyright: ignore[reportPrivateUsage]
+    client.close()
 
 
 def test_s3_accepts_its_own_strategies_and_refuses_others() -> None:

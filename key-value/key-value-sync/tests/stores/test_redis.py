@@ -97,6 +97,7 @@ class TestRedisBehaviour(RespBehaviour):
         wrong.close()
 
     def test_given_client_is_not_closed(self, redis_server: RespServer) -> None:
+        redis_server.flush()  # keys() below must see only this test's entry
         client = Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
         with RedisStore(client=client) as store:
             store.put("key", {"v": 1})

@@ -84,6 +84,7 @@ class RedisStore(
         seed: SeedData | None = None,
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
+        self._given_client = client
         if client is not None:
             if url is not None or cluster:
                 raise InvalidArgumentError("pass either client= or the settings to build one (url=, cluster=)")
@@ -122,6 +123,14 @@ class RedisStore(
             return client
 
         self._clients = LazyClient(connect, _disconnect)
+
+    @property
+    def _client(self) -> RedisClient | None:
+        """py-key-value's attribute (pydocket reads it): the client passed as `client=`.
+
+        None when the store builds its own clients, which it does on first use, one per event loop.
+        """
+        return self._given_client
 
     def _close(self) -> None:
         self._clients.close()
