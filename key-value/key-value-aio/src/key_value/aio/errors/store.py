@@ -9,4 +9,11 @@ from key_value.shared.errors import (
     StoreTimeoutError,
 )
 
-__all__ = ["KeyValueStoreError", "PathSecurityError", "StoreConnectionError", "StoreNotConnectedError", "StoreSetupError", "StoreTimeoutError"]
+__all__ = [
+    "KeyValueStoreError",
+    "PathSecurityError",
+    "StoreConnectionError",
+    "StoreNotConnectedError",
+    "StoreSetupError",
+    "StoreTimeoutError",
+]
