@@ -223,10 +223,13 @@ def test_invalid_stored_data_raises_when_asked(store: MemoryStore) -> None:
 def test_invalid_stored_data_gives_default_and_logs(store: MemoryStore, caplog: pytest.LogCaptureFixture) -> None:
     adapter = PydanticAdapter(store, User)
     store.put("bad", {"name": "x"}, ttl=100)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.ERROR):
         assert adapter.get("bad") is None
     assert "age" in caplog.text
     assert "'bad'" in caplog.text
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR  # as py-key-value logs a dropped value
+    assert record.__dict__["model_type"] == "User"
     assert adapter.get("bad", default=BOB) == BOB
     assert adapter.get_many(["bad"], default=BOB) == [BOB]
     assert adapter.ttl("bad") == (None, None)

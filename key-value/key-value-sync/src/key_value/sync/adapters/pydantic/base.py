@@ -36,6 +36,13 @@ def type_adapter_for(model: TypeForm[T]) -> TypeAdapter[T]:
         raise InvalidArgumentError(f"pydantic cannot validate {model!r}: {exc.message}") from exc
 
 
+def _type_name(adapter: TypeAdapter[Any]) -> str:
+    """The validated type's name (`User`, `list[User]`), for log records."""
+    target = getattr(adapter, "_type", None)
+    name = getattr(target, "__name__", None)
+    return name if isinstance(name, str) else repr(target)
+
+
 def _summary(error: ValidationError) -> str:
     """The validation errors as `location: message` pairs, without the (possibly sensitive) input."""
     return "; ".join(
@@ -111,8 +118,14 @@ class BasePydanticAdapter(Generic[T]):
         if self._raise_on_validation_error:
             extra: ExtraInfoType = {"key": key, "collection": collection, "reason": reason}
             raise DeserializationError(f"stored value is not a valid {self.value_kind}", extra_info=extra) from cause
-        logger.warning(
-            "stored value is not a valid %s (key %r, collection %r): %s", self.value_kind, key, collection, reason
+        # At ERROR, with the model's name in `extra`, as py-key-value logs a dropped value.
+        logger.error(
+            "stored value is not a valid %s (key %r, collection %r): %s",
+            self.value_kind,
+            key,
+            collection,
+            reason,
+            extra={"model_type": _type_name(self._type_adapter), "key": key, "collection": collection, "error": reason},
         )
 
     def _value_or(self, stored: dict[str, Any] | None, key: str, collection: str | None, default: T | None) -> T | None:
