@@ -18,7 +18,6 @@ BaseKeyValueError
 │           └── CorruptedDataError
 └── KeyValueStoreError              the store itself failed
     ├── StoreSetupError
-    │   └── StoreNotConnectedError  the client is asked for before connecting (also a ValueError)
     ├── StoreConnectionError        connection failures and timeouts
     │   └── StoreTimeoutError       a call ran past its time limit (also a TimeoutError)
     └── PathSecurityError
@@ -217,11 +216,6 @@ class StoreSetupError(KeyValueStoreError):
     """The store could not be set up."""
 
 
-class StoreNotConnectedError(StoreSetupError, ValueError):
-    """The store's client is asked for before the store has connected. Also a `ValueError`, which
-    py-key-value raised in this case."""
-
-
 class StoreConnectionError(KeyValueStoreError):
     """The backend could not be reached, or did not answer in time."""
 
@@ -255,7 +249,6 @@ __all__ = [
     "ReadOnlyError",
     "SerializationError",
     "StoreConnectionError",
-    "StoreNotConnectedError",
     "StoreSetupError",
     "StoreTimeoutError",
     "ValueTooLargeError",

@@ -4,7 +4,6 @@ from key_value.shared.errors import (
     KeyValueStoreError,
     PathSecurityError,
     StoreConnectionError,
-    StoreNotConnectedError,
     StoreSetupError,
     StoreTimeoutError,
 )
@@ -13,7 +12,6 @@ __all__ = [
     "KeyValueStoreError",
     "PathSecurityError",
     "StoreConnectionError",
-    "StoreNotConnectedError",
     "StoreSetupError",
     "StoreTimeoutError",
 ]

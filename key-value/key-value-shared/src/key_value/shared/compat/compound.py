@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.errors import InvalidArgumentError, InvalidArgumentTypeError
 
 DEFAULT_COMPOUND_SEPARATOR = "::"
 DEFAULT_PREFIX_SEPARATOR = "__"
@@ -19,10 +19,10 @@ def compound_string(first: str, second: str, separator: str | None = None) -> st
 
 
 def uncompound_string(string: str, separator: str | None = None) -> tuple[str, str]:
-    """Split at the first separator; `InvalidArgumentError` when there is none."""
+    """Split at the first separator; `InvalidArgumentTypeError` (also a `TypeError`, as there) when there is none."""
     first, found, second = string.partition(separator or DEFAULT_COMPOUND_SEPARATOR)
     if not found:
-        raise InvalidArgumentError("not a compound name", extra_info={"name": string})
+        raise InvalidArgumentTypeError("not a compound name", extra_info={"name": string})
     return first, second
 
 

@@ -7,16 +7,8 @@ from key_value.shared.errors import (
     KeyValueStoreError,
     PathSecurityError,
     StoreConnectionError,
-    StoreNotConnectedError,
     StoreSetupError,
     StoreTimeoutError,
 )
 
-__all__ = [
-    "KeyValueStoreError",
-    "PathSecurityError",
-    "StoreConnectionError",
-    "StoreNotConnectedError",
-    "StoreSetupError",
-    "StoreTimeoutError",
-]
+__all__ = ["KeyValueStoreError", "PathSecurityError", "StoreConnectionError", "StoreSetupError", "StoreTimeoutError"]
