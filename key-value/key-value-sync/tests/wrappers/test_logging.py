@@ -69,9 +69,18 @@ def test_each_operation_logs_start_and_finish(caplog: pytest.LogCaptureFixture) 
     expected = [f"{status} {action}" for action in ACTIONS for status in ("Start", "Finish")]
     assert [" ".join(message.split()[:2]) for message in logged] == expected
     assert all("collection='default_collection'" in message for message in logged)
-    assert "hit=True" in logged[5]
-    assert "hits=1 misses=1" in logged[7]
-    assert "deleted=1" in logged[-1]
+    # py-key-value's lines, but for values, which are logged only with log_values=True
+    assert logged[0] == "Start PUT collection='default_collection' keys='k' ({'ttl': 60})"
+    assert logged[5] == "Finish GET collection='default_collection' keys='k' ({'hit': True})"
+    assert (
+        logged[6]
+        == "Start GET_MANY collection='default_collection' keys='['a', 'missing']' ({'keys': ['a', 'missing']})"
+    )
+    assert (
+        logged[7]
+        == "Finish GET_MANY collection='default_collection' keys='['a', 'missing']' ({'hits': 1, 'misses': 1})"
+    )
+    assert logged[-1] == "Finish DELETE_MANY collection='default_collection' keys='['b', 'missing']' ({'deleted': 1})"
     assert not any(SECRET in message for message in logged)
 
 
@@ -80,8 +89,8 @@ def test_values_are_logged_only_when_asked(caplog: pytest.LogCaptureFixture) -> 
     exercise(LoggingWrapper(MemoryStore(), log_values=True))
     logged = messages(caplog)
     with_secret = [message.split()[:2] for message in logged if SECRET in message]
-    expected = [("Start", "PUT"), ("Start", "PUT_MANY"), ("Finish", "GET"), ("Finish", "GET_MANY")]
-    expected += [("Finish", "TTL"), ("Finish", "TTL_MANY")]
+    expected = [("Start", "PUT"), ("Finish", "PUT"), ("Start", "PUT_MANY"), ("Finish", "PUT_MANY")]
+    expected += [("Finish", "GET"), ("Finish", "GET_MANY"), ("Finish", "TTL"), ("Finish", "TTL_MANY")]
     assert [tuple(pair) for pair in with_secret] == expected
 
 
@@ -99,7 +108,7 @@ def test_structured_logs_are_json(caplog: pytest.LogCaptureFixture) -> None:
         "value": {"secret": SECRET},
         "extra": {"ttl": 5},
     }
-    assert records[1] == {"status": "finish", "action": "PUT", "keys": "k", "collection": "c"}
+    assert records[1] == {**records[0], "status": "finish"}  # as py-key-value: the finish repeats value and ttl
     assert records[3] == {
         "status": "finish",
         "action": "GET_MANY",
@@ -166,7 +175,7 @@ def test_segments_are_logged(caplog: pytest.LogCaptureFixture) -> None:
         "Finish DESTROY_COLLECTION",
         "Finish DESTROY",
     ]
-    assert "count=1" in logged[1]
-    assert "limit=5" in logged[2]
-    assert "destroyed=True" in logged[7]
-    assert "destroyed=False" in logged[9]
+    assert "'count': 1" in logged[1]
+    assert "'limit': 5" in logged[2]
+    assert "'destroyed': True" in logged[7]
+    assert "'destroyed': False" in logged[9]

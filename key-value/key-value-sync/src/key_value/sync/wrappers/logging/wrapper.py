@@ -41,12 +41,11 @@ def _many(values: list[dict[str, Any] | None]) -> _Outcome:
 
 
 def _one_ttl(entry: tuple[dict[str, Any] | None, float | None]) -> _Outcome:
-    return (entry[0], {"hit": entry[0] is not None, "ttl": entry[1]})
+    return (entry[0], {"ttl": entry[1]})
 
 
 def _many_ttl(entries: list[tuple[dict[str, Any] | None, float | None]]) -> _Outcome:
-    values, extra = _many([value for value, _ in entries])
-    return (values, {**extra, "ttls": [remaining for _, remaining in entries]})
+    return _many([value for value, _ in entries])
 
 
 def _result(name: str) -> Callable[[object], _Outcome]:
@@ -109,10 +108,15 @@ class LoggingWrapper(BaseWrapper):
             if extra:
                 record["extra"] = extra
             message = json.dumps(record, default=repr)  # repr: a value about to be refused must not break logging
-        else:
-            parts = [f"{status.capitalize()} {action}"]
-            parts += [f"{name}={item!r}" for name, item in {**shown, **extra}.items()]
-            message = " ".join(parts)
+        else:  # py-key-value's line: `Finish GET collection='c' keys='k' value={...} ({'hit': True})`
+            message = f"{status.capitalize()} {action}"
+            for name in ("collection", "keys"):
+                if name in shown:
+                    message += f" {name}='{shown[name]}'"
+            if "value" in shown:
+                message += f" value={shown['value']}"
+            if extra:
+                message += f" ({extra})"
         self.logger.log(self.log_level, message)
 
     # -- the protocol ---------------------------------------------------------------------------
@@ -129,6 +133,7 @@ class LoggingWrapper(BaseWrapper):
             _many,
             keys=keys,
             collection=collection,
+            extra={"keys": list(keys[:5])},
         )
 
     def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
@@ -145,6 +150,7 @@ class LoggingWrapper(BaseWrapper):
             _many_ttl,
             keys=keys,
             collection=collection,
+            extra={"keys": list(keys[:5])},
         )
 
     def put(
@@ -153,7 +159,7 @@ class LoggingWrapper(BaseWrapper):
         self._logged(
             "PUT",
             lambda: self.key_value.put(key, value, collection=collection, ttl=ttl),
-            _nothing,
+            lambda _: (value, {"ttl": ttl}),
             keys=key,
             collection=collection,
             value=value,
@@ -171,7 +177,7 @@ class LoggingWrapper(BaseWrapper):
         self._logged(
             "PUT_MANY",
             lambda: self.key_value.put_many(keys, values, collection=collection, ttl=ttl),
-            _nothing,
+            lambda _: (values, {"ttl": ttl}),
             keys=keys,
             collection=collection,
             value=values,
@@ -194,6 +200,7 @@ class LoggingWrapper(BaseWrapper):
             _result("deleted"),
             keys=keys,
             collection=collection,
+            extra={"keys": list(keys[:5])},
         )
 
     # -- segments -------------------------------------------------------------------------------
