@@ -24,9 +24,9 @@ class CountingStore(MemoryStore):
         self.destroyed = 0
         self.culled = 0
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         self.destroyed += 1
-        return await super()._delete_store()
+        return await super()._destroy()
 
     async def _cull(self) -> None:
         self.culled += 1

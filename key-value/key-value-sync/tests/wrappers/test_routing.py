@@ -27,9 +27,9 @@ class CountingStore(MemoryStore):
         self.destroyed = 0
         self.culled = 0
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         self.destroyed += 1
-        return super()._delete_store()
+        return super()._destroy()
 
     def _cull(self) -> None:
         self.culled += 1

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from key_value.aio.protocols.key_value import (
-    AsyncCullProtocol,
-    AsyncDestroyCollectionProtocol,
-    AsyncDestroyStoreProtocol,
-    AsyncEnumerateCollectionsProtocol,
-    AsyncEnumerateKeysProtocol,
-)
+from key_value.aio.protocols.segments import SEGMENTS
 from key_value.shared.capabilities import Capability
-
-_SEGMENTS: tuple[tuple[type, Capability], ...] = (
-    (AsyncEnumerateKeysProtocol, Capability.KEYS),
-    (AsyncEnumerateCollectionsProtocol, Capability.COLLECTIONS),
-    (AsyncDestroyStoreProtocol, Capability.DESTROY),
-    (AsyncDestroyCollectionProtocol, Capability.DESTROY_COLLECTION),
-    (AsyncCullProtocol, Capability.CULL),
-)
 
 
 def capabilities_of(store: object) -> Capability:
@@ -31,7 +17,7 @@ def capabilities_of(store: object) -> Capability:
 def implemented_segments(store: object) -> Capability:
     """The optional segments whose methods `store` has."""
     found = Capability.NONE
-    for protocol, capability in _SEGMENTS:
-        if isinstance(store, protocol):
-            found |= capability
+    for segment in SEGMENTS:
+        if isinstance(store, segment.protocol):
+            found |= segment.capability
     return found

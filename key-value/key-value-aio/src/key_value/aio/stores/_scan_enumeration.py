@@ -25,7 +25,7 @@ class ScanEnumeration:
     async def _delete_names(self, names: list[Any]) -> int:
         """Delete these server keys in batches; return how many existed."""
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
 
         def take(names: list[Any]) -> bool:
@@ -39,7 +39,7 @@ class ScanEnumeration:
         keys = list(found)
         return keys if limit is None else keys[:limit]
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         found: dict[str, None] = {}
 
         def take(names: list[Any]) -> bool:
@@ -53,10 +53,10 @@ class ScanEnumeration:
         names = list(found)
         return names if limit is None else names[:limit]
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         return await self._delete_matching(ALL_KEYS_PATTERN) > 0
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         return await self._delete_matching(collection_pattern(collection)) > 0
 
     async def _delete_matching(self, pattern: str) -> int:

@@ -307,10 +307,10 @@ class BaseEnumerateKeysStore(BaseStore, AsyncEnumerateKeysProtocol, ABC):
             await self.setup()
         if checked_limit == 0:
             return []
-        return await self._get_collection_keys(collection, limit=checked_limit)
+        return await self._keys(collection, limit=checked_limit)
 
     @abstractmethod
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         """Hook: the live keys of `collection`, at most `limit` (> 0) when given."""
 
 
@@ -325,10 +325,10 @@ class BaseEnumerateCollectionsStore(BaseStore, AsyncEnumerateCollectionsProtocol
             await self.setup()
         if checked_limit == 0:
             return []
-        return await self._get_collection_names(limit=checked_limit)
+        return await self._collections(limit=checked_limit)
 
     @abstractmethod
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         """Hook: the collections holding entries, at most `limit` (> 0) when given."""
 
 
@@ -340,10 +340,10 @@ class BaseDestroyStore(BaseStore, AsyncDestroyStoreProtocol, ABC):
         """Delete every entry of this store and nothing else; the store stays usable."""
         if not self._ready:
             await self.setup()
-        return await self._delete_store()
+        return await self._destroy()
 
     @abstractmethod
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         """Hook: delete all of this store's data; True if it held any."""
 
 
@@ -356,10 +356,10 @@ class BaseDestroyCollectionStore(BaseStore, AsyncDestroyCollectionProtocol, ABC)
         collection = check_collection(collection)
         if not self._ready:
             await self.setup()
-        return await self._delete_collection(collection)
+        return await self._destroy_collection(collection)
 
     @abstractmethod
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         """Hook: delete the collection's entries; True if it held any."""
 
 

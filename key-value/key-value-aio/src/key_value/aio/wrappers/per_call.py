@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, SupportsFloat, TypeVar
 
+from key_value.aio.protocols.segments import SEGMENTS
 from key_value.aio.wrappers.base import BaseWrapper
 
 T = TypeVar("T")
@@ -66,19 +67,19 @@ class PerCallWrapper(BaseWrapper):
     async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         return await self._call(partial(self.key_value.delete_many, keys, collection=collection))
 
-    # -- segments -------------------------------------------------------------------------------
+    # -- segments: every hook of the table, through `_call` --------------------------------------
 
-    async def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
-        return await self._call(partial(super()._keys, collection, limit=limit))
+    @staticmethod
+    def _through_call(hook: str) -> Callable[..., Any]:
+        """The segment hook `hook`: BaseWrapper's forwarding, run under `_call`."""
 
-    async def _collections(self, *, limit: int | None) -> list[str]:
-        return await self._call(partial(super()._collections, limit=limit))
+        async def forward(self: PerCallWrapper, *args: Any, **kwargs: Any) -> Any:
+            return await self._call(partial(getattr(super(), hook), *args, **kwargs))
 
-    async def _destroy(self) -> bool:
-        return await self._call(super()._destroy)
+        forward.__name__ = forward.__qualname__ = hook
+        return forward
 
-    async def _destroy_collection(self, collection: str) -> bool:
-        return await self._call(partial(super()._destroy_collection, collection))
 
-    async def _cull(self) -> None:
-        await self._call(super()._cull)
+for _segment in SEGMENTS:
+    for _hook in _segment.hooks:
+        setattr(PerCallWrapper, _hook, PerCallWrapper._through_call(_hook))  # pyright: ignore[reportPrivateUsage]

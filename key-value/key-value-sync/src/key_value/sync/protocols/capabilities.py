@@ -6,21 +6,7 @@
 from __future__ import annotations
 
 from key_value.shared.capabilities import Capability
-from key_value.sync.protocols.key_value import (
-    CullProtocol,
-    DestroyCollectionProtocol,
-    DestroyStoreProtocol,
-    EnumerateCollectionsProtocol,
-    EnumerateKeysProtocol,
-)
-
-_SEGMENTS: tuple[tuple[type, Capability], ...] = (
-    (EnumerateKeysProtocol, Capability.KEYS),
-    (EnumerateCollectionsProtocol, Capability.COLLECTIONS),
-    (DestroyStoreProtocol, Capability.DESTROY),
-    (DestroyCollectionProtocol, Capability.DESTROY_COLLECTION),
-    (CullProtocol, Capability.CULL),
-)
+from key_value.sync.protocols.segments import SEGMENTS
 
 
 def capabilities_of(store: object) -> Capability:
@@ -34,7 +20,7 @@ def capabilities_of(store: object) -> Capability:
 def implemented_segments(store: object) -> Capability:
     """The optional segments whose methods `store` has."""
     found = Capability.NONE
-    for protocol, capability in _SEGMENTS:
-        if isinstance(store, protocol):
-            found |= capability
+    for segment in SEGMENTS:
+        if isinstance(store, segment.protocol):
+            found |= segment.capability
     return found

@@ -28,7 +28,7 @@ class ScanEnumeration:
     def _delete_names(self, names: list[Any]) -> int:
         """Delete these server keys in batches; return how many existed."""
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         found: dict[str, None] = {}  # SCAN may return a key twice; a dict keeps the first-seen order
 
         def take(names: list[Any]) -> bool:
@@ -42,7 +42,7 @@ class ScanEnumeration:
         keys = list(found)
         return keys if limit is None else keys[:limit]
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         found: dict[str, None] = {}
 
         def take(names: list[Any]) -> bool:
@@ -56,10 +56,10 @@ class ScanEnumeration:
         names = list(found)
         return names if limit is None else names[:limit]
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         return self._delete_matching(ALL_KEYS_PATTERN) > 0
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         return self._delete_matching(collection_pattern(collection)) > 0
 
     def _delete_matching(self, pattern: str) -> int:

@@ -309,10 +309,10 @@ class BaseEnumerateKeysStore(BaseStore, EnumerateKeysProtocol, ABC):
             self.setup()
         if checked_limit == 0:
             return []
-        return self._get_collection_keys(collection, limit=checked_limit)
+        return self._keys(collection, limit=checked_limit)
 
     @abstractmethod
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         """Hook: the live keys of `collection`, at most `limit` (> 0) when given."""
 
 
@@ -327,10 +327,10 @@ class BaseEnumerateCollectionsStore(BaseStore, EnumerateCollectionsProtocol, ABC
             self.setup()
         if checked_limit == 0:
             return []
-        return self._get_collection_names(limit=checked_limit)
+        return self._collections(limit=checked_limit)
 
     @abstractmethod
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         """Hook: the collections holding entries, at most `limit` (> 0) when given."""
 
 
@@ -342,10 +342,10 @@ class BaseDestroyStore(BaseStore, DestroyStoreProtocol, ABC):
         """Delete every entry of this store and nothing else; the store stays usable."""
         if not self._ready:
             self.setup()
-        return self._delete_store()
+        return self._destroy()
 
     @abstractmethod
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         """Hook: delete all of this store's data; True if it held any."""
 
 
@@ -358,10 +358,10 @@ class BaseDestroyCollectionStore(BaseStore, DestroyCollectionProtocol, ABC):
         collection = check_collection(collection)
         if not self._ready:
             self.setup()
-        return self._delete_collection(collection)
+        return self._destroy_collection(collection)
 
     @abstractmethod
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         """Hook: delete the collection's entries; True if it held any."""
 
 

@@ -12,8 +12,9 @@ methods (`keys()`, `collections()`, ...) exist on a wrapper instance is decided 
 
 from __future__ import annotations
 
+import inspect
 from abc import ABCMeta
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, SupportsFloat, TypeVar, cast
 
@@ -29,10 +30,8 @@ from key_value.sync.protocols.key_value import (
     EnumerateKeysProtocol,
     KeyValue,
 )
+from key_value.sync.protocols.segments import ALL_SEGMENTS, SEGMENTS
 
-ALL_SEGMENTS = (
-    Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION | Capability.CULL
-)
 _W = TypeVar("_W", bound="BaseWrapper")
 
 
@@ -157,67 +156,51 @@ class BaseWrapper(metaclass=_WrapperMeta):
                 close()
 
 
-class _KeysSegment(BaseWrapper):
-    def keys(self, collection: str | None = None, *, limit: int | None = None) -> list[str]:
-        """Return the keys of `collection`, as the caller names them."""
-        return self._keys(collection, limit=limit)
+def _segment_method(name: str, protocol: type) -> Callable[..., Any]:
+    """The public segment method `name`: the protocol's signature, answered by the hook `_name`."""
+    signature = inspect.signature(getattr(protocol, name))
+    hook = f"_{name}"
+
+    def method(self: BaseWrapper, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        return getattr(self, hook)(*bound.args[1:], **bound.kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = getattr(protocol, name).__doc__
+    method.__signature__ = signature
+    return method
 
 
-class _CollectionsSegment(BaseWrapper):
-    def collections(self, *, limit: int | None = None) -> list[str]:
-        """Return the collections, as the caller names them."""
-        return self._collections(limit=limit)
-
-
-class _DestroySegment(BaseWrapper):
-    def destroy(self) -> bool:
-        """Delete everything the wrapped store holds for this wrapper."""
-        return self._destroy()
-
-
-class _DestroyCollectionSegment(BaseWrapper):
-    def destroy_collection(self, collection: str) -> bool:
-        """Delete one collection."""
-        return self._destroy_collection(collection)
-
-
-class _CullSegment(BaseWrapper):
-    def cull(self) -> None:
-        """Reclaim expired entries in the wrapped store."""
-        self._cull()
-
-
-_SEGMENT_MIXINS: tuple[tuple[Capability, type[BaseWrapper]], ...] = (
-    (Capability.KEYS, _KeysSegment),
-    (Capability.COLLECTIONS, _CollectionsSegment),
-    (Capability.DESTROY, _DestroySegment),
-    (Capability.DESTROY_COLLECTION, _DestroyCollectionSegment),
-    (Capability.CULL, _CullSegment),
+#: Per segment: its flag and its public methods, ready to add to a wrapper class.
+_SEGMENT_METHODS: tuple[tuple[Capability, dict[str, Callable[..., Any]]], ...] = tuple(
+    (segment.capability, {name: _segment_method(name, segment.protocol) for name in segment.methods})
+    for segment in SEGMENTS
 )
-_SEGMENT_METHODS: dict[type[BaseWrapper], str] = {
-    mixin: next(name for name in vars(mixin) if not name.startswith("_")) for _, mixin in _SEGMENT_MIXINS
-}
 _CLASSES: dict[tuple[type[BaseWrapper], Capability], type[BaseWrapper]] = {}
 
 
 def _with_segments(cls: type[BaseWrapper], capabilities: Capability) -> type[BaseWrapper]:
     """`cls` extended with the segment methods in `capabilities` (cached; `cls` itself when none)."""
     base = getattr(cls, "_unsegmented", cls)
+    found = _CLASSES.get((base, capabilities))
+    if found is not None:
+        return found
     # A subclass that defines a segment method itself (as code written for py-key-value-aio does)
     # keeps it: only the methods it leaves out are added.
-    mixins = tuple(
-        (
-            mixin
-            for capability, mixin in _SEGMENT_MIXINS
-            if capability in capabilities and (not hasattr(base, _SEGMENT_METHODS[mixin]))
-        )
-    )
-    if not mixins:
-        return base
-    found = _CLASSES.get((base, capabilities))
-    if found is None:
+    added = {
+        name: method
+        for capability, methods in _SEGMENT_METHODS
+        if capability in capabilities
+        for name, method in methods.items()
+        if not hasattr(base, name)
+    }
+    found = base
+    if added:
         namespace = {"_unsegmented": base, "__module__": base.__module__, "__qualname__": base.__qualname__}
-        # Segment mixins go first: they only add public segment methods that `base` does not define.
-        found = cast("type[BaseWrapper]", _WrapperMeta(base.__name__, (*mixins, base), namespace))
-        _CLASSES[base, capabilities] = found
+        found = cast("type[BaseWrapper]", _WrapperMeta(base.__name__, (base,), namespace | added))
+    _CLASSES[base, capabilities] = found
     return found
+
+
+__all__ = ["ALL_SEGMENTS", "BaseWrapper"]

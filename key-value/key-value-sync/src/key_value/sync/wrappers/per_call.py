@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, SupportsFloat, TypeVar
 
+from key_value.sync.protocols.segments import SEGMENTS
 from key_value.sync.wrappers.base import BaseWrapper
 
 T = TypeVar("T")
@@ -64,19 +65,19 @@ class PerCallWrapper(BaseWrapper):
     def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         return self._call(partial(self.key_value.delete_many, keys, collection=collection))
 
-    # -- segments -------------------------------------------------------------------------------
+    # -- segments: every hook of the table, through `_call` --------------------------------------
 
-    def _keys(self, collection: str | None, *, limit: int | None) -> list[str]:
-        return self._call(partial(super()._keys, collection, limit=limit))
+    @staticmethod
+    def _through_call(hook: str) -> Callable[..., Any]:
+        """The segment hook `hook`: BaseWrapper's forwarding, run under `_call`."""
 
-    def _collections(self, *, limit: int | None) -> list[str]:
-        return self._call(partial(super()._collections, limit=limit))
+        def forward(self: PerCallWrapper, *args: Any, **kwargs: Any) -> Any:
+            return self._call(partial(getattr(super(), hook), *args, **kwargs))
 
-    def _destroy(self) -> bool:
-        return self._call(super()._destroy)
+        forward.__name__ = forward.__qualname__ = hook
+        return forward
 
-    def _destroy_collection(self, collection: str) -> bool:
-        return self._call(partial(super()._destroy_collection, collection))
 
-    def _cull(self) -> None:
-        self._call(super()._cull)
+for _segment in SEGMENTS:
+    for _hook in _segment.hooks:
+        setattr(PerCallWrapper, _hook, PerCallWrapper._through_call(_hook))  # pyright: ignore[reportPrivateUsage]

@@ -111,14 +111,14 @@ class DiskStore(BaseDiskStore):
 
     # -- optional segments -----------------------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         start, stop = _range(collection)
         names = await self._run(
             partial(live_key_range, self._cache, start=start, stop=stop, tag=TAG, now=self.clock(), limit=limit)
         )
         return [name[len(start) :] for name in names]
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         return await self._run(partial(self._collection_names, self.clock(), limit))
 
     def _collection_names(self, now: float, limit: int | None) -> list[str]:
@@ -135,10 +135,10 @@ class DiskStore(BaseDiskStore):
                 start = _range(collection)[1]
         return names
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         return await self._run(partial(self._cache.evict, TAG)) > 0
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         return await self._run(partial(self._clear_collection, collection)) > 0
 
     def _clear_collection(self, collection: str) -> int:

@@ -232,7 +232,7 @@ class DynamoDBStore(
             {":now": {"N": repr(self.clock())}},
         )
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         table = await self._table()
         projection = self._live_only("#k, #kn", {"#k": KEY, "#kn": KEY_NAME})
         partition = stored_collection(collection)
@@ -245,7 +245,7 @@ class DynamoDBStore(
                 return keys if limit is None else keys[:limit]
             start = page.next_start
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         table = await self._table()
         projection = self._live_only("#c, #cn", {"#c": COLLECTION, "#cn": COLLECTION_NAME})
         names: dict[str, str] = {}  # stored name -> raw name, in the order found
@@ -259,7 +259,7 @@ class DynamoDBStore(
                 return found if limit is None else found[:limit]
             start = page.next_start
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         table = await self._table()
         items: list[Item] = []
         start: Item | None = None
@@ -272,7 +272,7 @@ class DynamoDBStore(
         await self._delete_items(items)
         return bool(items)
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         table = await self._table()
         partition = stored_collection(collection)
         items: list[Item] = []

@@ -132,16 +132,16 @@ class FileTreeStore(
 
     # -- optional segments --------------------------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         return await _run(self._tree.keys, collection, limit=limit, now=self.clock())
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         return await _run(self._tree.collections, limit=limit, now=self.clock())
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         return await _run(self._tree.destroy)
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         return await _run(self._tree.destroy_collection, collection)
 
     async def _cull(self) -> None:

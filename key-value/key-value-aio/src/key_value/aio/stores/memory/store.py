@@ -268,7 +268,7 @@ class MemoryStore(
 
     # -- optional segments ----------------------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         with self._lock:
             bucket = self._data.get(collection)
             if bucket is None:
@@ -277,20 +277,20 @@ class MemoryStore(
             live = [key for key, record in list(bucket.items()) if record[1] is None or record[1] > now]
         return live if limit is None else live[:limit]
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         with self._lock:
             self._cull_locked()
             names = list(self._data)
         return names if limit is None else names[:limit]
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         with self._lock:
             had_data = bool(self._data)
             self._data.clear()
             self._expiries.clear()
         return had_data
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         with self._lock:
             return self._data.pop(collection, None) is not None
 

@@ -318,7 +318,7 @@ class NATSStore(
 
     # -- enumeration and destruction ------------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         keys: list[str] = []
 
         def take(names: tuple[str, str]) -> bool:
@@ -329,7 +329,7 @@ class NATSStore(
         await self._scan(f"{self._prefix}{encode_token(collection)}.*", take)
         return keys
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         names: dict[str, None] = {}
 
         def take(found: tuple[str, str]) -> bool:
@@ -339,14 +339,14 @@ class NATSStore(
         await self._scan(f"{self._prefix}*.*", take)
         return list(names)
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         subjects = f"{self._prefix}{encode_token(collection)}.*"
         held = await self._scan(subjects, lambda _: True)
         jsm = (await self._connection()).jsm
         await self._call(lambda: jsm.purge_stream(self._stream, subject=subjects))
         return held
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         held = await self._scan(f"{self._prefix}*.*", lambda _: True)
         jsm = (await self._connection()).jsm
         await self._call(lambda: jsm.purge_stream(self._stream))

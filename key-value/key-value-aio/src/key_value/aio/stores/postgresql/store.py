@@ -247,10 +247,10 @@ class PostgreSQLStore(
 
     # -- enumeration, destruction, culling -------------------------------------------------------
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         return await self._pages(self._sql.keys_page, (to_column(collection),), limit)
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         return await self._pages(self._sql.collections_page, (), limit)
 
     async def _pages(self, statement: bytes, params: tuple[Any, ...], limit: int | None) -> list[str]:
@@ -266,14 +266,14 @@ class PostgreSQLStore(
             after = rows[-1][0]
         return names
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         rows = await self._run(self._sql.delete_collection, (to_column(collection),))
         return bool(rows[0][0])
 
     async def _cull(self) -> None:
         await self._run(self._sql.cull, (), fetch=False)
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
         async with self._transaction() as cursor:

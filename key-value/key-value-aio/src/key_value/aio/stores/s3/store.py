@@ -243,7 +243,7 @@ class S3Store(
                 return objects
             token = page.next_token
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         bucket = await self._bucket()
         prefix = collection_prefix(self.prefix, collection)
         keys: list[str] = []
@@ -256,7 +256,7 @@ class S3Store(
                 return keys if limit is None else keys[:limit]
             token = page.next_token
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         bucket = await self._bucket()
         names: list[str] = []
         token: str | None = None
@@ -341,10 +341,10 @@ class S3Store(
 
     # -- destroy and cull ---------------------------------------------------------------------------
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         return await self._delete_under(self.prefix)
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         return await self._delete_under(collection_prefix(self.prefix, collection))
 
     async def _delete_under(self, prefix: str) -> bool:

@@ -54,20 +54,20 @@ class SimpleStore(
         found = self._entries.pop((collection, key), None)
         return found is not None and not self._expired(found[1])
 
-    async def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         keys = [k for (c, k), (_, exp) in list(self._entries.items()) if c == collection and not self._expired(exp)]
         return keys[:limit]
 
-    async def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    async def _collections(self, *, limit: int | None) -> list[str]:
         names = dict.fromkeys(c for (c, _), (_, exp) in list(self._entries.items()) if not self._expired(exp))
         return list(names)[:limit]
 
-    async def _delete_store(self) -> bool:
+    async def _destroy(self) -> bool:
         had_data = bool(self._entries)
         self._entries.clear()
         return had_data
 
-    async def _delete_collection(self, collection: str) -> bool:
+    async def _destroy_collection(self, collection: str) -> bool:
         doomed = [pair for pair in list(self._entries) if pair[0] == collection]
         for pair in doomed:
             del self._entries[pair]

@@ -206,14 +206,14 @@ class MultiDiskStore(BaseDiskStore):
 
     # -- optional segments -----------------------------------------------------------------------
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
-        return self._run(partial(self._keys, collection, self.clock(), limit))
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
+        return self._run(partial(self._live_keys, collection, self.clock(), limit))
 
-    def _keys(self, collection: str, now: float, limit: int | None) -> list[str]:
+    def _live_keys(self, collection: str, now: float, limit: int | None) -> list[str]:
         cache = self._existing_cache(collection)
         return [] if cache is None else live_keys(cache, now=now, limit=limit)
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         return self._run(partial(self._collection_names, self.clock(), limit))
 
     def _collection_names(self, now: float, limit: int | None) -> list[str]:
@@ -226,10 +226,10 @@ class MultiDiskStore(BaseDiskStore):
                 names.append(collection)
         return names
 
-    def _delete_store(self) -> bool:
-        return self._run(self._destroy)
-
     def _destroy(self) -> bool:
+        return self._run(self._remove_all)
+
+    def _remove_all(self) -> bool:
         collections = self._collections_on_disk()
         caches = [cache for cache in map(self._existing_cache, collections) if cache is not None]
         base = self.base_directory
@@ -241,7 +241,7 @@ class MultiDiskStore(BaseDiskStore):
             shutil.rmtree(base / path_component(collection))
         return had_entries
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         return self._run(partial(self._clear, collection)) > 0
 
     def _clear(self, collection: str) -> int:

@@ -112,14 +112,14 @@ class DiskStore(BaseDiskStore):
 
     # -- optional segments -----------------------------------------------------------------------
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         start, stop = _range(collection)
         names = self._run(
             partial(live_key_range, self._cache, start=start, stop=stop, tag=TAG, now=self.clock(), limit=limit)
         )
         return [name[len(start) :] for name in names]
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         return self._run(partial(self._collection_names, self.clock(), limit))
 
     def _collection_names(self, now: float, limit: int | None) -> list[str]:
@@ -136,10 +136,10 @@ class DiskStore(BaseDiskStore):
                 start = _range(collection)[1]
         return names
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         return self._run(partial(self._cache.evict, TAG)) > 0
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         return self._run(partial(self._clear_collection, collection)) > 0
 
     def _clear_collection(self, collection: str) -> int:

@@ -234,7 +234,7 @@ class DynamoDBStore(
             {":now": {"N": repr(self.clock())}},
         )
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         table = self._table()
         projection = self._live_only("#k, #kn", {"#k": KEY, "#kn": KEY_NAME})
         partition = stored_collection(collection)
@@ -247,7 +247,7 @@ class DynamoDBStore(
                 return keys if limit is None else keys[:limit]
             start = page.next_start
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         table = self._table()
         projection = self._live_only("#c, #cn", {"#c": COLLECTION, "#cn": COLLECTION_NAME})
         names: dict[str, str] = {}  # stored name -> raw name, in the order found
@@ -261,7 +261,7 @@ class DynamoDBStore(
                 return found if limit is None else found[:limit]
             start = page.next_start
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         table = self._table()
         items: list[Item] = []
         start: Item | None = None
@@ -274,7 +274,7 @@ class DynamoDBStore(
         self._delete_items(items)
         return bool(items)
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         table = self._table()
         partition = stored_collection(collection)
         items: list[Item] = []

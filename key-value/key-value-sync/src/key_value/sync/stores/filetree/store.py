@@ -123,16 +123,16 @@ class FileTreeStore(
 
     # -- optional segments --------------------------------------------------------------------------
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         return _run(self._tree.keys, collection, limit=limit, now=self.clock())
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         return _run(self._tree.collections, limit=limit, now=self.clock())
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         return _run(self._tree.destroy)
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         return _run(self._tree.destroy_collection, collection)
 
     def _cull(self) -> None:

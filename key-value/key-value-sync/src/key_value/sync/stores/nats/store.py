@@ -320,7 +320,7 @@ class NATSStore(
 
     # -- enumeration and destruction ------------------------------------------------------------
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         keys: list[str] = []
 
         def take(names: tuple[str, str]) -> bool:
@@ -331,7 +331,7 @@ class NATSStore(
         self._scan(f"{self._prefix}{encode_token(collection)}.*", take)
         return keys
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         names: dict[str, None] = {}
 
         def take(found: tuple[str, str]) -> bool:
@@ -341,14 +341,14 @@ class NATSStore(
         self._scan(f"{self._prefix}*.*", take)
         return list(names)
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         subjects = f"{self._prefix}{encode_token(collection)}.*"
         held = self._scan(subjects, lambda _: True)
         jsm = self._connection().jsm
         self._call(lambda: jsm.purge_stream(self._stream, subject=subjects))
         return held
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         held = self._scan(f"{self._prefix}*.*", lambda _: True)
         jsm = self._connection().jsm
         self._call(lambda: jsm.purge_stream(self._stream))

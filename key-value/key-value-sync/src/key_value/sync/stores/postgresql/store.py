@@ -246,10 +246,10 @@ class PostgreSQLStore(
 
     # -- enumeration, destruction, culling -------------------------------------------------------
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         return self._pages(self._sql.keys_page, (to_column(collection),), limit)
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         return self._pages(self._sql.collections_page, (), limit)
 
     def _pages(self, statement: bytes, params: tuple[Any, ...], limit: int | None) -> list[str]:
@@ -265,14 +265,14 @@ class PostgreSQLStore(
             after = rows[-1][0]
         return names
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         rows = self._run(self._sql.delete_collection, (to_column(collection),))
         return bool(rows[0][0])
 
     def _cull(self) -> None:
         self._run(self._sql.cull, (), fetch=False)
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
         with self._transaction() as cursor:

@@ -246,7 +246,7 @@ class S3Store(
                 return objects
             token = page.next_token
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         bucket = self._bucket()
         prefix = collection_prefix(self.prefix, collection)
         keys: list[str] = []
@@ -259,7 +259,7 @@ class S3Store(
                 return keys if limit is None else keys[:limit]
             token = page.next_token
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         bucket = self._bucket()
         names: list[str] = []
         token: str | None = None
@@ -344,10 +344,10 @@ class S3Store(
 
     # -- destroy and cull ---------------------------------------------------------------------------
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         return self._delete_under(self.prefix)
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         return self._delete_under(collection_prefix(self.prefix, collection))
 
     def _delete_under(self, prefix: str) -> bool:

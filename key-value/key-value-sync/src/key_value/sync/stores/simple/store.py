@@ -55,20 +55,20 @@ class SimpleStore(
         found = self._entries.pop((collection, key), None)
         return found is not None and (not self._expired(found[1]))
 
-    def _get_collection_keys(self, collection: str, *, limit: int | None) -> list[str]:
+    def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         keys = [k for (c, k), (_, exp) in list(self._entries.items()) if c == collection and (not self._expired(exp))]
         return keys[:limit]
 
-    def _get_collection_names(self, *, limit: int | None) -> list[str]:
+    def _collections(self, *, limit: int | None) -> list[str]:
         names = dict.fromkeys((c for (c, _), (_, exp) in list(self._entries.items()) if not self._expired(exp)))
         return list(names)[:limit]
 
-    def _delete_store(self) -> bool:
+    def _destroy(self) -> bool:
         had_data = bool(self._entries)
         self._entries.clear()
         return had_data
 
-    def _delete_collection(self, collection: str) -> bool:
+    def _destroy_collection(self, collection: str) -> bool:
         doomed = [pair for pair in list(self._entries) if pair[0] == collection]
         for pair in doomed:
             del self._entries[pair]
