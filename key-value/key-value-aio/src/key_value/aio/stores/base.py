@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, SupportsFloat
+from typing import Any, ClassVar, SupportsFloat
 
 from typing_extensions import Self
 
@@ -44,6 +44,9 @@ from key_value.shared.validation import (
 #: What read hooks return: a fresh value owned by the caller, and its absolute expiry (epoch seconds) or None.
 Entry = tuple[dict[str, Any], float | None]
 
+#: What `ttl` returns: the value and its remaining seconds, (value, None) without expiry, (None, None) if missing.
+ValueTTL = tuple[dict[str, Any] | None, float | None]
+
 #: Seed data: {collection: {key: value}}, written when the store is first set up.
 SeedData = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
@@ -52,8 +55,14 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
     """Base of every store: implement `_get_entry`, `_put_entry` and `_delete_entry` (and bulk hooks where faster)."""
 
     default_collection: str
+    #: True when the class overrides `_get_entries_ttl` (the server keeps expiry); set per subclass.
+    _ttl_from_server: ClassVar[bool] = False
     #: Wall clock used for expiry, in epoch seconds; tests replace it to control time.
     clock: Callable[[], float]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._ttl_from_server = cls._get_entries_ttl is not BaseStore._get_entries_ttl
 
     def __init__(
         self,
@@ -147,10 +156,29 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
             deleted += await self._delete_entry(collection, key)
         return deleted
 
+    async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
+        """Hook: (value, remaining seconds or None) per key; (None, None) for a missing or expired one.
+
+        The default reads the entries and counts down their `expires_at` on this store's clock. A store
+        whose server keeps expiry (its entries carry `expires_at=None`) overrides it to ask the server.
+        """
+        return [self._with_ttl(entry) for entry in await self._get_entries(collection, keys)]
+
     # -- the protocol ---------------------------------------------------------------------------
 
     def _collection(self, collection: str | None) -> str:
         return self.default_collection if collection is None else check_collection(collection)
+
+    def _one_key(self, key: str, collection: str | None) -> str:
+        """The preamble of a one-key call: check the collection, then the key; return the collection to use."""
+        collection = self.default_collection if collection is None else check_collection(collection)
+        if key.__class__ is not str or not key or not key.isascii():  # check_key's fast path, inlined
+            check_key(key)
+        return collection
+
+    def _expiry(self, seconds: float | None) -> float | None:
+        """The absolute expiry of a write with `seconds` to live (checked), on this store's clock."""
+        return None if seconds is None else self.clock() + seconds
 
     def _live(self, entry: Entry | None) -> Entry | None:
         if entry is None or entry[1] is None or entry[1] > self.clock():
@@ -160,8 +188,7 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
     @public_api
     async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
         """Return a fresh copy of the value under `key`, or None if missing or expired."""
-        collection = self._collection(collection)
-        check_key(key)
+        collection = self._one_key(key, collection)
         if not self._ready:
             await self.setup()
         entry = self._live(await self._get_entry(collection, key))
@@ -179,7 +206,7 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
         entries = await self._get_entries(collection, checked)
         return [None if entry is None else entry[0] for entry in map(self._live, entries)]
 
-    def _with_ttl(self, entry: Entry | None) -> tuple[dict[str, Any] | None, float | None]:
+    def _with_ttl(self, entry: Entry | None) -> ValueTTL:
         if entry is None:
             return None, None
         value, expires_at = entry
@@ -191,10 +218,11 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
     @public_api
     async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
         """Return the value and its remaining seconds to live; (None, None) if missing or expired."""
-        collection = self._collection(collection)
-        check_key(key)
+        collection = self._one_key(key, collection)
         if not self._ready:
             await self.setup()
+        if self._ttl_from_server:
+            return (await self._get_entries_ttl(collection, [key]))[0]
         return self._with_ttl(await self._get_entry(collection, key))
 
     @public_api
@@ -208,21 +236,19 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
             await self.setup()
         if not checked:
             return []
-        return [self._with_ttl(entry) for entry in await self._get_entries(collection, checked)]
+        return await self._get_entries_ttl(collection, checked)
 
     @public_api
     async def put(
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
     ) -> None:
         """Store `value` under `key`, replacing any earlier value and TTL."""
-        collection = self._collection(collection)
-        check_key(key)
+        collection = self._one_key(key, collection)
         seconds = check_ttl(ttl)
         value_json = encode_value(value)
         if not self._ready:
             await self.setup()
-        expires_at = None if seconds is None else self.clock() + seconds
-        await self._put_entry(collection, key, value_json, ttl=seconds, expires_at=expires_at)
+        await self._put_entry(collection, key, value_json, ttl=seconds, expires_at=self._expiry(seconds))
 
     @public_api
     async def put_many(
@@ -243,14 +269,14 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
             await self.setup()
         if not latest:
             return
-        expires_at = None if seconds is None else self.clock() + seconds
-        await self._put_entries(collection, list(latest), list(latest.values()), ttl=seconds, expires_at=expires_at)
+        await self._put_entries(
+            collection, list(latest), list(latest.values()), ttl=seconds, expires_at=self._expiry(seconds)
+        )
 
     @public_api
     async def delete(self, key: str, *, collection: str | None = None) -> bool:
         """Delete `key`; return True if it existed."""
-        collection = self._collection(collection)
-        check_key(key)
+        collection = self._one_key(key, collection)
         if not self._ready:
             await self.setup()
         return await self._delete_entry(collection, key)
@@ -397,4 +423,5 @@ __all__ = [
     "BaseStore",
     "Entry",
     "SeedData",
+    "ValueTTL",
 ]
