@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -14,6 +14,7 @@ from diskcache import Cache
 
 from key_value.aio.stores.disk import DiskStore, MultiDiskStore
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
+from key_value.shared.layouts.disk import NativeDiskLayout
 
 from .contract import ContractTests
 
@@ -26,6 +27,8 @@ class RawCache(Protocol):
     def set(self, key: object, value: object) -> bool: ...
 
     def get(self, key: object) -> object: ...
+
+    def iterkeys(self) -> Iterator[object]: ...
 
     def close(self) -> None: ...
 
@@ -79,6 +82,61 @@ class TestMultiDiskStore(ContractTests):
         store = MultiDiskStore(base_directory=tmp_path / "caches")
         yield store
         await store.close()
+
+
+class MarkedLayout(NativeDiskLayout):
+    """The native layout with every entry name and collection directory marked, to prove the stores use it."""
+
+    def entry_name(self, collection: str, key: str) -> str:
+        return "@" + super().entry_name(collection, key)
+
+    def collection_range(self, collection: str) -> tuple[str, str]:
+        start, stop = super().collection_range(collection)
+        return "@" + start, "@" + stop
+
+    def every_collection_range(self) -> tuple[str, str]:
+        start, stop = super().every_collection_range()
+        return "@" + start, "@" + stop
+
+    def split_name(self, name: str) -> tuple[str, str]:
+        assert name.startswith("@")
+        return super().split_name(name[1:])
+
+    def collection_directory(self, collection: str) -> str:
+        return "marked-" + super().collection_directory(collection)
+
+
+class TestDiskStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[DiskStore]:
+        store = DiskStore(directory=tmp_path / "cache", layout=MarkedLayout())
+        yield store
+        await store.close()
+
+
+class TestMultiDiskStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[MultiDiskStore]:
+        store = MultiDiskStore(base_directory=tmp_path / "caches", layout=MarkedLayout())
+        yield store
+        await store.close()
+
+
+class TestLayoutWritten:
+    async def test_disk_store_writes_the_layout_names(self, tmp_path: Path) -> None:
+        async with DiskStore(directory=tmp_path, layout=MarkedLayout()) as store:
+            await store.put("k", {"v": 1}, collection="c")
+            await store.put_many(["m"], [{"v": 2}], collection="c")
+        cache = Cache(str(tmp_path))
+        assert sorted(map(str, raw(cache).iterkeys())) == ["@1:c/k", "@1:c/m"]
+        assert raw(cache).get("@1:c/k") == '{"expires_at":null,"value":{"v":1}}'
+        cache.close()
+
+    async def test_multi_disk_store_writes_the_layout_directories(self, tmp_path: Path) -> None:
+        async with MultiDiskStore(base_directory=tmp_path, layout=MarkedLayout()) as store:
+            await store.put("k", {"v": 1}, collection="c")
+            assert await store.collections() == ["c"]
+        assert _names(tmp_path) == ["marked-c"]
 
 
 class TestDiskStoreOptions:

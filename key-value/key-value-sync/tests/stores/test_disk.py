@@ -15,6 +15,7 @@ import pytest
 from diskcache import Cache
 
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
+from key_value.shared.layouts.disk import NativeDiskLayout
 from key_value.sync.stores.disk import DiskStore, MultiDiskStore
 
 from .contract import ContractTests
@@ -28,6 +29,8 @@ class RawCache(Protocol):
     def set(self, key: object, value: object) -> bool: ...
 
     def get(self, key: object) -> object: ...
+
+    def iterkeys(self) -> Iterator[object]: ...
 
     def close(self) -> None: ...
 
@@ -81,6 +84,61 @@ class TestMultiDiskStore(ContractTests):
         store = MultiDiskStore(base_directory=tmp_path / "caches")
         yield store
         store.close()
+
+
+class MarkedLayout(NativeDiskLayout):
+    """The native layout with every entry name and collection directory marked, to prove the stores use it."""
+
+    def entry_name(self, collection: str, key: str) -> str:
+        return "@" + super().entry_name(collection, key)
+
+    def collection_range(self, collection: str) -> tuple[str, str]:
+        start, stop = super().collection_range(collection)
+        return ("@" + start, "@" + stop)
+
+    def every_collection_range(self) -> tuple[str, str]:
+        start, stop = super().every_collection_range()
+        return ("@" + start, "@" + stop)
+
+    def split_name(self, name: str) -> tuple[str, str]:
+        assert name.startswith("@")
+        return super().split_name(name[1:])
+
+    def collection_directory(self, collection: str) -> str:
+        return "marked-" + super().collection_directory(collection)
+
+
+class TestDiskStoreWithLayout(ContractTests):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[DiskStore]:
+        store = DiskStore(directory=tmp_path / "cache", layout=MarkedLayout())
+        yield store
+        store.close()
+
+
+class TestMultiDiskStoreWithLayout(ContractTests):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[MultiDiskStore]:
+        store = MultiDiskStore(base_directory=tmp_path / "caches", layout=MarkedLayout())
+        yield store
+        store.close()
+
+
+class TestLayoutWritten:
+    def test_disk_store_writes_the_layout_names(self, tmp_path: Path) -> None:
+        with DiskStore(directory=tmp_path, layout=MarkedLayout()) as store:
+            store.put("k", {"v": 1}, collection="c")
+            store.put_many(["m"], [{"v": 2}], collection="c")
+        cache = Cache(str(tmp_path))
+        assert sorted(map(str, raw(cache).iterkeys())) == ["@1:c/k", "@1:c/m"]
+        assert raw(cache).get("@1:c/k") == '{"expires_at":null,"value":{"v":1}}'
+        cache.close()
+
+    def test_multi_disk_store_writes_the_layout_directories(self, tmp_path: Path) -> None:
+        with MultiDiskStore(base_directory=tmp_path, layout=MarkedLayout()) as store:
+            store.put("k", {"v": 1}, collection="c")
+            assert store.collections() == ["c"]
+        assert _names(tmp_path) == ["marked-c"]
 
 
 class TestDiskStoreOptions:

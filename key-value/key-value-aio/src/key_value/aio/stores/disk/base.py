@@ -23,8 +23,10 @@ from key_value.aio.stores.base import (
     BaseDestroyStore,
     BaseEnumerateCollectionsStore,
     BaseEnumerateKeysStore,
+    Entry,
 )
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
+from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 
 T = TypeVar("T")
 
@@ -39,6 +41,13 @@ class BaseDiskStore(
     ABC,
 ):
     """A store on diskcache: implement `_release` (and `_open` if needed); call diskcache only through `_run`."""
+
+    #: Names and records in diskcache (`key_value.shared.layouts.disk`); the native one unless `layout=`.
+    _layout: DiskLayout = NATIVE_DISK_LAYOUT
+
+    def _entry(self, stored: object) -> Entry | None:
+        """The entry of a stored record (None stays None)."""
+        return None if stored is None else self._layout.decode(stored)
 
     async def _setup(self) -> None:
         if True:  # ASYNC

@@ -1,6 +1,6 @@
 """`DiskStore`: every collection in one diskcache `Cache`, each entry a JSON record under a compound key.
 
-A (collection, key) pair is stored under `compound_key(collection, key)`, so the keys of a collection
+A (collection, key) pair is stored under `self._layout.entry_name(collection, key)`, so the keys of a collection
 are exactly the text keys in one range starting at `compound_prefix(collection)`. Enumeration reads
 that range with one indexed SELECT (diskcache's public `iterkeys()` can only start at the first key
 of the whole cache), so `keys()` costs O(collection), and `collections()` skips from one collection's
@@ -23,22 +23,14 @@ from key_value.aio.stores.disk.cache import (
     live_key_range,
     open_cache,
     read_many,
-    to_entry,
     typed,
     write_many,
 )
-from key_value.shared.codec import encode_record
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
-from key_value.shared.naming import compound_key, compound_prefix, split_compound_key
+from key_value.shared.layouts.disk import DiskLayout
 
 #: The diskcache tag on every entry this store writes.
 TAG = "key-value"
-
-
-def _range(collection: str) -> tuple[str, str]:
-    """The [start, stop) range of text keys holding exactly the compound keys of `collection`."""
-    start = compound_prefix(collection)
-    return start, start[:-1] + chr(ord(start[-1]) + 1)
 
 
 class DiskStore(BaseDiskStore):
@@ -52,13 +44,17 @@ class DiskStore(BaseDiskStore):
         max_size: int | None = None,
         default_collection: str | None = None,
         auto_create: bool = True,
+        layout: DiskLayout | None = None,
     ) -> None:
+        """`layout` (ours) chooses the names and records written into diskcache; None is the native layout."""
         if (disk_cache is None) == (directory is None):
             raise InvalidArgumentError("pass exactly one of disk_cache and directory")
         if disk_cache is not None and max_size is not None:
             raise InvalidArgumentError("max_size applies to a cache the store opens; configure disk_cache yourself")
         super().__init__(default_collection=default_collection)
         self.max_size = check_max_size(max_size)
+        if layout is not None:
+            self._layout = layout
         self._owns_cache = disk_cache is None
         if disk_cache is not None:
             self._cache: CacheAPI = typed(disk_cache)
@@ -83,36 +79,36 @@ class DiskStore(BaseDiskStore):
     # -- entries ---------------------------------------------------------------------------------
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
-        return to_entry(await self._run(partial(self._cache.get, compound_key(collection, key))))
+        return self._entry(await self._run(partial(self._cache.get, self._layout.entry_name(collection, key))))
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        names = [compound_key(collection, key) for key in keys]
-        return list(map(to_entry, await self._run(partial(read_many, self._cache, names))))
+        names = [self._layout.entry_name(collection, key) for key in keys]
+        return list(map(self._entry, await self._run(partial(read_many, self._cache, names))))
 
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, record = compound_key(collection, key), encode_record(value_json, expires_at)
+        name, record = self._layout.entry_name(collection, key), self._layout.encode(value_json, expires_at)
         await self._run(partial(self._cache.set, name, record, ttl, tag=TAG))
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
-        names = [compound_key(collection, key) for key in keys]
-        records = [encode_record(value_json, expires_at) for value_json in values_json]
+        names = [self._layout.entry_name(collection, key) for key in keys]
+        records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
         await self._run(partial(write_many, self._cache, names, records, expire=ttl, tag=TAG))
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
-        return await self._run(partial(self._cache.delete, compound_key(collection, key)))
+        return await self._run(partial(self._cache.delete, self._layout.entry_name(collection, key)))
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        names = [compound_key(collection, key) for key in keys]
+        names = [self._layout.entry_name(collection, key) for key in keys]
         return await self._run(partial(delete_many, self._cache, names))
 
     # -- optional segments -----------------------------------------------------------------------
 
     async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
-        start, stop = _range(collection)
+        start, stop = self._layout.collection_range(collection)
         names = await self._run(
             partial(live_key_range, self._cache, start=start, stop=stop, tag=TAG, now=self.clock(), limit=limit)
         )
@@ -122,17 +118,16 @@ class DiskStore(BaseDiskStore):
         return await self._run(partial(self._collection_names, self.clock(), limit))
 
     def _collection_names(self, now: float, limit: int | None) -> list[str]:
-        # Compound keys start with a digit, and ":" sorts right after "9": all of them lie in ["0", ":").
         names: list[str] = []
-        start = "0"
+        start, stop = self._layout.every_collection_range()
         with self._cache.transact():
             while limit is None or len(names) < limit:
-                found = live_key_range(self._cache, start=start, stop=":", tag=TAG, now=now, limit=1)
+                found = live_key_range(self._cache, start=start, stop=stop, tag=TAG, now=now, limit=1)
                 if not found:
                     break
-                collection = split_compound_key(found[0])[0]
+                collection = self._layout.split_name(found[0])[0]
                 names.append(collection)
-                start = _range(collection)[1]
+                start = self._layout.collection_range(collection)[1]
         return names
 
     async def _destroy(self) -> bool:
@@ -142,7 +137,7 @@ class DiskStore(BaseDiskStore):
         return await self._run(partial(self._clear_collection, collection)) > 0
 
     def _clear_collection(self, collection: str) -> int:
-        start, stop = _range(collection)
+        start, stop = self._layout.collection_range(collection)
         with self._cache.transact():
             names = live_key_range(self._cache, start=start, stop=stop, tag=TAG, now=self.clock(), limit=None)
             return delete_many(self._cache, names)

@@ -18,6 +18,7 @@ from typing import TypeVar
 from diskcache import Timeout
 
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
+from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
     BaseCullStore,
@@ -25,6 +26,7 @@ from key_value.sync.stores.base import (
     BaseDestroyStore,
     BaseEnumerateCollectionsStore,
     BaseEnumerateKeysStore,
+    Entry,
 )
 
 T = TypeVar("T")
@@ -40,6 +42,13 @@ class BaseDiskStore(
     ABC,
 ):
     """A store on diskcache: implement `_release` (and `_open` if needed); call diskcache only through `_run`."""
+
+    #: Names and records in diskcache (`key_value.shared.layouts.disk`); the native one unless `layout=`.
+    _layout: DiskLayout = NATIVE_DISK_LAYOUT
+
+    def _entry(self, stored: object) -> Entry | None:
+        """The entry of a stored record (None stays None)."""
+        return None if stored is None else self._layout.decode(stored)
 
     def _setup(self) -> None:
         self._run(self._open)

@@ -19,9 +19,7 @@ from typing import Any, Protocol, cast
 
 from diskcache import Cache
 
-from key_value.shared.codec import decode_record
-from key_value.shared.errors import DeserializationError, StoreSetupError
-from key_value.sync.stores.base import Entry
+from key_value.shared.errors import StoreSetupError
 
 
 class CacheAPI(Protocol):
@@ -78,16 +76,6 @@ def open_cache(directory: Path, *, max_size: int | None) -> CacheAPI:
         return typed(Cache(str(directory), **settings))
     except (OSError, sqlite3.Error) as exc:
         raise StoreSetupError(f"cannot open the disk cache in {str(directory)!r}: {exc}") from exc
-
-
-def to_entry(stored: object) -> Entry | None:
-    """Decode a stored record (JSON text from `encode_record`) into an entry; None stays None."""
-    if stored is None:
-        return None
-    if not isinstance(stored, str):
-        raise DeserializationError(f"stored record is {type(stored).__name__}, not JSON text")
-    record = decode_record(stored)
-    return (record["value"], record["expires_at"])
 
 
 def read_many(cache: CacheAPI, keys: list[str]) -> list[object]:

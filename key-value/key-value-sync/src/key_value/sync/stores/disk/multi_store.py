@@ -5,7 +5,7 @@
 
 Layout under `base_directory`, one directory per collection:
 
-    <path_component(collection)>/
+    <layout.collection_directory(collection)>/   (natively path_component(collection))
         collection    the raw collection name (UTF-8), so names too long to encode still enumerate
         cache/        the collection's diskcache directory, holding JSON records under the raw keys
 
@@ -29,9 +29,8 @@ from pathlib import Path
 
 from diskcache import Cache
 
-from key_value.shared.codec import encode_record
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
-from key_value.shared.naming import path_component
+from key_value.shared.layouts.disk import DiskLayout
 from key_value.sync.stores.base import Entry
 from key_value.sync.stores.disk.base import BaseDiskStore, check_max_size
 from key_value.sync.stores.disk.cache import (
@@ -41,7 +40,6 @@ from key_value.sync.stores.disk.cache import (
     live_keys,
     open_cache,
     read_many,
-    to_entry,
     typed,
     write_many,
 )
@@ -62,18 +60,18 @@ def _write_name(directory: Path, collection: str) -> None:
     os.replace(temporary, path)
 
 
-def _read_name(directory: Path) -> str | None:
+def _read_name(directory: Path, layout: DiskLayout) -> str | None:
     """The raw name of the collection in `directory`, or None if it is not one of ours."""
     try:
         name = (directory / NAME_FILE).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    return name if name and path_component(name) == directory.name else None
+    return name if name and layout.collection_directory(name) == directory.name else None
 
 
-def _open_in(base_directory: Path, collection: str, *, max_size: int | None) -> CacheAPI:
+def _open_in(base_directory: Path, layout: DiskLayout, collection: str, *, max_size: int | None) -> CacheAPI:
     """Open (creating) the cache of `collection` under `base_directory`, recording its raw name first."""
-    directory = base_directory / path_component(collection)
+    directory = base_directory / layout.collection_directory(collection)
     _write_name(directory, collection)
     return open_cache(directory / CACHE_DIRECTORY, max_size=max_size)
 
@@ -89,13 +87,17 @@ class MultiDiskStore(BaseDiskStore):
         max_size: int | None = None,
         default_collection: str | None = None,
         auto_create: bool = True,
+        layout: DiskLayout | None = None,
     ) -> None:
+        """`layout` (ours) chooses the directory names and records written; None is the native layout."""
         if (disk_cache_factory is None) == (base_directory is None):
             raise InvalidArgumentError("pass exactly one of disk_cache_factory and base_directory")
         if disk_cache_factory is not None and max_size is not None:
             raise InvalidArgumentError("max_size applies to caches the store opens; configure the factory's caches")
         super().__init__(default_collection=default_collection)
         self.max_size = check_max_size(max_size)
+        if layout is not None:
+            self._layout = layout
         if disk_cache_factory is not None:
             factory = disk_cache_factory
             self.base_directory: Path | None = None
@@ -104,7 +106,7 @@ class MultiDiskStore(BaseDiskStore):
             self.base_directory = Path(str(base_directory)).expanduser()
             if not auto_create and (not self.base_directory.is_dir()):
                 raise StoreSetupError(f"directory {str(base_directory)!r} does not exist and auto_create is False")
-            self._open_collection = partial(_open_in, self.base_directory, max_size=self.max_size)
+            self._open_collection = partial(_open_in, self.base_directory, self._layout, max_size=self.max_size)
         self._caches: dict[str, CacheAPI] = {}
         self._caches_lock = threading.Lock()  # uncontended on the async worker; guards opening in the sync twin
 
@@ -127,7 +129,7 @@ class MultiDiskStore(BaseDiskStore):
         if cache is not None:
             return cache
         base = self.base_directory
-        if base is None or (base / path_component(collection) / CACHE_DIRECTORY).is_dir():
+        if base is None or (base / self._layout.collection_directory(collection) / CACHE_DIRECTORY).is_dir():
             return self._cache(collection)
         return None
 
@@ -140,7 +142,7 @@ class MultiDiskStore(BaseDiskStore):
             entries = list(os.scandir(self.base_directory))
         except FileNotFoundError:
             return []
-        names = (_read_name(Path(entry.path)) for entry in entries if entry.is_dir())
+        names = (_read_name(Path(entry.path), self._layout) for entry in entries if entry.is_dir())
         return [name for name in names if name is not None]
 
     def _release(self) -> None:
@@ -153,14 +155,14 @@ class MultiDiskStore(BaseDiskStore):
     # -- entries ---------------------------------------------------------------------------------
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
-        return to_entry(self._run(partial(self._read, collection, key)))
+        return self._entry(self._run(partial(self._read, collection, key)))
 
     def _read(self, collection: str, key: str) -> object:
         cache = self._existing_cache(collection)
         return None if cache is None else cache.get(key)
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        return list(map(to_entry, self._run(partial(self._read_many, collection, keys))))
+        return list(map(self._entry, self._run(partial(self._read_many, collection, keys))))
 
     def _read_many(self, collection: str, keys: list[str]) -> list[object]:
         cache = self._existing_cache(collection)
@@ -173,7 +175,7 @@ class MultiDiskStore(BaseDiskStore):
 
     def _write(self, collection: str, key: str, value_json: str, ttl: float | None) -> None:
         cache = self._cache(collection)
-        cache.set(key, encode_record(value_json, self._expires_at(ttl)), ttl)
+        cache.set(key, self._layout.encode(value_json, self._expiry(ttl)), ttl)
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
@@ -182,13 +184,10 @@ class MultiDiskStore(BaseDiskStore):
 
     def _write_many(self, collection: str, keys: list[str], values_json: list[str], ttl: float | None) -> None:
         cache = self._cache(collection)
-        expires_at = self._expires_at(ttl)
-        records = [encode_record(value_json, expires_at) for value_json in values_json]
-        write_many(cache, keys, records, expire=ttl, tag=None)
-
-    def _expires_at(self, ttl: float | None) -> float | None:
         # Counted from here, once the cache is open: opening a new collection's cache takes tens of milliseconds.
-        return None if ttl is None else self.clock() + ttl
+        expires_at = self._expiry(ttl)
+        records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
+        write_many(cache, keys, records, expire=ttl, tag=None)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         return self._run(partial(self._delete, collection, key))
@@ -238,7 +237,7 @@ class MultiDiskStore(BaseDiskStore):
         had_entries = any(len(cache) > 0 for cache in caches)
         self._release()  # close before removing: the next use opens fresh caches
         for collection in collections:
-            shutil.rmtree(base / path_component(collection))
+            shutil.rmtree(base / self._layout.collection_directory(collection))
         return had_entries
 
     def _destroy_collection(self, collection: str) -> bool:
