@@ -26,6 +26,7 @@ from key_value.shared.errors import (
     StoreSetupError,
     ValueTooLargeError,
 )
+from key_value.shared.layouts.dynamodb import Item, NativeDynamoDBLayout
 from testing.servers._process import free_port
 from testing.servers.moto_server import MotoServer
 
@@ -67,6 +68,33 @@ class TestDynamoDBStore(ContractTests):
         store = make_store(moto_server)
         yield store
         await store.close()
+
+
+class MarkedDynamoDBLayout(NativeDynamoDBLayout):
+    """The native layout with every partition key marked, to prove the store goes through its layout."""
+
+    def stored_collection(self, collection: str) -> str:
+        return "@" + super().stored_collection(collection)
+
+    def raw_collection(self, item: Item) -> str:
+        return super().raw_collection(item).removeprefix("@")
+
+
+class TestDynamoDBStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
+        moto_server.reset()
+        store = make_store(moto_server, layout=MarkedDynamoDBLayout())
+        yield store
+        await store.close()
+
+    async def test_items_follow_the_layout(self, store: DynamoDBStore, raw: Any) -> None:
+        await store.put("k", {"v": 1}, collection="c")
+        await store.put_many(["m"], [{"v": 2}], collection="c")
+        assert sorted((item["collection"]["S"], item["key"]["S"]) for item in all_items(raw)) == [
+            ("@c", "k"),
+            ("@c", "m"),
+        ]
 
 
 class TestDynamoDBBehaviour:

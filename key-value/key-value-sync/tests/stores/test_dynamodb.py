@@ -22,6 +22,7 @@ import pytest
 
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError, ValueTooLargeError
+from key_value.shared.layouts.dynamodb import Item, NativeDynamoDBLayout
 from key_value.sync.stores._aws import MAX_CONCURRENCY
 from key_value.sync.stores.dynamodb import DynamoDBStore
 from testing.servers._process import free_port
@@ -65,6 +66,33 @@ class TestDynamoDBStore(ContractTests):
         store = make_store(moto_server)
         yield store
         store.close()
+
+
+class MarkedDynamoDBLayout(NativeDynamoDBLayout):
+    """The native layout with every partition key marked, to prove the store goes through its layout."""
+
+    def stored_collection(self, collection: str) -> str:
+        return "@" + super().stored_collection(collection)
+
+    def raw_collection(self, item: Item) -> str:
+        return super().raw_collection(item).removeprefix("@")
+
+
+class TestDynamoDBStoreWithLayout(ContractTests):
+    @pytest.fixture
+    def store(self, moto_server: MotoServer) -> Iterator[DynamoDBStore]:
+        moto_server.reset()
+        store = make_store(moto_server, layout=MarkedDynamoDBLayout())
+        yield store
+        store.close()
+
+    def test_items_follow_the_layout(self, store: DynamoDBStore, raw: Any) -> None:
+        store.put("k", {"v": 1}, collection="c")
+        store.put_many(["m"], [{"v": 2}], collection="c")
+        assert sorted((item["collection"]["S"], item["key"]["S"]) for item in all_items(raw)) == [
+            ("@c", "k"),
+            ("@c", "m"),
+        ]
 
 
 class TestDynamoDBBehaviour:

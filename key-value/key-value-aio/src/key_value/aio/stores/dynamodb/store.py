@@ -1,4 +1,4 @@
-"""`DynamoDBStore`: one DynamoDB table, one item per entry (layout in `layout.py`).
+"""`DynamoDBStore`: one DynamoDB table, one item per entry (layout in `key_value.shared.layouts.dynamodb`).
 
 The table is created on first use unless `auto_create=False`, with on-demand billing (or `table_config`)
 and DynamoDB's TTL switched on for the `ttl` attribute. DynamoDB removes expired items lazily (often
@@ -34,25 +34,19 @@ from key_value.aio.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
-from key_value.aio.stores.dynamodb.layout import (
+from key_value.aio.stores.dynamodb.table import GET_BATCH, WRITE_BATCH, DynamoTable, Projection
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
+from key_value.shared.layouts.dynamodb import (
     COLLECTION,
     COLLECTION_NAME,
     EXPIRES_AT,
     KEY,
     KEY_NAME,
+    NATIVE_DYNAMODB_LAYOUT,
     TTL,
+    DynamoDBLayout,
     Item,
-    decode_entry,
-    encode_item,
-    item_expiry,
-    item_key,
-    raw_collection,
-    raw_key,
-    stored_collection,
-    stored_key,
 )
-from key_value.aio.stores.dynamodb.table import GET_BATCH, WRITE_BATCH, DynamoTable, Projection
-from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
 
 #: First and longest pause before unprocessed keys or items are sent again (seconds; jittered).
 BACKOFF_START = 0.05
@@ -91,7 +85,9 @@ class DynamoDBStore(
         default_collection: str | None = None,
         table_config: Mapping[str, Any] | None = None,
         auto_create: bool = True,
+        layout: DynamoDBLayout | None = None,
     ) -> None:
+        """`layout` (ours) chooses the items written (`key_value.shared.layouts.dynamodb`); None is the native one."""
         if not isinstance(table_name, str) or not table_name:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidArgumentError("table_name must be a non-empty str")
         config = dict(table_config or {})
@@ -99,6 +95,7 @@ class DynamoDBStore(
             raise InvalidArgumentError(f"table_config must not set {', '.join(sorted(reserved))}: the store sets them")
         self.table_name = table_name
         self.auto_create = auto_create
+        self._layout: DynamoDBLayout = NATIVE_DYNAMODB_LAYOUT if layout is None else layout
         self._create_options = {"BillingMode": "PAY_PER_REQUEST", **config}
         settings = AwsSettings(
             session=session,
@@ -144,18 +141,18 @@ class DynamoDBStore(
     # -- reads ----------------------------------------------------------------------------------
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
-        item = await (await self._table()).get(item_key(collection, key))
-        return None if item is None else decode_entry(item)
+        item = await (await self._table()).get(self._layout.item_key(collection, key))
+        return None if item is None else self._layout.decode_entry(item)
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         found = await self._batch_get(collection, keys, None)
-        items = [found.get(stored_key(key)) for key in keys]
-        return [None if item is None else decode_entry(item) for item in items]
+        items = [found.get(self._layout.stored_key(key)) for key in keys]
+        return [None if item is None else self._layout.decode_entry(item) for item in items]
 
     async def _batch_get(self, collection: str, keys: list[str], projection: Projection | None) -> dict[str, Item]:
         """The items of the distinct keys that exist, by stored key: BatchGetItem, some requests at once."""
         table = await self._table()
-        unique = list({stored_key(key): item_key(collection, key) for key in keys}.values())
+        unique = list({self._layout.stored_key(key): self._layout.item_key(collection, key) for key in keys}.values())
         batches = [unique[start : start + GET_BATCH] for start in range(0, len(unique), GET_BATCH)]
 
         async def fetch(batch: list[Item]) -> list[Item]:
@@ -177,13 +174,16 @@ class DynamoDBStore(
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        item = encode_item(collection, key, value_json, expires_at)
+        item = self._layout.encode_item(collection, key, value_json, expires_at)
         await (await self._table()).put(item)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
-        items = [encode_item(collection, key, value, expires_at) for key, value in zip(keys, values_json, strict=True)]
+        items = [
+            self._layout.encode_item(collection, key, value, expires_at)
+            for key, value in zip(keys, values_json, strict=True)
+        ]
         await self._batch_write([{"PutRequest": {"Item": item}} for item in items])
 
     async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
@@ -204,7 +204,7 @@ class DynamoDBStore(
         await run_bounded(write, batches)
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
-        old = await (await self._table()).delete(item_key(collection, key))
+        old = await (await self._table()).delete(self._layout.item_key(collection, key))
         return old is not None and self._is_live(old)
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
@@ -218,7 +218,7 @@ class DynamoDBStore(
         await self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
 
     def _is_live(self, item: Item) -> bool:
-        expires_at = item_expiry(item)
+        expires_at = self._layout.item_expiry(item)
         return expires_at is None or expires_at > self.clock()
 
     # -- enumeration and destruction ------------------------------------------------------------
@@ -235,12 +235,12 @@ class DynamoDBStore(
     async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         table = await self._table()
         projection = self._live_only("#k, #kn", {"#k": KEY, "#kn": KEY_NAME})
-        partition = stored_collection(collection)
+        partition = self._layout.stored_collection(collection)
         keys: list[str] = []
         start: Item | None = None
         while True:
             page = await table.query_page(partition, projection, start)
-            keys.extend(raw_key(item) for item in page.items)
+            keys.extend(self._layout.raw_key(item) for item in page.items)
             if page.next_start is None or (limit is not None and len(keys) >= limit):
                 return keys if limit is None else keys[:limit]
             start = page.next_start
@@ -253,7 +253,7 @@ class DynamoDBStore(
         while True:
             page = await table.scan_page(projection, start)
             for item in page.items:
-                names.setdefault(item[COLLECTION]["S"], raw_collection(item))
+                names.setdefault(item[COLLECTION]["S"], self._layout.raw_collection(item))
             if page.next_start is None or (limit is not None and len(names) >= limit):
                 found = list(names.values())
                 return found if limit is None else found[:limit]
@@ -274,7 +274,7 @@ class DynamoDBStore(
 
     async def _destroy_collection(self, collection: str) -> bool:
         table = await self._table()
-        partition = stored_collection(collection)
+        partition = self._layout.stored_collection(collection)
         items: list[Item] = []
         start: Item | None = None
         while True:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from key_value.aio.stores._aws import AWS_ERRORS, aws_error, error_code, translated
-from key_value.aio.stores.dynamodb.layout import COLLECTION, KEY, Item
+from key_value.shared.layouts.dynamodb import COLLECTION, KEY, Item
 
 #: Keys per BatchGetItem and writes per BatchWriteItem request: DynamoDB's maximums.
 GET_BATCH = 100

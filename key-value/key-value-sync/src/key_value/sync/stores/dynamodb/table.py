@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from key_value.shared.layouts.dynamodb import COLLECTION, KEY, Item
 from key_value.sync.stores._aws import AWS_ERRORS, aws_error, error_code, translated
-from key_value.sync.stores.dynamodb.layout import COLLECTION, KEY, Item
 
 #: Keys per BatchGetItem and writes per BatchWriteItem request: DynamoDB's maximums.
 GET_BATCH = 100
