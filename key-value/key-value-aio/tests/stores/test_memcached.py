@@ -24,13 +24,13 @@ from key_value.aio.stores.memcached import MemcachedStore
 from key_value.aio.stores.memcached.store import expiry_flags, expiry_from_meta, item_key
 from key_value.aio.stores.memcached.wire import new_wire
 from key_value.shared.capabilities import Capability
-from key_value.shared.codec import decode_record
 from key_value.shared.errors import (
     DeserializationError,
     InvalidArgumentError,
     StoreConnectionError,
     ValueTooLargeError,
 )
+from key_value.shared.records import decode_record
 from testing.servers._round_trips import RoundTripCounter
 from testing.servers.memcached_server import MemcachedServer
 

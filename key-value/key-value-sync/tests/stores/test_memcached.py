@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from key_value.shared.capabilities import Capability
-from key_value.shared.codec import decode_record
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, StoreConnectionError, ValueTooLargeError
+from key_value.shared.records import decode_record
 from key_value.sync.protocols.key_value import (
     CullProtocol,
     DestroyCollectionProtocol,

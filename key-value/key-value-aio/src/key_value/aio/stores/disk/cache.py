@@ -17,8 +17,8 @@ from typing import Any, Protocol, cast
 from diskcache import Cache
 
 from key_value.aio.stores.base import Entry
-from key_value.shared.codec import decode_record
 from key_value.shared.errors import DeserializationError, StoreSetupError
+from key_value.shared.records import decode_record
 
 
 class CacheAPI(Protocol):

@@ -39,9 +39,9 @@ from key_value.aio.stores.disk.cache import (
     typed,
     write_many,
 )
-from key_value.shared.codec import encode_record
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.naming import path_component
+from key_value.shared.records import encode_record
 
 #: Inside a collection's directory: the file holding its raw name, and the diskcache directory.
 NAME_FILE = "collection"

@@ -27,9 +27,9 @@ from key_value.aio.stores.disk.cache import (
     typed,
     write_many,
 )
-from key_value.shared.codec import encode_record
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.naming import compound_key, compound_prefix, split_compound_key
+from key_value.shared.records import encode_record
 
 #: The diskcache tag on every entry this store writes.
 TAG = "key-value"

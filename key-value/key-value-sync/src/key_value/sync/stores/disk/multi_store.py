@@ -29,9 +29,9 @@ from pathlib import Path
 
 from diskcache import Cache
 
-from key_value.shared.codec import encode_record
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.naming import path_component
+from key_value.shared.records import encode_record
 from key_value.sync.stores.base import Entry
 from key_value.sync.stores.disk.base import BaseDiskStore, check_max_size
 from key_value.sync.stores.disk.cache import (
