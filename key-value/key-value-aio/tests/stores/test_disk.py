@@ -15,7 +15,7 @@ from diskcache import Cache
 from key_value.aio.stores.disk import DiskStore, MultiDiskStore
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 LONG_NAME = "a-very-long-collection-name-" * 20  # far past a path component's limit, so its directory name is hashed
 

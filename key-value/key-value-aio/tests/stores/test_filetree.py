@@ -19,7 +19,7 @@ from key_value.shared.errors import InvalidArgumentError, PathSecurityError, Sto
 from key_value.shared.naming import is_hashed_component, path_component
 from key_value.shared.records import encode_record
 
-from .contract import AWKWARD_NAMES, ContractTests
+from ..support.contract import AWKWARD_NAMES, ContractTests
 
 #: Names aimed at the file system on top of the contract's awkward ones: traversal, absolute and
 #: Windows paths, reserved device names, and the dot-names the store uses for itself.

@@ -17,7 +17,7 @@ from diskcache import Cache
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.sync.stores.disk import DiskStore, MultiDiskStore
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 LONG_NAME = "a-very-long-collection-name-" * 20  # far past a path component's limit, so its directory name is hashed
 

@@ -22,7 +22,7 @@ from key_value.sync.stores.filetree import store as store_module
 from key_value.sync.stores.filetree import tree as tree_module
 from key_value.sync.stores.filetree.files import read_file
 
-from .contract import AWKWARD_NAMES, ContractTests
+from ..support.contract import AWKWARD_NAMES, ContractTests
 
 #: Names aimed at the file system on top of the contract's awkward ones: traversal, absolute and
 #: Windows paths, reserved device names, and the dot-names the store uses for itself.

@@ -32,8 +32,8 @@ from key_value.sync.stores.memcached.wire import new_wire
 from testing.servers._round_trips import RoundTripCounter
 from testing.servers.memcached_server import MemcachedServer
 
-from .contract import ContractTests
-from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
+from ..support.contract import ContractTests
+from ..support.server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 DAY = 24 * 3600
 
