@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from key_value.shared.codec import decode_record, decode_value, encode_record, encode_value, freeze_value, thaw_value
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import DeserializationError, SerializationError
+from key_value.shared.records import decode_record, encode_record
+from key_value.shared.snapshot import freeze_value, thaw_value
 from testing.ids import stable_id
 
 

@@ -8,7 +8,7 @@ from key_value.aio.adapters.raise_on_missing import RaiseOnMissingAdapter
 from key_value.aio.stores.memory import MemoryStore
 from key_value.shared.errors import InvalidKeyError, MissingKeyError
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestRaiseOnMissingContract(ContractTests):

@@ -16,7 +16,7 @@ from key_value.aio.stores.disk import DiskStore, MultiDiskStore
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.layouts.disk import NativeDiskLayout
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 LONG_NAME = "a-very-long-collection-name-" * 20  # far past a path component's limit, so its directory name is hashed
 

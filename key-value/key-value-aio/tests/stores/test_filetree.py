@@ -15,11 +15,11 @@ from key_value.aio.stores.filetree import FileTreeStore
 from key_value.aio.stores.filetree import store as store_module
 from key_value.aio.stores.filetree import tree as tree_module
 from key_value.aio.stores.filetree.files import read_file
-from key_value.shared.codec import encode_record
 from key_value.shared.errors import InvalidArgumentError, PathSecurityError, StoreSetupError
 from key_value.shared.naming import is_hashed_component, path_component
+from key_value.shared.records import encode_record
 
-from .contract import AWKWARD_NAMES, ContractTests
+from ..support.contract import AWKWARD_NAMES, ContractTests
 
 #: Names aimed at the file system on top of the contract's awkward ones: traversal, absolute and
 #: Windows paths, reserved device names, and the dot-names the store uses for itself.

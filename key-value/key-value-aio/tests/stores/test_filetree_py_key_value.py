@@ -21,7 +21,7 @@ from key_value.aio.stores.filetree import (
 )
 from key_value.shared.errors import DeserializationError, InvalidKeyError
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 #: (collection, key) -> the entry file py-key-value-aio 0.4.6 writes for it with the V1 strategies.
 UPSTREAM_PATHS = {

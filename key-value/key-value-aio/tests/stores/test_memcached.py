@@ -24,18 +24,18 @@ from key_value.aio.stores.memcached import MemcachedStore
 from key_value.aio.stores.memcached.store import expiry_flags, expiry_from_meta, item_key
 from key_value.aio.stores.memcached.wire import new_wire
 from key_value.shared.capabilities import Capability
-from key_value.shared.codec import decode_record
 from key_value.shared.errors import (
     DeserializationError,
     InvalidArgumentError,
     StoreConnectionError,
     ValueTooLargeError,
 )
+from key_value.shared.records import decode_record
 from testing.servers._round_trips import RoundTripCounter
 from testing.servers.memcached_server import MemcachedServer
 
-from .contract import ContractTests
-from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
+from ..support.contract import ContractTests
+from ..support.server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 DAY = 24 * 3600
 

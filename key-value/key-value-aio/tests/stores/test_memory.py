@@ -14,7 +14,7 @@ import pytest
 from key_value.aio.stores.memory import MemoryStore
 from key_value.shared.errors import InvalidArgumentError
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestMemoryStore(ContractTests):

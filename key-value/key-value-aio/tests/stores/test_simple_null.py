@@ -8,7 +8,7 @@ from key_value.aio.stores.null import NullStore
 from key_value.aio.stores.simple import SimpleStore
 from key_value.shared.errors import InvalidKeyError, InvalidTTLError, SerializationError
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestSimpleStore(ContractTests):

@@ -17,8 +17,8 @@ from key_value.shared.redis_keys import server_key
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers._round_trips import RoundTripCounter
 
-from .contract import ContractTests
-from .resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.contract import ContractTests
+from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
 
 
 class TestValkeyStore(ContractTests):

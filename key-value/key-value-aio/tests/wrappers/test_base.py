@@ -16,7 +16,7 @@ from key_value.aio.stores.null import NullStore
 from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.shared.capabilities import Capability
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 SEGMENTS = [
     AsyncEnumerateKeysProtocol,

@@ -15,7 +15,7 @@ from key_value.aio.wrappers.compression import CompressionWrapper
 from key_value.shared.codec import encode_value
 from key_value.shared.errors import DeserializationError, InvalidArgumentError
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 ENVELOPE_FIELDS = {"__compressed_data__", "__compression_algorithm__", "__compression_version__"}
 LARGE: dict[str, Any] = {"text": "compressible " * 500}

@@ -3,7 +3,7 @@
 No contract run: the contract requires that a missing key reads as None (after a delete, an expiry, in
 an empty collection), which is exactly what this wrapper exists to change, and no option turns that
 off. Its own rules are tested here instead, and the segments, lifecycle and stacking in
-test_group_a.py.
+test_wrapper_segments_and_stacks.py.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from key_value.shared.errors import (
     SerializationError,
 )
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 KEY = Fernet.generate_key()
 SECRET: dict[str, Any] = {"card": "4111-1111", "nested": {"pin": 1234}}

@@ -24,8 +24,8 @@ from key_value.shared.errors import (
 )
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .doubles import CallRecorder, DownStore
+from ..support.contract import ContractTests
+from ..support.doubles import CallRecorder, DownStore
 
 
 class TestFallbackPrimaryHealthy(ContractTests):

@@ -20,7 +20,7 @@ from key_value.shared.errors import (
 )
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 SMALL: dict[str, Any] = {"v": 1}
 LARGE: dict[str, Any] = {"v": "x" * 200}

@@ -20,7 +20,7 @@ from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.wrappers.logging import LoggingWrapper
 from key_value.shared.errors import InvalidKeyError, SerializationError
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 LOGGER = "key_value.logging"
 SECRET = "hunter2"

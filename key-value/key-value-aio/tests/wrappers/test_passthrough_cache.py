@@ -28,8 +28,8 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidKeyError, InvalidTTLError
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .doubles import CallRecorder
+from ..support.contract import ContractTests
+from ..support.doubles import CallRecorder
 
 T = TypeVar("T")
 TIMEOUT = 10.0

@@ -20,7 +20,7 @@ from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestPrefixCollections(ContractTests):

@@ -18,8 +18,8 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import Limited, RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import Limited, RecordingStore, full
 
 
 async def add_neighbour(inner: AsyncKeyValue) -> PrefixKeysWrapper:

@@ -31,7 +31,7 @@ from key_value.shared.errors import (
     SerializationError,
 )
 
-from .recording_store import RecordingStore
+from ..support.doubles import RecordingStore
 
 SEEDED = {None: ["a", "b"], "one": ["a", "c"], "two": ["z"]}
 

@@ -24,8 +24,8 @@ from key_value.shared.errors import (
 )
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore, full
 
 
 class Flaky(BaseWrapper):

@@ -12,8 +12,8 @@ from key_value.aio.wrappers.routing import CollectionRoutingWrapper, RoutingWrap
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 
-from ..stores.contract import ContractTests
-from .recording_store import Limited, RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import Limited, RecordingStore, full
 
 
 class CountingStore(MemoryStore):

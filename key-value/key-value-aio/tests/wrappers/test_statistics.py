@@ -25,8 +25,8 @@ from key_value.aio.wrappers.statistics import (
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidKeyError, InvalidTTLError
 
-from ..stores.contract import ContractTests
-from .recording_store import RecordingStore
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore
 
 
 class TestStatistics(ContractTests):

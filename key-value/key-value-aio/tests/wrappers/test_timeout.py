@@ -18,8 +18,8 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, StoreConnectionError, StoreTimeoutError
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore, full
 
 #: Far longer than any limit below: a test that waited for it would be seen to have waited.
 SLOW = 30.0

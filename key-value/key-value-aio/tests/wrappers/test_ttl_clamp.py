@@ -16,8 +16,8 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidTTLError
 from testing.ids import stable_id
 
-from ..stores.contract import BAD_TTLS, ContractTests
-from .recording_store import RecordingStore
+from ..support.contract import BAD_TTLS, ContractTests
+from ..support.doubles import RecordingStore
 
 
 class TestTTLClamp(ContractTests):

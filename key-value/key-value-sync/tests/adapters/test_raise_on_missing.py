@@ -11,7 +11,7 @@ from key_value.shared.errors import InvalidKeyError, MissingKeyError
 from key_value.sync.adapters.raise_on_missing import RaiseOnMissingAdapter
 from key_value.sync.stores.memory import MemoryStore
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestRaiseOnMissingContract(ContractTests):

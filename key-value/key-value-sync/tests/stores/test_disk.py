@@ -18,7 +18,7 @@ from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.layouts.disk import NativeDiskLayout
 from key_value.sync.stores.disk import DiskStore, MultiDiskStore
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 LONG_NAME = "a-very-long-collection-name-" * 20  # far past a path component's limit, so its directory name is hashed
 

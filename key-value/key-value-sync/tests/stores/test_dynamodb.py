@@ -28,9 +28,9 @@ from key_value.sync.stores.dynamodb import DynamoDBStore
 from testing.servers._process import free_port
 from testing.servers.moto_server import MotoServer
 
-from .aws_helpers import RequestCounter, aws_client, raw_client
-from .contract import ContractTests
-from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
+from ..support.aws_helpers import RequestCounter, aws_client, raw_client
+from ..support.contract import ContractTests
+from ..support.server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 TABLE = "kv-test-table"
 

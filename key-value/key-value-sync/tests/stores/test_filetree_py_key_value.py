@@ -24,7 +24,7 @@ from key_value.sync.stores.filetree import (
     FileTreeV1KeySanitizationStrategy,
 )
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 #: (collection, key) -> the entry file py-key-value-aio 0.4.6 writes for it with the V1 strategies.
 UPSTREAM_PATHS = {

@@ -16,7 +16,7 @@ import pytest
 from key_value.shared.errors import InvalidArgumentError
 from key_value.sync.stores.memory import MemoryStore
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestMemoryStore(ContractTests):

@@ -41,8 +41,8 @@ from key_value.sync.stores.nats.tokens import MAX_SUBJECT_BYTES, decode_token, e
 from testing.servers._process import LOOPBACK, free_port
 from testing.servers.nats_server import NatsServer
 
-from .contract import AWKWARD_NAMES, COLLIDING_PAIRS, ContractTests
-from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
+from ..support.contract import AWKWARD_NAMES, COLLIDING_PAIRS, ContractTests
+from ..support.server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 _TOKEN = re.compile("[-/_=a-zA-Z0-9]+")
 

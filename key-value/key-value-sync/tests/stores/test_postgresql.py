@@ -32,8 +32,8 @@ from key_value.sync.stores.postgresql.store import Pool
 from testing.servers._process import LOOPBACK, free_port
 from testing.servers.postgresql_server import PostgresServer
 
-from .contract import ContractTests
-from .server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
+from ..support.contract import ContractTests
+from ..support.server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from key_value.sync.stores.redis import RedisStore
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers.redis_server import PASSWORD, USER, TLSServer
 
-from .contract import ContractTests
-from .resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.contract import ContractTests
+from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
 
 
 class TestRedisStore(ContractTests):

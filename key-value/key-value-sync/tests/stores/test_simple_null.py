@@ -11,7 +11,7 @@ from key_value.shared.errors import InvalidKeyError, InvalidTTLError, Serializat
 from key_value.sync.stores.null import NullStore
 from key_value.sync.stores.simple import SimpleStore
 
-from .contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestSimpleStore(ContractTests):

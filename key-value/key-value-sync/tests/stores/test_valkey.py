@@ -20,8 +20,8 @@ from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers._round_trips import RoundTripCounter
 
-from .contract import ContractTests
-from .resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.contract import ContractTests
+from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
 
 
 class TestValkeyStore(ContractTests):

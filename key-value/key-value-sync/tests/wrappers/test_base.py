@@ -19,7 +19,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 SEGMENTS = [
     EnumerateKeysProtocol,

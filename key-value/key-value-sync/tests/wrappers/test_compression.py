@@ -18,7 +18,7 @@ from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.compression import CompressionWrapper
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 ENVELOPE_FIELDS = {"__compressed_data__", "__compression_algorithm__", "__compression_version__"}
 LARGE: dict[str, Any] = {"text": "compressible " * 500}

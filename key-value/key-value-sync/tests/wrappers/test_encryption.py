@@ -29,7 +29,7 @@ from key_value.sync.wrappers.encryption import BaseEncryptionWrapper, FernetEncr
 from key_value.sync.wrappers.encryption.fernet import derive_key
 from key_value.sync.wrappers.prefix_collections import PrefixCollectionsWrapper
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 KEY = Fernet.generate_key()
 SECRET: dict[str, Any] = {"card": "4111-1111", "nested": {"pin": 1234}}

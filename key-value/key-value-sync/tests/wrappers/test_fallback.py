@@ -27,8 +27,8 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.fallback import FallbackWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .doubles import CallRecorder, DownStore
+from ..support.contract import ContractTests
+from ..support.doubles import CallRecorder, DownStore
 
 
 class TestFallbackPrimaryHealthy(ContractTests):

@@ -23,7 +23,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.limit_size import LimitSizeWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 SMALL: dict[str, Any] = {"v": 1}
 LARGE: dict[str, Any] = {"v": "x" * 200}

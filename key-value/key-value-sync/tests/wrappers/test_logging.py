@@ -23,7 +23,7 @@ from key_value.sync.protocols.key_value import (
 from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.wrappers.logging import LoggingWrapper
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 LOGGER = "key_value.logging"
 SECRET = "hunter2"

@@ -26,8 +26,8 @@ from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.passthrough_cache import PassthroughCacheWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .doubles import CallRecorder
+from ..support.contract import ContractTests
+from ..support.doubles import CallRecorder
 
 T = TypeVar("T")
 TIMEOUT = 10.0

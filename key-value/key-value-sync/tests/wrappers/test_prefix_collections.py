@@ -23,7 +23,7 @@ from key_value.sync.wrappers.base import BaseWrapper
 from key_value.sync.wrappers.prefix_collections import PrefixCollectionsWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
 
 
 class TestPrefixCollections(ContractTests):

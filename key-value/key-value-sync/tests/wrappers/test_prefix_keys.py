@@ -21,8 +21,8 @@ from key_value.sync.wrappers.base import ALL_SEGMENTS
 from key_value.sync.wrappers.prefix_keys import PrefixKeysWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import Limited, RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import Limited, RecordingStore, full
 
 
 def add_neighbour(inner: KeyValue) -> PrefixKeysWrapper:

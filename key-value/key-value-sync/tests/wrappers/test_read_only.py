@@ -34,7 +34,7 @@ from key_value.sync.stores.memory import MemoryStore
 from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.read_only import ReadOnlyWrapper
 
-from .recording_store import RecordingStore
+from ..support.doubles import RecordingStore
 
 SEEDED = {None: ["a", "b"], "one": ["a", "c"], "two": ["z"]}
 

@@ -27,8 +27,8 @@ from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.retry import DEFAULT_RETRY_ON, RetryWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore, full
 
 
 class Flaky(BaseWrapper):

@@ -15,8 +15,8 @@ from key_value.sync.stores.null import NullStore
 from key_value.sync.wrappers.base import ALL_SEGMENTS
 from key_value.sync.wrappers.routing import CollectionRoutingWrapper, RoutingWrapper
 
-from ..stores.contract import ContractTests
-from .recording_store import Limited, RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import Limited, RecordingStore, full
 
 
 class CountingStore(MemoryStore):

@@ -16,8 +16,8 @@ from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.single_collection import SingleCollectionWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import Limited, RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import Limited, RecordingStore, full
 
 #: Keys in the single collection that this wrapper did not write: never listed, touched or destroyed.
 FOREIGN_KEYS = ["loose", "__k", "x%ZZ__k", "c__", "%5f__k", "%41__k"]

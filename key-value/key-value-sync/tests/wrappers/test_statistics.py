@@ -27,8 +27,8 @@ from key_value.sync.wrappers.statistics import (
     TTLStatistics,
 )
 
-from ..stores.contract import ContractTests
-from .recording_store import RecordingStore
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore
 
 
 class TestStatistics(ContractTests):

@@ -21,8 +21,8 @@ from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.timeout import TimeoutWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import ContractTests
-from .recording_store import RecordingStore, full
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore, full
 
 #: Far longer than any limit below: a test that waited for it would be seen to have waited.
 SLOW = 30.0

@@ -19,8 +19,8 @@ from key_value.sync.wrappers.base import ALL_SEGMENTS
 from key_value.sync.wrappers.ttl_clamp import TTLClampWrapper
 from testing.ids import stable_id
 
-from ..stores.contract import BAD_TTLS, ContractTests
-from .recording_store import RecordingStore
+from ..support.contract import BAD_TTLS, ContractTests
+from ..support.doubles import RecordingStore
 
 
 class TestTTLClamp(ContractTests):

@@ -1,1 +1,8 @@
-"""I/O-free core shared by the async and sync twins of key-value."""
+"""Twin-agnostic code with no I/O that both the async and the sync twin import.
+
+Only what changes with neither the twin nor the backend belongs here: validation, errors, the value codec
+(`codec`), MemoryStore's snapshots (`snapshot`), the file record format (`records`), naming, prefixing,
+capabilities and the runtime type checks. How a store family lays names and values out on its backend
+(names -> backend slots, value -> bytes) lives in `key_value.shared.layouts`, one module per store family,
+and code that exists only for py-key-value compatibility lives in `key_value.shared.compat`.
+"""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from key_value.shared.codec import decode_record, encode_record
 from key_value.shared.errors import DeserializationError
 from key_value.shared.naming import compound_key, compound_prefix, path_component, split_compound_key
+from key_value.shared.records import decode_record, encode_record
 
 
 class DiskLayout(Protocol):

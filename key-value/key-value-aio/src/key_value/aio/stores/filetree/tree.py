@@ -29,9 +29,10 @@ from key_value.aio.stores.filetree.files import (
     write_atomic,
     write_temp,
 )
-from key_value.shared.codec import decode_record, decode_value, encode_record, encode_value
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import DeserializationError, InvalidKeyError, PathSecurityError, StoreSetupError
 from key_value.shared.naming import path_component
+from key_value.shared.records import decode_record, encode_record
 
 #: Holds the raw collection name; entry files never start with a dot, so it cannot clash with one.
 METADATA_NAME = ".collection.json"

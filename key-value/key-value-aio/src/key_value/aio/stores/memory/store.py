@@ -23,8 +23,9 @@ from key_value.aio.stores.base import (
     Entry,
     SeedData,
 )
-from key_value.shared.codec import Plan, decode_value, encode_value, freeze_value, thaw_value
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.snapshot import Plan, freeze_value, thaw_value
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import check_keys, check_same_length, check_ttl
 

@@ -22,9 +22,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from key_value.shared.codec import decode_record, encode_record
 from key_value.shared.errors import DeserializationError, InvalidArgumentError
 from key_value.shared.naming import decode_path_component, is_hashed_component, path_component
+from key_value.shared.records import decode_record, encode_record
 
 MAX_PREFIX_BYTES = 256
 MAX_COLLECTION_BYTES = 255

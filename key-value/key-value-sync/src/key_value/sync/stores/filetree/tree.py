@@ -23,9 +23,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from key_value.shared.codec import decode_record, decode_value, encode_record, encode_value
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import DeserializationError, InvalidKeyError, PathSecurityError, StoreSetupError
 from key_value.shared.naming import path_component
+from key_value.shared.records import decode_record, encode_record
 from key_value.sync.stores.base import Entry
 from key_value.sync.stores.filetree.files import (
     TEMP_PREFIX,

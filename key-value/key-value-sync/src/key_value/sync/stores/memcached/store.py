@@ -7,7 +7,7 @@ Key layout: `kv:<collection>:<key>`, each name percent-encoded where a memcached
 the byte (space, control characters, non-ASCII) and at `%` and `:`, so no two entries share an item.
 A key longer than memcached's 250 bytes becomes `kv#<sha256 of the layout above>`, and its entry
 then keeps the raw collection and key, which reads check. The item is a JSON record of the value and
-its expiry (`key_value.shared.codec.encode_record`).
+its expiry (`key_value.shared.records.encode_record`).
 
 Memcached counts expiry in whole seconds on a clock that ticks once a second, so a TTL is sent
 rounded up plus one second (an entry never leaves early) and the record's expiry, to the
@@ -32,11 +32,11 @@ from collections.abc import Callable
 from functools import partial
 from urllib.parse import quote
 
-from key_value.shared.codec import decode_record, encode_record
 from key_value.shared.compat.compound import compound_key
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy, sanitized
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, ValueTooLargeError
+from key_value.shared.records import decode_record, encode_record
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import BaseContextManagerStore, Entry, SeedData
 from key_value.sync.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire

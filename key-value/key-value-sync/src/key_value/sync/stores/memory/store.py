@@ -17,8 +17,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
-from key_value.shared.codec import Plan, decode_value, encode_value, freeze_value, thaw_value
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.snapshot import Plan, freeze_value, thaw_value
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import check_keys, check_same_length, check_ttl
 from key_value.sync.stores.base import (

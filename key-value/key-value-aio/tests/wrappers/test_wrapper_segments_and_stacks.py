@@ -1,16 +1,13 @@
-"""Rules every wrapper of this group (and the per-call wrappers: retry, timeout, statistics, TTL clamp) keeps:
-it claims only the segments its stores have, forwards segments and lifecycle, and stacks (mixed stacks of
-three run the whole contract)."""
+"""Rules the wrappers in `WRAPPERS` keep: each claims only the segments its store has, forwards segments and
+lifecycle, and stacks (mixed stacks of three run the whole contract)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from types import TracebackType
 
 import pytest
 from cryptography.fernet import Fernet
-from typing_extensions import Self
 
 from key_value.aio.protocols.capabilities import implemented_segments
 from key_value.aio.protocols.key_value import (
@@ -38,7 +35,8 @@ from key_value.aio.wrappers.timeout import TimeoutWrapper
 from key_value.aio.wrappers.ttl_clamp import TTLClampWrapper
 from key_value.shared.capabilities import Capability
 
-from ..stores.contract import ContractTests
+from ..support.contract import ContractTests
+from ..support.doubles import RecordingStore
 
 KEY = Fernet.generate_key()
 
@@ -68,26 +66,6 @@ class KeysOnly(BaseWrapper):
     """A store that can list keys and nothing else."""
 
     supported_segments = Capability.KEYS
-
-
-class Lifecycle(MemoryStore):
-    """A store with resources: records entering, leaving and closing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[str] = []
-
-    async def __aenter__(self) -> Self:
-        self.events.append("enter")
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.events.append("exit")
-
-    async def close(self) -> None:
-        self.events.append("close")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -137,7 +115,7 @@ async def test_segments_are_forwarded(name: str, depth: int) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 async def test_lifecycle_is_forwarded(name: str) -> None:
-    inner = Lifecycle()
+    inner = RecordingStore()
     wrapper = three_deep(name, inner)
     async with wrapper as entered:
         assert entered is wrapper
