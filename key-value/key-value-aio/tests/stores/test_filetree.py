@@ -15,7 +15,9 @@ from key_value.aio.stores.filetree import FileTreeStore
 from key_value.aio.stores.filetree import store as store_module
 from key_value.aio.stores.filetree import tree as tree_module
 from key_value.aio.stores.filetree.files import read_file
+from key_value.shared.compat.strategies import FileTreeV1KeySanitizationStrategy
 from key_value.shared.errors import InvalidArgumentError, PathSecurityError, StoreSetupError
+from key_value.shared.layouts.filetree import NativeFileTreeLayout
 from key_value.shared.naming import is_hashed_component, path_component
 from key_value.shared.records import encode_record
 
@@ -298,6 +300,41 @@ class TestCrashSafety:
         assert await store.get("k0", collection="c") == {"old": True}
         assert await store.keys("c") == ["k0"]
         assert names_in(data / path_component("c")) == sorted([".collection.json", path_component("k0") + ".json"])
+
+
+class PrefixedKeys(NativeFileTreeLayout):
+    """A layout that files every key under `k-` + its native component."""
+
+    def key_component(self, key: str) -> str:
+        return "k-" + super().key_component(key)
+
+
+class TestInjectedLayout:
+    async def test_explicit_native_layout_writes_the_default_files(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data, layout=NativeFileTreeLayout())
+        await store.put("Key", {"v": 1}, collection="C", ttl=60)
+        entry = entry_file(data, "C", "Key")
+        record = NativeFileTreeLayout().decode(entry.read_bytes())
+        assert (record["collection"], record["key"], record["value"]) == ("C", "Key", {"v": 1})
+        assert await FileTreeStore(data_directory=data).get("Key", collection="C") == {"v": 1}
+
+    async def test_layout_subclass_changes_the_file_names(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data, layout=PrefixedKeys())
+        await store.put_many(["a", "B"], [{"v": 1}, {"v": 2}], collection="c")
+        assert names_in(data / path_component("c")) == [".collection.json", "k-%42.json", "k-a.json"]
+        assert await store.get("B", collection="c") == {"v": 2}
+        assert sorted(await store.keys("c")) == ["B", "a"]
+        assert await FileTreeStore(data_directory=data).get("a", collection="c") is None
+
+    def test_layout_excludes_py_key_value_options(self, tmp_path: Path) -> None:
+        with pytest.raises(InvalidArgumentError, match="layout"):
+            FileTreeStore(
+                data_directory=tmp_path,
+                layout=PrefixedKeys(),
+                key_sanitization_strategy=FileTreeV1KeySanitizationStrategy(tmp_path),
+            )
 
 
 class TestWorkerThreadHops:

@@ -20,6 +20,7 @@ from key_value.aio.stores.s3 import store as s3_store_module
 from key_value.aio.stores.s3.bucket import S3Bucket
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError
+from key_value.shared.layouts.s3 import NativeS3Layout
 from testing.servers._process import free_port
 from testing.servers.moto_server import MotoServer
 
@@ -54,6 +55,16 @@ def frozen_clock(store: S3Store) -> list[float]:
     now = [time.time()]
     store.clock = lambda: now[0]
     return now
+
+
+class ShelvedCollections(NativeS3Layout):
+    """A layout that files each collection under `shelf-` + its native component (no test name starts so)."""
+
+    def collection_prefix(self, prefix: str, collection: str) -> str:
+        return super().collection_prefix(prefix + "shelf-", collection)
+
+    def decode_component(self, component: str) -> str | None:
+        return super().decode_component(component.removeprefix("shelf-"))
 
 
 class TestS3Store(ContractTests):
@@ -99,6 +110,24 @@ class TestS3Behaviour:
         expires_at = float(expiring["Metadata"]["expires-at"])
         assert json.loads(body)["expires_at"] == expires_at
         assert 59 < expires_at - time.time() <= 60
+
+    async def test_injected_layouts_name_the_objects(self, moto_server: MotoServer, raw: Any) -> None:
+        moto_server.reset()
+        native, shelved = (
+            make_store(moto_server, layout=NativeS3Layout()),
+            make_store(moto_server, layout=ShelvedCollections()),
+        )
+        await native.put("plain", {"v": 1}, collection="users")
+        await shelved.put_many(["a", "b"], [{"v": 2}, {"v": 3}], collection="users", ttl=60)
+        assert object_keys(raw) == ["shelf-users/a", "shelf-users/b", "users/plain"]
+        assert await shelved.get("a", collection="users") == {"v": 2}
+        assert await shelved.keys("users") == ["a", "b"]
+        assert await native.keys("users") == ["plain"]
+        assert await native.get("a", collection="users") is None
+        assert await shelved.delete("b", collection="users") is True
+        assert object_keys(raw) == ["shelf-users/a", "users/plain"]
+        for store in (native, shelved):
+            await store.close()
 
     async def test_long_names_are_hashed_within_the_key_limit(self, moto_server: MotoServer, raw: Any) -> None:
         moto_server.reset()

@@ -14,15 +14,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from key_value.aio.stores.filetree.tree import ENTRY_SUFFIX, NativeLayout
+from key_value.aio.stores.filetree.tree import ENTRY_SUFFIX
 from key_value.shared.compat.records import AdapterRecords
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import BasicSerializationAdapter, SerializationAdapter
 from key_value.shared.compat.strategies import sanitized
 from key_value.shared.errors import DeserializationError, InvalidKeyError
+from key_value.shared.layouts.filetree import NativeFileTreeLayout
 
 
-class PyKeyValueLayout(NativeLayout):
+class PyKeyValueLayout(NativeFileTreeLayout):
     """Names through the given strategies (ours where none is given), records through an adapter."""
 
     def __init__(
@@ -77,10 +78,10 @@ def layout_for(
     key_strategy: SanitizationStrategy | None,
     collection_strategy: SanitizationStrategy | None,
     adapter: SerializationAdapter | None,
-) -> PyKeyValueLayout | None:
-    """py-key-value's layout when any of its options is given, else None (the native layout)."""
+) -> NativeFileTreeLayout:
+    """py-key-value's layout when any of its options is given, else the native layout."""
     if key_strategy is None and collection_strategy is None and adapter is None:
-        return None
+        return NativeFileTreeLayout()
     return PyKeyValueLayout(key_strategy=key_strategy, collection_strategy=collection_strategy, adapter=adapter)
 
 

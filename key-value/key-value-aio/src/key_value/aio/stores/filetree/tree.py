@@ -3,8 +3,8 @@
     <root>/<layout.collection_component(collection)>/.collection.json     {"collection": raw name}
     <root>/<layout.collection_component(collection)>/<layout.key_component(key)>.json    layout.encode(...)
 
-The layout object (names -> path components, value -> record bytes) is injected: `NativeLayout` by
-default (percent-encoded names, `encode_record`), py-key-value's in `py_key_value.py`. Names the tree
+The layout object (names -> path components, value -> record bytes) is injected: `NativeFileTreeLayout`
+(`key_value.shared.layouts.filetree`) by default, py-key-value's in `py_key_value.py`. Names the tree
 makes for itself (the metadata file, temp files, trash directories) start with a dot, which no
 layout may produce, so they can never be mistaken for a collection or an entry.
 Each operation takes a whole batch of keys, so the async store needs one worker-thread hop per call.
@@ -18,7 +18,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.filetree.files import (
@@ -31,8 +31,7 @@ from key_value.aio.stores.filetree.files import (
 )
 from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import DeserializationError, InvalidKeyError, PathSecurityError, StoreSetupError
-from key_value.shared.naming import path_component
-from key_value.shared.records import decode_record, encode_record
+from key_value.shared.layouts.filetree import FileTreeLayout, raw_name
 
 #: Holds the raw collection name; entry files never start with a dot, so it cannot clash with one.
 METADATA_NAME = ".collection.json"
@@ -90,43 +89,6 @@ def _leftovers(directory: str, prefix: str, before: float) -> list[str]:
         return []
 
 
-class FileTreeLayout(Protocol):
-    """How names become path components and entries become file contents."""
-
-    def collection_component(self, collection: str) -> str: ...
-
-    def key_component(self, key: str) -> str: ...
-
-    def encode(self, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes: ...
-
-    def decode(self, data: bytes) -> dict[str, Any]:
-        """The record: `value`, `expires_at` (epoch seconds or None) and, when stored, `key` and `collection`."""
-        ...
-
-    def raw_key(self, record: dict[str, Any], path: str) -> str:
-        """The raw key of the entry in `path` (for listings)."""
-        ...
-
-
-class NativeLayout:
-    """Our layout: reversible percent-encoded names (hashed when too long), records with the raw names."""
-
-    def collection_component(self, collection: str) -> str:
-        return path_component(collection)
-
-    def key_component(self, key: str) -> str:
-        return path_component(key)
-
-    def encode(self, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes:
-        return encode_record(value_json, expires_at, collection=collection, key=key).encode()
-
-    def decode(self, data: bytes) -> dict[str, Any]:
-        return decode_record(data)
-
-    def raw_key(self, record: dict[str, Any], path: str) -> str:
-        return _raw_name(record, "key", path)
-
-
 def _component(component: str, what: str, name: str) -> str:
     """A layout's path component, refused when it would be hidden or empty (dot names are the tree's own)."""
     if not component or component.startswith("."):
@@ -139,9 +101,9 @@ def _component(component: str, what: str, name: str) -> str:
 class FileTree:
     """One directory per collection, one JSON record per entry; every method blocks on the disk."""
 
-    def __init__(self, root: str, layout: FileTreeLayout | None = None) -> None:
+    def __init__(self, root: str, layout: FileTreeLayout) -> None:
         self.root = root
-        self.layout: FileTreeLayout = NativeLayout() if layout is None else layout
+        self.layout = layout
 
     def prepare(self, *, create: bool) -> None:
         """Create the root if asked to, then pin it to its real path; `StoreSetupError` if it is missing."""
@@ -323,7 +285,7 @@ class FileTree:
             if data is None:
                 continue  # not (yet) one of ours
             if any(self._live_record(path, now) is not None for path in _entry_paths(directory)):
-                names.append(_raw_name(decode_value(data), "collection", directory))
+                names.append(raw_name(decode_value(data), "collection", directory))
                 if len(names) == limit:
                     break
         return names
@@ -369,10 +331,3 @@ class FileTree:
                 remove(path)
         for path in _leftovers(self.root, TRASH_PREFIX, stale_before):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _raw_name(record: dict[str, Any], field: str, path: str) -> str:
-    name = record.get(field)
-    if not isinstance(name, str):
-        raise DeserializationError(f"stored record has no {field} name", extra_info={"path": path})
-    return name

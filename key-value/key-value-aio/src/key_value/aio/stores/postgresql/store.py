@@ -150,6 +150,16 @@ class PostgreSQLStore(
 
     async def _run(self, statement: bytes, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
         """Run one statement on a pooled connection: one round trip; the rows, if `fetch`."""
+        async with self._cursor() as cursor:
+            await cursor.execute(statement, params)
+            return await cursor.fetchall() if fetch else []
+
+    @asynccontextmanager
+    async def _cursor(self, *, transaction: bool = False) -> AsyncGenerator[AsyncCursor[tuple[Any, ...]], None]:
+        """A cursor on a pooled connection under one statement deadline, in one transaction if asked; our errors.
+
+        Without `transaction`, a connection a caller's pool left in a transaction (no autocommit) is committed.
+        """
         pool = await self._pools.get()
         deadline: StatementDeadline | None = None
         try:
@@ -157,14 +167,15 @@ class PostgreSQLStore(
                 pool.connection(timeout=self._timeout) as conn,
                 StatementDeadline(conn, self._timeout) as deadline,
             ):
-                cursor = conn.cursor(row_factory=tuple_row)
-                await cursor.execute(statement, params)
-                rows = await cursor.fetchall() if fetch else []
-                if conn.info.transaction_status == TransactionStatus.INTRANS:  # a caller's pool, no autocommit
-                    await conn.commit()
+                if transaction:
+                    async with conn.transaction():
+                        yield conn.cursor(row_factory=tuple_row)
+                else:
+                    yield conn.cursor(row_factory=tuple_row)
+                    if conn.info.transaction_status == TransactionStatus.INTRANS:
+                        await conn.commit()
         except psycopg.Error as exc:
             raise self._error(exc, deadline) from exc
-        return rows
 
     def _error(self, exc: psycopg.Error, deadline: StatementDeadline | None) -> KeyValueStoreError:
         if deadline is not None and deadline.expired:
@@ -174,7 +185,7 @@ class PostgreSQLStore(
     async def _setup(self) -> None:
         """Create the table (and its expiry index) unless it exists; concurrent creators queue on a lock."""
         statements = self._sql
-        async with self._transaction() as cursor:
+        async with self._cursor(transaction=True) as cursor:
             if self._auto_create:
                 await cursor.execute(statements.lock, [statements.lock_key])
             await cursor.execute(statements.exists, [statements.table])
@@ -186,21 +197,6 @@ class PostgreSQLStore(
                     )
                 await cursor.execute(statements.create_table, ())
                 await cursor.execute(statements.create_index, ())
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncGenerator[AsyncCursor[tuple[Any, ...]], None]:
-        """A cursor in one transaction on a pooled connection, under one statement deadline; our errors."""
-        pool = await self._pools.get()
-        deadline: StatementDeadline | None = None
-        try:
-            async with (
-                pool.connection(timeout=self._timeout) as conn,
-                StatementDeadline(conn, self._timeout) as deadline,
-                conn.transaction(),
-            ):
-                yield conn.cursor(row_factory=tuple_row)
-        except psycopg.Error as exc:
-            raise self._error(exc, deadline) from exc
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -276,7 +272,7 @@ class PostgreSQLStore(
     async def _destroy(self) -> bool:
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
-        async with self._transaction() as cursor:
+        async with self._cursor(transaction=True) as cursor:
             await cursor.execute(statements.lock, [statements.lock_key])
             await cursor.execute(statements.any_live, ())
             row = await cursor.fetchone()

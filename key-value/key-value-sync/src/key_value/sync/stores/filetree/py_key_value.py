@@ -22,10 +22,11 @@ from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import BasicSerializationAdapter, SerializationAdapter
 from key_value.shared.compat.strategies import sanitized
 from key_value.shared.errors import DeserializationError, InvalidKeyError
-from key_value.sync.stores.filetree.tree import ENTRY_SUFFIX, NativeLayout
+from key_value.shared.layouts.filetree import NativeFileTreeLayout
+from key_value.sync.stores.filetree.tree import ENTRY_SUFFIX
 
 
-class PyKeyValueLayout(NativeLayout):
+class PyKeyValueLayout(NativeFileTreeLayout):
     """Names through the given strategies (ours where none is given), records through an adapter."""
 
     def __init__(
@@ -80,10 +81,10 @@ def layout_for(
     key_strategy: SanitizationStrategy | None,
     collection_strategy: SanitizationStrategy | None,
     adapter: SerializationAdapter | None,
-) -> PyKeyValueLayout | None:
-    """py-key-value's layout when any of its options is given, else None (the native layout)."""
+) -> NativeFileTreeLayout:
+    """py-key-value's layout when any of its options is given, else the native layout."""
     if key_strategy is None and collection_strategy is None and (adapter is None):
-        return None
+        return NativeFileTreeLayout()
     return PyKeyValueLayout(key_strategy=key_strategy, collection_strategy=collection_strategy, adapter=adapter)
 
 

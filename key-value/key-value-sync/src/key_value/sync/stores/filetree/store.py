@@ -23,6 +23,7 @@ from key_value.shared.compat.strategies import (
     get_max_path_length,
 )
 from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.layouts.filetree import FileTreeLayout
 from key_value.sync.stores.base import (
     BaseCullStore,
     BaseDestroyCollectionStore,
@@ -69,9 +70,11 @@ class FileTreeStore(
         key_sanitization_strategy: SanitizationStrategy | None = None,
         collection_sanitization_strategy: SanitizationStrategy | None = None,
         auto_create: bool = True,
+        layout: FileTreeLayout | None = None,
     ) -> None:
         """The sanitization strategies and serialization adapter are py-key-value's (see `py_key_value.py`):
         given any of them, names and files are laid out as py-key-value lays them out with the same options.
+        `layout` lays them out by another `FileTreeLayout` instead, and excludes py-key-value's options.
         """
         root = os.path.abspath(data_directory)
         if metadata_directory is not None and os.path.abspath(metadata_directory) != root:
@@ -87,11 +90,16 @@ class FileTreeStore(
         )
         self.data_directory = Path(root)
         self.auto_create = auto_create
-        layout = layout_for(
-            key_strategy=key_sanitization_strategy,
-            collection_strategy=collection_sanitization_strategy,
-            adapter=serialization_adapter,
-        )
+        compat_options = (serialization_adapter, key_sanitization_strategy, collection_sanitization_strategy)
+        if layout is None:
+            layout = layout_for(
+                key_strategy=key_sanitization_strategy,
+                collection_strategy=collection_sanitization_strategy,
+                adapter=serialization_adapter,
+            )
+        elif any(option is not None for option in compat_options):
+            raise InvalidArgumentError("pass either layout= or py-key-value's strategies and serialization adapter")
+        self._layout = layout
         self._tree = FileTree(root, layout)
 
     def _setup(self) -> None:

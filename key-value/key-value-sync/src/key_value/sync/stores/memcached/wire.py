@@ -12,6 +12,8 @@ pymemcache, whose `get_many`, `set_many` and `delete_many` already send one requ
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from pymemcache.client.base import Client, PooledClient
@@ -43,17 +45,13 @@ class MemcachedWire:
 
     def get_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
         """The values found for `keys` (one multi-get)."""
-        try:
+        with _translated():
             return cast("dict[bytes, bytes]", self.client.get_many(keys))
-        except (OSError, MemcacheError) as exc:
-            raise _error(exc) from exc
 
     def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
         """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
-        try:
+        with _translated():
             failed = self.client.set_many(dict(items), expire=exptime, noreply=False, flags=flags)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
-        except (OSError, MemcacheError) as exc:
-            raise _error(exc) from exc
         if failed:
             raise KeyValueStoreError(f"memcached did not store {len(failed)} of {len(items)} entries")
 
@@ -61,22 +59,27 @@ class MemcachedWire:
         """Delete `keys`, returning the values they held (pymemcache: a multi-get, then pipelined deletes)."""
         found = self.get_many(keys)
         if found:
-            try:
+            with _translated():
                 self.client.delete_many(list(found), noreply=False)
-            except (OSError, MemcacheError) as exc:
-                raise _error(exc) from exc
         return found
 
     def item_size_max(self) -> int:
         """The server's largest item in bytes (its -I setting)."""
-        try:
+        with _translated():
             settings = cast("dict[bytes, Any]", self.client.stats("settings"))  # pyright: ignore[reportUnknownMemberType] - untyped *args
-        except (OSError, MemcacheError) as exc:
-            raise _error(exc) from exc
         return int(settings.get(b"item_size_max") or 1024 * 1024)
 
     def close(self) -> None:
         self.client.close()
+
+
+@contextmanager
+def _translated() -> Generator[None, None, None]:
+    """Raise pymemcache's and the socket's errors inside the block as ours."""
+    try:
+        yield
+    except (OSError, MemcacheError) as exc:
+        raise _error(exc) from exc
 
 
 def _error(exc: Exception) -> BaseKeyValueError:

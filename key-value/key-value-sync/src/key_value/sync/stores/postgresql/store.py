@@ -152,18 +152,29 @@ class PostgreSQLStore(
 
     def _run(self, statement: bytes, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
         """Run one statement on a pooled connection: one round trip; the rows, if `fetch`."""
+        with self._cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if fetch else []
+
+    @contextmanager
+    def _cursor(self, *, transaction: bool = False) -> Generator[Cursor[tuple[Any, ...]], None]:
+        """A cursor on a pooled connection under one statement deadline, in one transaction if asked; our errors.
+
+        Without `transaction`, a connection a caller's pool left in a transaction (no autocommit) is committed.
+        """
         pool = self._pools.get()
         deadline: StatementDeadline | None = None
         try:
             with pool.connection(timeout=self._timeout) as conn, StatementDeadline(conn, self._timeout) as deadline:
-                cursor = conn.cursor(row_factory=tuple_row)
-                cursor.execute(statement, params)
-                rows = cursor.fetchall() if fetch else []
-                if conn.info.transaction_status == TransactionStatus.INTRANS:  # a caller's pool, no autocommit
-                    conn.commit()
+                if transaction:
+                    with conn.transaction():
+                        yield conn.cursor(row_factory=tuple_row)
+                else:
+                    yield conn.cursor(row_factory=tuple_row)
+                    if conn.info.transaction_status == TransactionStatus.INTRANS:
+                        conn.commit()
         except psycopg.Error as exc:
             raise self._error(exc, deadline) from exc
-        return rows
 
     def _error(self, exc: psycopg.Error, deadline: StatementDeadline | None) -> KeyValueStoreError:
         if deadline is not None and deadline.expired:
@@ -173,7 +184,7 @@ class PostgreSQLStore(
     def _setup(self) -> None:
         """Create the table (and its expiry index) unless it exists; concurrent creators queue on a lock."""
         statements = self._sql
-        with self._transaction() as cursor:
+        with self._cursor(transaction=True) as cursor:
             if self._auto_create:
                 cursor.execute(statements.lock, [statements.lock_key])
             cursor.execute(statements.exists, [statements.table])
@@ -185,21 +196,6 @@ class PostgreSQLStore(
                     )
                 cursor.execute(statements.create_table, ())
                 cursor.execute(statements.create_index, ())
-
-    @contextmanager
-    def _transaction(self) -> Generator[Cursor[tuple[Any, ...]], None]:
-        """A cursor in one transaction on a pooled connection, under one statement deadline; our errors."""
-        pool = self._pools.get()
-        deadline: StatementDeadline | None = None
-        try:
-            with (
-                pool.connection(timeout=self._timeout) as conn,
-                StatementDeadline(conn, self._timeout) as deadline,
-                conn.transaction(),
-            ):
-                yield conn.cursor(row_factory=tuple_row)
-        except psycopg.Error as exc:
-            raise self._error(exc, deadline) from exc
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -275,7 +271,7 @@ class PostgreSQLStore(
     def _destroy(self) -> bool:
         """Drop and recreate our table in one transaction (only empty it when the table is not ours to create)."""
         statements = self._sql
-        with self._transaction() as cursor:
+        with self._cursor(transaction=True) as cursor:
             cursor.execute(statements.lock, [statements.lock_key])
             cursor.execute(statements.any_live, ())
             row = cursor.fetchone()

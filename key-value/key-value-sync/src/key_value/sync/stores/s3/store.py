@@ -3,14 +3,15 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """`S3Store`: one S3 object per entry, in a bucket made on first use; works with S3-compatible services.
 
-The object layout is in `layout.py`. Requests: `get`/`put` are one GetObject/PutObject; `get_many` and
-`put_many` send one request per key, up to `MAX_CONCURRENCY` at once. `delete` and `delete_many` first
-find out which keys hold live entries (S3 does not say whether a deleted object existed, and an
-expired one does not count): a `delete_many` of 10 keys or more lists the collection from its first
-key to its last (a page per 10 keys at most, then a HEAD for each key the pages did not reach), and
-HEADs only listed objects that can have expired; fewer keys get a HEAD each. Then it removes the ones
-found with DeleteObject, or DeleteObjects (1,000 keys per request). `keys()`,
-`collections()`, `destroy()`, `destroy_collection()` and `cull()` page through ListObjectsV2 to the end.
+The object layout is an `S3Layout` (`key_value.shared.layouts.s3`), native by default. Requests:
+`get`/`put` are one GetObject/PutObject; `get_many` and `put_many` send one request per key, up to
+`MAX_CONCURRENCY` at once. `delete` and `delete_many` first find out which keys hold live entries (S3
+does not say whether a deleted object existed, and an expired one does not count): a `delete_many` of 10
+keys or more lists the collection from its first key to its last (a page per 10 keys at most, then a
+HEAD for each key the pages did not reach), and HEADs only listed objects that can have expired; fewer
+keys get a HEAD each. Then it removes the ones found with DeleteObject, or DeleteObjects (1,000 keys per
+request). `keys()`, `collections()`, `destroy()`, `destroy_collection()` and `cull()` page through
+ListObjectsV2 to the end.
 
 Expiry is decided by this store's clock against the epoch seconds stored with the entry. A read that
 meets an expired object deletes it, on condition that it still has the ETag that was read, so a value
@@ -29,6 +30,7 @@ from botocore.client import BaseClient
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import S3CollectionSanitizationStrategy, S3KeySanitizationStrategy
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
+from key_value.shared.layouts.s3 import NativeS3Layout, S3Layout, normalize_prefix
 from key_value.sync.stores._aws import MAX_CONCURRENCY, AwsSettings, Connection, aws_clients, run_bounded
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -40,19 +42,6 @@ from key_value.sync.stores.base import (
     Entry,
 )
 from key_value.sync.stores.s3.bucket import Listed, S3Bucket
-from key_value.sync.stores.s3.layout import (
-    collection_prefix,
-    decode_body,
-    decode_component,
-    encode_body,
-    expiry_metadata,
-    is_component,
-    may_expire,
-    metadata_expiry,
-    normalize_prefix,
-    object_key,
-    split_object_key,
-)
 
 #: `delete_many` lists the collection around its keys instead of sending a HEAD per key when it has at
 #: least this many keys, and then spends at most one listing page per this many keys.
@@ -72,7 +61,8 @@ class S3Store(
 
     Pass `client=` (an open S3 client, which the store never closes), or `session=`, or
     `region_name=`, `endpoint_url=` (for S3-compatible services) and `aws_*` credentials, which default
-    to botocore's usual chain. Objects outside `prefix` are never read, listed or deleted.
+    to botocore's usual chain. Objects outside `prefix` are never read, listed or deleted. `layout`
+    names and fills the objects (see `key_value.shared.layouts.s3`; the native layout when None).
     """
 
     def __init__(
@@ -90,6 +80,7 @@ class S3Store(
         default_collection: str | None = None,
         collection_sanitization_strategy: SanitizationStrategy | None = None,
         key_sanitization_strategy: SanitizationStrategy | None = None,
+        layout: S3Layout | None = None,
     ) -> None:
         """The strategies are py-key-value's: its S3 ones, which only fit names to S3's length limits, are
         accepted, and our layout (which always fits them, without collisions) stays; others are refused."""
@@ -103,6 +94,7 @@ class S3Store(
             raise InvalidArgumentError("bucket_name must be a non-empty str")
         self.bucket_name = bucket_name
         self.prefix = normalize_prefix(prefix)
+        self._layout: S3Layout = NativeS3Layout() if layout is None else layout
         settings = AwsSettings(
             session=session,
             region_name=region_name,
@@ -135,11 +127,11 @@ class S3Store(
     # -- entries --------------------------------------------------------------------------------
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
-        return self._read(self._bucket(), object_key(self.prefix, collection, key))
+        return self._read(self._bucket(), self._layout.object_key(self.prefix, collection, key))
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         bucket = self._bucket()
-        names = [object_key(self.prefix, collection, key) for key in keys]
+        names = [self._layout.object_key(self.prefix, collection, key) for key in keys]
 
         def read(name: str) -> Entry | None:
             return self._read(bucket, name)
@@ -151,7 +143,7 @@ class S3Store(
         stored = bucket.get(name)
         if stored is None:
             return None
-        record = decode_body(stored.body)
+        record = self._layout.decode_body(stored.body)
         expires_at: float | None = record["expires_at"]
         if expires_at is not None and expires_at <= self.clock():
             bucket.delete_if_unchanged(name, stored.etag)
@@ -166,10 +158,13 @@ class S3Store(
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
-        bucket = self._bucket()
-        metadata = expiry_metadata(expires_at)
+        bucket, layout = (self._bucket(), self._layout)
+        metadata = layout.expiry_metadata(expires_at)
         objects = [
-            (object_key(self.prefix, collection, key), encode_body(value, expires_at, collection=collection, key=key))
+            (
+                layout.object_key(self.prefix, collection, key),
+                layout.encode_body(value, expires_at, collection=collection, key=key),
+            )
             for key, value in zip(keys, values_json, strict=True)
         ]
 
@@ -182,9 +177,9 @@ class S3Store(
         return self._delete_entries(collection, [key]) == 1
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        bucket = self._bucket()
-        names = [object_key(self.prefix, collection, key) for key in keys]
-        listed, covered = self._list_around(bucket, collection_prefix(self.prefix, collection), names)
+        bucket, layout = (self._bucket(), self._layout)
+        names = [layout.object_key(self.prefix, collection, key) for key in keys]
+        listed, covered = self._list_around(bucket, layout.collection_prefix(self.prefix, collection), names)
 
         def live(name: str) -> bool | None:
             """None if the object is missing, else whether it holds a live entry."""
@@ -192,12 +187,12 @@ class S3Store(
                 size = listed.get(name)
                 if size is None:
                     return None
-                if not may_expire(size):
+                if not layout.may_expire(size):
                     return True
             head = bucket.head(name)
             if head is None:
                 return None
-            expires_at = metadata_expiry(head.metadata)
+            expires_at = self._layout.metadata_expiry(head.metadata)
             return expires_at is None or expires_at > self.clock()
 
         states = run_bounded(live, names)
@@ -241,14 +236,16 @@ class S3Store(
         token: str | None = None
         while True:
             page = bucket.list_page(prefix, token=token)
-            objects.extend(item for item in page.objects if split_object_key(self.prefix, item.name) is not None)
+            objects.extend(
+                item for item in page.objects if self._layout.split_object_key(self.prefix, item.name) is not None
+            )
             if page.next_token is None:
                 return objects
             token = page.next_token
 
     def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         bucket = self._bucket()
-        prefix = collection_prefix(self.prefix, collection)
+        prefix = self._layout.collection_prefix(self.prefix, collection)
         keys: list[str] = []
         token: str | None = None
         while True:
@@ -278,18 +275,18 @@ class S3Store(
     def _collection_name(self, bucket: S3Bucket, prefix: str) -> str | None:
         """The raw name of the collection under `prefix` if it holds a live entry of ours, else None."""
         component = prefix[len(self.prefix) : -1]
-        if not is_component(component):
+        if not self._layout.is_component(component):
             return None
         token: str | None = None
         while True:
             page = bucket.list_page(prefix, token=token, delimiter="/")
             live = self._live_objects(bucket, page.objects, wanted=1)
             if live:
-                plain = decode_component(component)
+                plain = self._layout.decode_component(component)
                 if plain is not None:
                     return plain
                 stored = bucket.get(live[0][0])  # a hashed name: read it from an object
-                return None if stored is None else str(decode_body(stored.body)["collection"])
+                return None if stored is None else str(self._layout.decode_body(stored.body)["collection"])
             if page.next_token is None:
                 return None
             token = page.next_token
@@ -305,11 +302,11 @@ class S3Store(
         live: list[tuple[str, str]] = []
         unsure: list[str] = []
         for item in objects:
-            parts = split_object_key(self.prefix, item.name)
+            parts = self._layout.split_object_key(self.prefix, item.name)
             if parts is None:
                 continue
-            plain = decode_component(parts[1])
-            if plain is None or may_expire(item.size):
+            plain = self._layout.decode_component(parts[1])
+            if plain is None or self._layout.may_expire(item.size):
                 unsure.append(item.name)
             else:
                 live.append((item.name, plain))
@@ -327,18 +324,18 @@ class S3Store(
 
     def _live_key(self, bucket: S3Bucket, name: str) -> str | None:
         """The raw key in object `name` if it holds a live entry: HEAD for a plain name, GET for a hashed one."""
-        parts = split_object_key(self.prefix, name)
-        plain = None if parts is None else decode_component(parts[1])
+        parts = self._layout.split_object_key(self.prefix, name)
+        plain = None if parts is None else self._layout.decode_component(parts[1])
         if plain is not None:
             head = bucket.head(name)
             if head is None:
                 return None
-            expires_at = metadata_expiry(head.metadata)
+            expires_at = self._layout.metadata_expiry(head.metadata)
             return plain if expires_at is None or expires_at > self.clock() else None
         stored = bucket.get(name)
         if stored is None:
             return None
-        record = decode_body(stored.body)
+        record = self._layout.decode_body(stored.body)
         expires_at = record["expires_at"]
         return str(record["key"]) if expires_at is None or expires_at > self.clock() else None
 
@@ -348,7 +345,7 @@ class S3Store(
         return self._delete_under(self.prefix)
 
     def _destroy_collection(self, collection: str) -> bool:
-        return self._delete_under(collection_prefix(self.prefix, collection))
+        return self._delete_under(self._layout.collection_prefix(self.prefix, collection))
 
     def _delete_under(self, prefix: str) -> bool:
         """Delete our objects under `prefix` (listed in full first, so paging never skips any)."""
@@ -359,13 +356,15 @@ class S3Store(
 
     def _cull(self) -> None:
         bucket = self._bucket()
-        candidates = [item.name for item in self._listing(bucket, self.prefix) if may_expire(item.size)]
+        candidates = [item.name for item in self._listing(bucket, self.prefix) if self._layout.may_expire(item.size)]
         heads = run_bounded(bucket.head, candidates)
         now = self.clock()
         expired = [
             (name, head.etag)
             for name, head in zip(candidates, heads, strict=True)
-            if head is not None and (expires_at := metadata_expiry(head.metadata)) is not None and (expires_at <= now)
+            if head is not None
+            and (expires_at := self._layout.metadata_expiry(head.metadata)) is not None
+            and (expires_at <= now)
         ]
         if expired:
             bucket.delete_all([name for name, _ in expired], [etag for _, etag in expired])
