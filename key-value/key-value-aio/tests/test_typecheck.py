@@ -17,7 +17,7 @@ class WrongResultStore(BaseStore):
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
         wrong: Any = ["not", "a", "dict"]
-        return wrong, None
+        return Entry(wrong, None)
 
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None

@@ -20,7 +20,7 @@ class WrongResultStore(BaseStore):
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
         wrong: Any = ["not", "a", "dict"]
-        return (wrong, None)
+        return Entry(wrong, None)
 
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None

@@ -30,6 +30,7 @@ from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.codec import encode_value
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import SerializationAdapter
+from key_value.shared.entry import Entry
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import (
@@ -40,9 +41,6 @@ from key_value.shared.validation import (
     check_same_length,
     check_ttl,
 )
-
-#: What read hooks return: a fresh value owned by the caller, and its absolute expiry (epoch seconds) or None.
-Entry = tuple[dict[str, Any], float | None]
 
 #: What `ttl` returns: the value and its remaining seconds, (value, None) without expiry, (None, None) if missing.
 ValueTTL = tuple[dict[str, Any] | None, float | None]
@@ -181,9 +179,10 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
         return None if seconds is None else self.clock() + seconds
 
     def _live(self, entry: Entry | None) -> Entry | None:
-        if entry is None or entry[1] is None or entry[1] > self.clock():
-            return entry
-        return None
+        if entry is None:
+            return None
+        expires_at = entry.expires_at
+        return entry if expires_at is None or expires_at > self.clock() else None
 
     @public_api
     async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
@@ -192,7 +191,7 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
         if not self._ready:
             await self.setup()
         entry = self._live(await self._get_entry(collection, key))
-        return None if entry is None else entry[0]
+        return None if entry is None else entry.value
 
     @public_api
     async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
@@ -204,12 +203,12 @@ class BaseStore(AsyncKeyValueProtocol, ABC):
         if not checked:
             return []
         entries = await self._get_entries(collection, checked)
-        return [None if entry is None else entry[0] for entry in map(self._live, entries)]
+        return [None if entry is None else entry.value for entry in map(self._live, entries)]
 
     def _with_ttl(self, entry: Entry | None) -> ValueTTL:
         if entry is None:
             return None, None
-        value, expires_at = entry
+        value, expires_at, _ = entry
         if expires_at is None:
             return value, None
         remaining = expires_at - self.clock()

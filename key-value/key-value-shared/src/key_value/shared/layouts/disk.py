@@ -8,8 +8,9 @@ JSON record holding the value and its absolute expiry (`encode_record`).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+from key_value.shared.entry import Entry
 from key_value.shared.errors import DeserializationError
 from key_value.shared.naming import compound_key, compound_prefix, path_component, split_compound_key
 from key_value.shared.records import decode_record, encode_record
@@ -42,7 +43,7 @@ class DiskLayout(Protocol):
         """The record stored for a value (JSON text) with its absolute expiry (or None)."""
         ...
 
-    def decode(self, stored: object) -> tuple[dict[str, Any], float | None]:
+    def decode(self, stored: object) -> Entry:
         """(value, absolute expiry or None) of a stored record; `DeserializationError` when malformed."""
         ...
 
@@ -70,11 +71,11 @@ class NativeDiskLayout:
     def encode(self, value_json: str, expires_at: float | None) -> str:
         return encode_record(value_json, expires_at)
 
-    def decode(self, stored: object) -> tuple[dict[str, Any], float | None]:
+    def decode(self, stored: object) -> Entry:
         if not isinstance(stored, str):
             raise DeserializationError(f"stored record is {type(stored).__name__}, not JSON text")
         record = decode_record(stored)
-        return record["value"], record["expires_at"]
+        return Entry(record["value"], record["expires_at"])
 
 
 #: The layout the disk stores use unless given another.

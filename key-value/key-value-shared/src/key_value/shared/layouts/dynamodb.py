@@ -20,6 +20,7 @@ import zlib
 from typing import Any, Protocol
 
 from key_value.shared.codec import decode_value
+from key_value.shared.entry import Entry
 from key_value.shared.errors import DeserializationError, ValueTooLargeError
 
 #: A DynamoDB attribute value in the low-level API's form, such as {"S": "text"} or {"N": "1.5"}.
@@ -81,7 +82,7 @@ class DynamoDBLayout(Protocol):
         """The whole item for an entry; `ValueTooLargeError` if it cannot fit in 400 KB even compressed."""
         ...
 
-    def decode_entry(self, item: Item) -> tuple[dict[str, Any], float | None]:
+    def decode_entry(self, item: Item) -> Entry:
         """The value and expiry held by an item."""
         ...
 
@@ -133,7 +134,7 @@ class NativeDynamoDBLayout:
         item[VALUE] = {"B": compressed}
         return item
 
-    def decode_entry(self, item: Item) -> tuple[dict[str, Any], float | None]:
+    def decode_entry(self, item: Item) -> Entry:
         attribute = item.get(VALUE, {})
         if "S" in attribute:
             text: str | bytes = attribute["S"]
@@ -144,7 +145,7 @@ class NativeDynamoDBLayout:
                 raise DeserializationError("stored value is not valid compressed JSON") from exc
         else:
             raise DeserializationError("stored item has no value")
-        return decode_value(text), self.item_expiry(item)
+        return Entry(decode_value(text), self.item_expiry(item))
 
     def item_expiry(self, item: Item) -> float | None:
         attribute = item.get(EXPIRES_AT)

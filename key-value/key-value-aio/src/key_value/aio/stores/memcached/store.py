@@ -202,7 +202,7 @@ def _entry(raw: bytes, collection: str, key: str) -> Entry | None:
     record = decode_record(raw)
     if "key" in record and (record["key"] != key or record.get("collection") != collection):
         return None  # another entry whose hashed key matches: practically never
-    return record["value"], record["expires_at"]
+    return Entry(record["value"], record["expires_at"])
 
 
 def expiry_flags(expires_at: float | None) -> int:

@@ -202,10 +202,12 @@ class PostgreSQLStore(
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
         rows = await self._run(self._sql.get, (to_column(collection), to_column(key)))
-        return (decode_value(rows[0][0]), None) if rows else None  # the query hides expired rows
+        return Entry(decode_value(rows[0][0]), None) if rows else None  # the query hides expired rows
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        return [None if value is None else (value, None) for value, _ in await self._get_entries_ttl(collection, keys)]
+        return [
+            None if value is None else Entry(value, None) for value, _ in await self._get_entries_ttl(collection, keys)
+        ]
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         columns = [to_column(key) for key in keys]

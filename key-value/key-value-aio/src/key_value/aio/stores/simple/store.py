@@ -40,7 +40,7 @@ class SimpleStore(
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
         found = self._entries.get((collection, key))
-        return None if found is None else (decode_value(found[0]), found[1])
+        return None if found is None else Entry(decode_value(found[0]), found[1])
 
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None

@@ -158,7 +158,7 @@ class ValkeyStore(
             raw = await client.get(server_key(collection, key))
         except GlideError as exc:
             raise await self._failed(client, exc) from exc
-        return None if raw is None else (decode_value(raw), None)  # Valkey never returns an expired entry
+        return None if raw is None else Entry(decode_value(raw), None)  # Valkey never returns an expired entry
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         prefix = collection_prefix(collection)
@@ -167,7 +167,7 @@ class ValkeyStore(
             raws = await client.mget([prefix + key for key in keys])
         except GlideError as exc:
             raise await self._failed(client, exc) from exc
-        return [None if raw is None else (decode_value(raw), None) for raw in raws]
+        return [None if raw is None else Entry(decode_value(raw), None) for raw in raws]
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         prefix = collection_prefix(collection)

@@ -156,7 +156,7 @@ class FileTree:
         entries: list[Entry | None] = []
         for key in keys:
             record = self._live_record(self._entry_path(directory, key), now)
-            entries.append(None if record is None else (record["value"], record["expires_at"]))
+            entries.append(None if record is None else Entry(record["value"], record["expires_at"]))
         return entries
 
     def put_entries(

@@ -159,12 +159,12 @@ class MemoryStore(
     def _get_entry(self, collection: str, key: str) -> Entry | None:
         with self._lock:
             record = self._lookup(collection, key)
-        return None if record is None else (_value_of(record), record[1])
+        return None if record is None else Entry(_value_of(record), record[1])
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         with self._lock:
             records = [self._lookup(collection, key) for key in keys]
-        return [None if record is None else (_value_of(record), record[1]) for record in records]
+        return [None if record is None else Entry(_value_of(record), record[1]) for record in records]
 
     def _lookup(self, collection: str, key: str) -> _Record | None:
         bucket = self._data.get(collection)

@@ -313,7 +313,7 @@ class NATSStore(
                 continue
             headers = {**_MARKER, _EXPECTED_LAST_SEQUENCE: str(message.seq)}
             doomed.append((entry_subject(self._prefix, token, key), b"", headers))
-            live += entry[1] is None or entry[1] > now
+            live += entry.expires_at is None or entry.expires_at > now
         if doomed:
             self._publish(self._connection(), doomed, guarded=True)
         return live
@@ -436,7 +436,7 @@ def _entry(message: RawStreamMsg) -> Entry | None:
         expires_at = None if expires is None else float(expires)
     except ValueError as exc:
         raise DeserializationError(f"stored {EXPIRES_HEADER} header is not a number: {expires!r}") from exc
-    return (decode_value(message.data or b""), expires_at)
+    return Entry(decode_value(message.data or b""), expires_at)
 
 
 _CLIENT_ERRORS = (nats.errors.Error, OSError, asyncio.TimeoutError)

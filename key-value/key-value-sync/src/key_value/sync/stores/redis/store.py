@@ -143,7 +143,7 @@ class RedisStore(
             raw = client.get(server_key(collection, key))
         except _CLIENT_ERRORS as exc:
             raise _store_error(exc) from exc
-        return None if raw is None else (decode_value(raw), None)  # Redis never returns an expired entry
+        return None if raw is None else Entry(decode_value(raw), None)  # Redis never returns an expired entry
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         prefix = collection_prefix(collection)
@@ -152,7 +152,7 @@ class RedisStore(
             raws = client.mget([prefix + key for key in keys])
         except _CLIENT_ERRORS as exc:
             raise _store_error(exc) from exc
-        return [None if raw is None else (decode_value(raw), None) for raw in raws]
+        return [None if raw is None else Entry(decode_value(raw), None) for raw in raws]
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         prefix = collection_prefix(collection)

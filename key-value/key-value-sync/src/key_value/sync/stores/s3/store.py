@@ -148,7 +148,7 @@ class S3Store(
         if expires_at is not None and expires_at <= self.clock():
             bucket.delete_if_unchanged(name, stored.etag)
             return None
-        return (record["value"], expires_at)
+        return Entry(record["value"], expires_at)
 
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None

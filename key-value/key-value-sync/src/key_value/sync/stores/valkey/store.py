@@ -150,7 +150,7 @@ class ValkeyStore(
             raw = client.get(server_key(collection, key))
         except GlideError as exc:
             raise self._failed(client, exc) from exc
-        return None if raw is None else (decode_value(raw), None)  # Valkey never returns an expired entry
+        return None if raw is None else Entry(decode_value(raw), None)  # Valkey never returns an expired entry
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         prefix = collection_prefix(collection)
@@ -159,7 +159,7 @@ class ValkeyStore(
             raws = client.mget([prefix + key for key in keys])
         except GlideError as exc:
             raise self._failed(client, exc) from exc
-        return [None if raw is None else (decode_value(raw), None) for raw in raws]
+        return [None if raw is None else Entry(decode_value(raw), None) for raw in raws]
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         prefix = collection_prefix(collection)
