@@ -177,12 +177,13 @@ else:
 
 
 @contextmanager
-def translated(service: str, operation: str) -> Generator[None, None, None]:
-    """Raise botocore's errors inside the block as ours."""
+def translated(service: str, operation: str, *, ignore: frozenset[str] = frozenset()) -> Generator[None, None, None]:
+    """Raise botocore's errors inside the block as ours; one whose AWS code is in `ignore` just ends the block."""
     try:
         yield
     except AWS_ERRORS as exc:
-        raise aws_error(exc, service, operation) from exc
+        if error_code(exc) not in ignore:
+            raise aws_error(exc, service, operation) from exc
 
 
 def aws_error(exc: Exception, service: str, operation: str) -> KeyValueStoreError:

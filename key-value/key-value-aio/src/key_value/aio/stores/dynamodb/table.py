@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from key_value.aio.stores._aws import AWS_ERRORS, aws_error, error_code, translated
+from key_value.aio.stores._aws import translated
 from key_value.shared.layouts.dynamodb import COLLECTION, KEY, Item
 
 #: Keys per BatchGetItem and writes per BatchWriteItem request: DynamoDB's maximums.
@@ -18,6 +18,8 @@ GET_BATCH = 100
 WRITE_BATCH = 25
 
 _SERVICE = "DynamoDB"
+_NOT_FOUND = frozenset({"ResourceNotFoundException"})
+_IN_USE = frozenset({"ResourceInUseException"})
 _KEY_SCHEMA = {
     "KeySchema": [{"AttributeName": COLLECTION, "KeyType": "HASH"}, {"AttributeName": KEY, "KeyType": "RANGE"}],
     "AttributeDefinitions": [
@@ -63,21 +65,15 @@ class DynamoTable:
 
     async def status(self) -> str | None:
         """The table's status ("ACTIVE", "CREATING", ...), or None if it does not exist."""
-        try:
+        with translated(_SERVICE, "DescribeTable", ignore=_NOT_FOUND):
             response = await self._client.describe_table(TableName=self.name)
-        except AWS_ERRORS as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise aws_error(exc, _SERVICE, "DescribeTable") from exc
-        return str(response["Table"]["TableStatus"])
+            return str(response["Table"]["TableStatus"])
+        return None
 
     async def create(self, options: Mapping[str, Any]) -> None:
         """Create the table with our key schema and `options` (billing mode, tags, ...); fine if it now exists."""
-        try:
+        with translated(_SERVICE, "CreateTable", ignore=_IN_USE):  # made meanwhile by another process
             await self._client.create_table(TableName=self.name, **options, **_KEY_SCHEMA)
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ResourceInUseException":  # made meanwhile by another process
-                raise aws_error(exc, _SERVICE, "CreateTable") from exc
 
     async def wait_until_active(self) -> None:
         """Wait (polling every second, for up to ten minutes) until the table can be used."""

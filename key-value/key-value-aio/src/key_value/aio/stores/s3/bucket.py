@@ -18,6 +18,7 @@ _SERVICE = "S3"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 _NO_BUCKET = frozenset({"NoSuchBucket", "404", "NotFound"})
 _FORBIDDEN = frozenset({"403", "AccessDenied", "Forbidden"})
+_ALREADY_OWNED = frozenset({"BucketAlreadyOwnedByYou"})
 #: A conditional delete that found a different object (or none): nothing to remove.
 _CONDITION_FAILED = frozenset({"PreconditionFailed", "412", "NoSuchKey", "404"})
 
@@ -78,33 +79,24 @@ class S3Bucket:
         region = self._client.meta.region_name
         if region not in (None, "us-east-1"):  # us-east-1 refuses a location constraint naming itself
             options["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        try:
+        with translated(_SERVICE, "CreateBucket", ignore=_ALREADY_OWNED):  # made meanwhile by another process
             await self._client.create_bucket(**options)
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "BucketAlreadyOwnedByYou":  # made meanwhile by another process
-                raise aws_error(exc, _SERVICE, "CreateBucket") from exc
 
     async def get(self, name: str) -> StoredObject | None:
         """The object's body and ETag, or None if it does not exist."""
-        try:
+        with translated(_SERVICE, "GetObject", ignore=_MISSING):
             response = await self._client.get_object(Bucket=self.bucket, Key=name)
             async with response["Body"] as stream:
                 body: bytes = await stream.read()
-        except AWS_ERRORS as exc:
-            if error_code(exc) in _MISSING:
-                return None
-            raise aws_error(exc, _SERVICE, "GetObject") from exc
-        return StoredObject(body, response["ETag"])
+            return StoredObject(body, response["ETag"])
+        return None
 
     async def head(self, name: str) -> ObjectHead | None:
         """The object's user metadata and ETag, or None if it does not exist."""
-        try:
+        with translated(_SERVICE, "HeadObject", ignore=_MISSING):
             response = await self._client.head_object(Bucket=self.bucket, Key=name)
-        except AWS_ERRORS as exc:
-            if error_code(exc) in _MISSING:
-                return None
-            raise aws_error(exc, _SERVICE, "HeadObject") from exc
-        return ObjectHead(dict(response.get("Metadata", {})), response["ETag"])
+            return ObjectHead(dict(response.get("Metadata", {})), response["ETag"])
+        return None
 
     async def put(self, name: str, body: bytes, metadata: dict[str, str]) -> None:
         """Create or replace the object."""
@@ -123,11 +115,8 @@ class S3Bucket:
 
         Services without conditional deletes ignore the condition and delete.
         """
-        try:
+        with translated(_SERVICE, "DeleteObject", ignore=_CONDITION_FAILED):
             await self._client.delete_object(Bucket=self.bucket, Key=name, IfMatch=etag)
-        except AWS_ERRORS as exc:
-            if error_code(exc) not in _CONDITION_FAILED:
-                raise aws_error(exc, _SERVICE, "DeleteObject") from exc
 
     async def delete_all(self, names: list[str], etags: list[str] | None = None) -> None:
         """Delete the objects with DeleteObjects, `BATCH` per request, some requests at once; with `etags`,
