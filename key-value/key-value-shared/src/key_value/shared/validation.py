@@ -75,6 +75,20 @@ def check_ttl(ttl: object) -> float | None:
     return seconds
 
 
+def check_timeout(timeout: object) -> float:
+    """Return `timeout` in seconds as a float; raise `InvalidArgumentError` unless it is finite and > 0."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise InvalidArgumentError(
+            "timeout must be a finite number of seconds > 0", extra_info={"timeout": repr(timeout)}
+        )
+    return float(timeout)
+
+
+def check_optional_timeout(timeout: object) -> float | None:
+    """`check_timeout`, where None (wait forever) is allowed too."""
+    return None if timeout is None else check_timeout(timeout)
+
+
 def check_limit(limit: object) -> int | None:
     """Return `limit` if it is None or an int >= 0, else raise `InvalidArgumentError`."""
     if limit is None:

@@ -108,12 +108,7 @@ def aws_clients(
     if client is not None:
         if settings != AwsSettings():
             raise InvalidArgumentError("pass either client= or the settings to make one (session=, endpoint_url=, ...)")
-        given = Connection(make_api(client), None)
-
-        async def connect_given() -> Connection[ApiT]:
-            return given
-
-        return LazyClient(connect_given, None)
+        return LazyClient.given(Connection(make_api(client), None))
 
     async def connect() -> Connection[ApiT]:
         with translated(service, "connect"):

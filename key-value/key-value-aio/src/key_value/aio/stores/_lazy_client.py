@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Generic, TypeVar
 
 ClientT = TypeVar("ClientT")
+GivenT = TypeVar("GivenT")
 
 if True:  # ASYNC
 
@@ -34,6 +35,15 @@ if True:  # ASYNC
             self._clients: dict[asyncio.AbstractEventLoop, ClientT] = {}
             self._keepers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
             self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+        @staticmethod
+        def given(client: GivenT) -> LazyClient[GivenT]:
+            """A caller's client: handed to every event loop as it is, never closed."""
+
+            async def connect() -> GivenT:
+                return client
+
+            return LazyClient(connect, None)
 
         async def get(self) -> ClientT:
             """The client of the running event loop."""
@@ -89,6 +99,11 @@ else:
             self._disconnect = disconnect
             self._client: ClientT | None = None
             self._lock = threading.Lock()
+
+        @staticmethod
+        def given(client: GivenT) -> LazyClient[GivenT]:
+            """A caller's client: used as it is, never closed."""
+            return LazyClient(lambda: client, None)
 
         def get(self) -> ClientT:
             """The client, connected on first use."""

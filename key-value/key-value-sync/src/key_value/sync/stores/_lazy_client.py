@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 ClientT = TypeVar("ClientT")
+GivenT = TypeVar("GivenT")
 
 
 class LazyClient(Generic[ClientT]):
@@ -32,6 +33,11 @@ class LazyClient(Generic[ClientT]):
         self._disconnect = disconnect
         self._client: ClientT | None = None
         self._lock = threading.Lock()
+
+    @staticmethod
+    def given(client: GivenT) -> LazyClient[GivenT]:
+        """A caller's client: used as it is, never closed."""
+        return LazyClient(lambda: client, None)
 
     def get(self) -> ClientT:
         """The client, connected on first use."""

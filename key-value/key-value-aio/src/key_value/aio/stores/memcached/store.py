@@ -35,8 +35,9 @@ from key_value.aio.stores.memcached.wire import MemcachedClient, MemcachedWire, 
 from key_value.shared.compat.compound import compound_key
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy, sanitized
-from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, ValueTooLargeError
+from key_value.shared.errors import DeserializationError, InvalidKeyError, ValueTooLargeError
 from key_value.shared.records import decode_record, encode_record
+from key_value.shared.validation import check_optional_timeout
 
 MAX_KEY_BYTES = 250
 _PLAIN_NAME = re.compile(r"[!-$&-9;-~]*\Z")  # printable ASCII but `%` and `:`: kept as they are
@@ -68,8 +69,7 @@ class MemcachedStore(BaseContextManagerStore):
     ) -> None:
         """`key_sanitization_strategy` is py-key-value's: given one (`MemcachedV1KeySanitizationStrategy`),
         items are named as py-key-value names them, the strategy applied to `collection::key`."""
-        if timeout is not None and not timeout > 0:
-            raise InvalidArgumentError("timeout must be None or a number of seconds > 0")
+        timeout = check_optional_timeout(timeout)
         super().__init__(
             default_collection=default_collection, seed=seed, key_sanitization_strategy=key_sanitization_strategy
         )
@@ -81,12 +81,7 @@ class MemcachedStore(BaseContextManagerStore):
         self._keeps_names = key_sanitization_strategy is not None
         self._item_size_max = 1024 * 1024
         if client is not None:
-            given = MemcachedWire(client, timeout=timeout)
-
-            async def connect_given() -> MemcachedWire:
-                return given
-
-            self._clients = LazyClient(connect_given, None)
+            self._clients = LazyClient.given(MemcachedWire(client, timeout=timeout))
             return
 
         async def connect() -> MemcachedWire:

@@ -89,12 +89,7 @@ class RedisStore(
         if client is not None:
             if url is not None or cluster:
                 raise InvalidArgumentError("pass either client= or the settings to build one (url=, cluster=)")
-            given = client
-
-            async def connect_given() -> RedisClient:
-                return given
-
-            self._clients = LazyClient(connect_given, None)
+            self._clients = LazyClient.given(client)
             return
         tls: dict[str, Any] = {
             name: setting

@@ -108,12 +108,7 @@ class ValkeyStore(
         if len(sources) > 1 or (cluster and (client is not None or config is not None)):
             raise InvalidArgumentError("pass one of client=, config= or url= (cluster= only with url= or host=)")
         if client is not None:
-            given = client
-
-            async def connect_given() -> ValkeyClient:
-                return given
-
-            self._clients = LazyClient(connect_given, None)
+            self._clients = LazyClient.given(client)
             return
         if config is None:
             if url is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import math
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, wait
@@ -20,7 +19,8 @@ from typing import TypeVar
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.wrappers.per_call import PerCallWrapper
-from key_value.shared.errors import InvalidArgumentError, StoreTimeoutError
+from key_value.shared.errors import StoreTimeoutError
+from key_value.shared.validation import check_timeout
 
 T = TypeVar("T")
 
@@ -36,11 +36,7 @@ class TimeoutWrapper(PerCallWrapper):
 
     def __init__(self, key_value: AsyncKeyValue, timeout: float = 5.0) -> None:
         super().__init__(key_value)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidArgumentError(
-                "timeout must be a finite number of seconds > 0", extra_info={"timeout": repr(timeout)}
-            )
-        self.timeout: float = float(timeout)
+        self.timeout: float = check_timeout(timeout)
 
     def _timed_out(self) -> StoreTimeoutError:
         return StoreTimeoutError("the store did not answer in time", extra_info={"timeout": self.timeout})

@@ -35,8 +35,9 @@ from urllib.parse import quote
 from key_value.shared.compat.compound import compound_key
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy, sanitized
-from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, ValueTooLargeError
+from key_value.shared.errors import DeserializationError, InvalidKeyError, ValueTooLargeError
 from key_value.shared.records import decode_record, encode_record
+from key_value.shared.validation import check_optional_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import BaseContextManagerStore, Entry, SeedData
 from key_value.sync.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire
@@ -71,8 +72,7 @@ class MemcachedStore(BaseContextManagerStore):
     ) -> None:
         """`key_sanitization_strategy` is py-key-value's: given one (`MemcachedV1KeySanitizationStrategy`),
         items are named as py-key-value names them, the strategy applied to `collection::key`."""
-        if timeout is not None and (not timeout > 0):
-            raise InvalidArgumentError("timeout must be None or a number of seconds > 0")
+        timeout = check_optional_timeout(timeout)
         super().__init__(
             default_collection=default_collection, seed=seed, key_sanitization_strategy=key_sanitization_strategy
         )
@@ -84,12 +84,7 @@ class MemcachedStore(BaseContextManagerStore):
         self._keeps_names = key_sanitization_strategy is not None
         self._item_size_max = 1024 * 1024
         if client is not None:
-            given = MemcachedWire(client, timeout=timeout)
-
-            def connect_given() -> MemcachedWire:
-                return given
-
-            self._clients = LazyClient(connect_given, None)
+            self._clients = LazyClient.given(MemcachedWire(client, timeout=timeout))
             return
 
         def connect() -> MemcachedWire:

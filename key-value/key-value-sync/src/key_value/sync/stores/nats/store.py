@@ -55,6 +55,7 @@ from key_value.shared.errors import (
     StoreTimeoutError,
     ValueTooLargeError,
 )
+from key_value.shared.validation import check_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -118,14 +119,12 @@ class NATSStore(
     ) -> None:
         if not isinstance(bucket, str) or not bucket or (not set(bucket) <= _BUCKET_CHARACTERS):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidArgumentError("bucket must be a non-empty [a-zA-Z0-9_-] name", extra_info={"bucket": bucket})
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or (not 0 < timeout < math.inf):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidArgumentError("timeout must be a number of seconds > 0", extra_info={"timeout": repr(timeout)})
         super().__init__(default_collection=default_collection, seed=seed)
         self.bucket = bucket
         self._stream = f"KV_{bucket}"
         self._prefix = f"$KV.{bucket}."
         self._create_bucket = create_bucket
-        self._timeout = float(timeout)
+        self._timeout = check_timeout(timeout)
         self._direct = True
         servers = [url] if isinstance(url, str) else list(url)
         # Initial connect: each server is tried twice, half a second apart, then the call fails. Later

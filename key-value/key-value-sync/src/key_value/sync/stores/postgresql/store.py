@@ -43,6 +43,7 @@ from key_value.shared.errors import (
     StoreSetupError,
     StoreTimeoutError,
 )
+from key_value.shared.validation import check_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
@@ -113,21 +114,15 @@ class PostgreSQLStore(
         )
         if schema is not None:
             check_identifier("schema", schema)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or (not 0 < timeout < math.inf):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidArgumentError("timeout must be a number of seconds > 0", extra_info={"timeout": repr(timeout)})
+        checked_timeout = check_timeout(timeout)
         super().__init__(default_collection=default_collection, seed=seed)
         self._sql: Statements = build_statements(schema=schema, table=table)
         self._auto_create = auto_create
-        self._timeout = float(timeout)
+        self._timeout = checked_timeout
         if pool is not None:
             if url is not None:
                 raise InvalidArgumentError("pass either pool= or the settings to build one (url=, host=, ...)")
-            given = pool
-
-            def connect_given() -> Pool:
-                return given
-
-            self._pools = LazyClient(connect_given, None)
+            self._pools = LazyClient.given(pool)
             return
         if url is not None:
             try:

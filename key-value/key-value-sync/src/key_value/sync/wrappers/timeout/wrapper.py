@@ -14,13 +14,13 @@ still land after the caller got the error. Errors the store raises itself, inclu
 from __future__ import annotations
 
 import contextvars
-import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from typing import TypeVar
 
-from key_value.shared.errors import InvalidArgumentError, StoreTimeoutError
+from key_value.shared.errors import StoreTimeoutError
+from key_value.shared.validation import check_timeout
 from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.wrappers.per_call import PerCallWrapper
 
@@ -33,11 +33,7 @@ class TimeoutWrapper(PerCallWrapper):
 
     def __init__(self, key_value: KeyValue, timeout: float = 5.0) -> None:
         super().__init__(key_value)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or (not 0 < timeout < math.inf):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidArgumentError(
-                "timeout must be a finite number of seconds > 0", extra_info={"timeout": repr(timeout)}
-            )
-        self.timeout: float = float(timeout)
+        self.timeout: float = check_timeout(timeout)
 
     def _timed_out(self) -> StoreTimeoutError:
         return StoreTimeoutError("the store did not answer in time", extra_info={"timeout": self.timeout})
