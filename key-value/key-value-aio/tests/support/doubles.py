@@ -15,6 +15,14 @@ from key_value.aio.protocols.key_value import (
     AsyncEnumerateKeysProtocol,
     AsyncKeyValue,
 )
+from key_value.aio.stores.base import (
+    BaseCullStore,
+    BaseDestroyCollectionStore,
+    BaseDestroyStore,
+    BaseEnumerateCollectionsStore,
+    BaseEnumerateKeysStore,
+    Entry,
+)
 from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.wrappers.base import BaseWrapper
 from key_value.shared.capabilities import Capability
@@ -70,11 +78,58 @@ def full(store: object) -> FullStore:
     return store
 
 
-class DownStore(MemoryStore):
-    """A store whose backend cannot be reached: input is checked as usual, then every operation fails."""
+class FailingStore(
+    BaseEnumerateKeysStore,
+    BaseEnumerateCollectionsStore,
+    BaseDestroyStore,
+    BaseDestroyCollectionStore,
+    BaseCullStore,
+):
+    """A store with every segment whose set-up raises `error`: input is checked as usual, then every operation fails.
+
+    Built on BaseStore, not on MemoryStore: MemoryStore has nothing to set up and its fast paths never reach `_setup`.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
 
     async def _setup(self) -> None:
-        raise StoreConnectionError("backend unreachable (test double)")
+        raise self.error
+
+    # Never reached: every public method sets the store up first, and that raises.
+    async def _get_entry(self, collection: str, key: str) -> Entry | None:
+        raise self.error
+
+    async def _put_entry(
+        self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
+    ) -> None:
+        raise self.error
+
+    async def _delete_entry(self, collection: str, key: str) -> bool:
+        raise self.error
+
+    async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
+        raise self.error
+
+    async def _collections(self, *, limit: int | None) -> list[str]:
+        raise self.error
+
+    async def _destroy(self) -> bool:
+        raise self.error
+
+    async def _destroy_collection(self, collection: str) -> bool:
+        raise self.error
+
+    async def _cull(self) -> None:
+        raise self.error
+
+
+class DownStore(FailingStore):
+    """A store whose backend cannot be reached: every operation raises StoreConnectionError after checking input."""
+
+    def __init__(self) -> None:
+        super().__init__(StoreConnectionError("backend unreachable (test double)"))
 
 
 class CallRecorder(BaseWrapper):

@@ -25,7 +25,7 @@ from key_value.shared.errors import (
 from testing.ids import stable_id
 
 from ..support.contract import ContractTests
-from ..support.doubles import CallRecorder, DownStore
+from ..support.doubles import CallRecorder, DownStore, FailingStore
 
 
 class TestFallbackPrimaryHealthy(ContractTests):
@@ -125,17 +125,16 @@ async def test_input_errors_never_fall_back(write_to_fallback: bool) -> None:
 
 
 async def test_only_listed_errors_fall_back() -> None:
-    class Corrupt(MemoryStore):
-        async def _setup(self) -> None:
-            raise DeserializationError("corrupt (test double)")
+    def corrupt() -> FailingStore:
+        return FailingStore(DeserializationError("corrupt (test double)"))
 
     fallback = MemoryStore()
     await fallback.put("k", {"v": 1})
-    narrow = FallbackWrapper(Corrupt(), fallback, fallback_on=(StoreConnectionError,))
+    narrow = FallbackWrapper(corrupt(), fallback, fallback_on=(StoreConnectionError,))
     with pytest.raises(DeserializationError):
         await narrow.get("k")
     assert await FallbackWrapper(DownStore(), fallback, fallback_on=(StoreConnectionError,)).get("k") == {"v": 1}
-    assert await FallbackWrapper(Corrupt(), fallback).get("k") == {"v": 1}
+    assert await FallbackWrapper(corrupt(), fallback).get("k") == {"v": 1}
     with pytest.raises(StoreConnectionError):
         await FallbackWrapper(DownStore(), fallback, fallback_on=()).get("k")
 

@@ -28,7 +28,7 @@ from key_value.sync.wrappers.fallback import FallbackWrapper
 from testing.ids import stable_id
 
 from ..support.contract import ContractTests
-from ..support.doubles import CallRecorder, DownStore
+from ..support.doubles import CallRecorder, DownStore, FailingStore
 
 
 class TestFallbackPrimaryHealthy(ContractTests):
@@ -129,17 +129,16 @@ def test_input_errors_never_fall_back(write_to_fallback: bool) -> None:
 
 def test_only_listed_errors_fall_back() -> None:
 
-    class Corrupt(MemoryStore):
-        def _setup(self) -> None:
-            raise DeserializationError("corrupt (test double)")
+    def corrupt() -> FailingStore:
+        return FailingStore(DeserializationError("corrupt (test double)"))
 
     fallback = MemoryStore()
     fallback.put("k", {"v": 1})
-    narrow = FallbackWrapper(Corrupt(), fallback, fallback_on=(StoreConnectionError,))
+    narrow = FallbackWrapper(corrupt(), fallback, fallback_on=(StoreConnectionError,))
     with pytest.raises(DeserializationError):
         narrow.get("k")
     assert FallbackWrapper(DownStore(), fallback, fallback_on=(StoreConnectionError,)).get("k") == {"v": 1}
-    assert FallbackWrapper(Corrupt(), fallback).get("k") == {"v": 1}
+    assert FallbackWrapper(corrupt(), fallback).get("k") == {"v": 1}
     with pytest.raises(StoreConnectionError):
         FallbackWrapper(DownStore(), fallback, fallback_on=()).get("k")
 
