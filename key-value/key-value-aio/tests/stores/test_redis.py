@@ -17,7 +17,7 @@ from testing.servers._resp import RespCluster, RespServer
 from testing.servers.redis_server import PASSWORD, USER, TLSServer
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour
 
 
 class TestRedisStore(ContractTests):
@@ -25,6 +25,15 @@ class TestRedisStore(ContractTests):
     async def store(self, redis_server: RespServer) -> AsyncIterator[RedisStore]:
         redis_server.flush()
         store = RedisStore(url=redis_server.url)
+        yield store
+        await store.close()
+
+
+class TestRedisStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, redis_server: RespServer) -> AsyncIterator[RedisStore]:
+        redis_server.flush()
+        store = RedisStore(url=redis_server.url, layout=MarkedRespLayout())
         yield store
         await store.close()
 

@@ -13,12 +13,11 @@ from glide import GlideClient, GlideClientConfiguration, NodeAddress
 
 from key_value.aio.stores.valkey import ValkeyStore
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
-from key_value.shared.redis_keys import server_key
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers._round_trips import RoundTripCounter
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour, server_key
 
 
 class TestValkeyStore(ContractTests):
@@ -26,6 +25,15 @@ class TestValkeyStore(ContractTests):
     async def store(self, valkey_node: RespServer) -> AsyncIterator[ValkeyStore]:
         valkey_node.flush()
         store = ValkeyStore(host=valkey_node.host, port=valkey_node.port)
+        yield store
+        await store.close()
+
+
+class TestValkeyStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, valkey_node: RespServer) -> AsyncIterator[ValkeyStore]:
+        valkey_node.flush()
+        store = ValkeyStore(host=valkey_node.host, port=valkey_node.port, layout=MarkedRespLayout())
         yield store
         await store.close()
 

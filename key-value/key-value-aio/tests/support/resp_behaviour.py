@@ -1,8 +1,8 @@
 """What RedisStore and ValkeyStore share beyond the contract, tested once for both against their servers.
 
-Both keep the same key layout (`key_value.shared.redis_keys`), millisecond TTLs on the server, one round
-trip per operation, escaped SCAN patterns, a `destroy()` that spares foreign keys, database selection,
-recovery after an outage, and use from several event loops. A test module subclasses `RespBehaviour`
+Both keep the same key layout (`key_value.shared.layouts.resp`, injectable), millisecond TTLs on the
+server, one round trip per operation, escaped SCAN patterns, a `destroy()` that spares foreign keys,
+database selection, recovery after an outage, and use from several event loops. A test module subclasses `RespBehaviour`
 (and `RespClusterBehaviour`) and says how to make its store, how to count its requests and which
 servers to use.
 """
@@ -21,12 +21,39 @@ from key_value.aio.stores.redis import RedisStore
 from key_value.aio.stores.valkey import ValkeyStore
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import StoreConnectionError
-from key_value.shared.redis_keys import server_key
+from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, NativeRespLayout
 from testing.servers._resp import RespCluster, RespServer
 
 from .server_checks import check_used_from_two_event_loops
 
 RespStore = RedisStore | ValkeyStore
+server_key = NATIVE_RESP_LAYOUT.server_key
+
+
+class MarkedRespLayout(NativeRespLayout):
+    """The native layout with every server key prefixed by `m:` and every value by `#`, to prove the stores use it."""
+
+    all_pattern = "m:" + NativeRespLayout.all_pattern
+
+    def server_key(self, collection: str, key: str) -> str:
+        return "m:" + super().server_key(collection, key)
+
+    def server_keys(self, collection: str, keys: list[str]) -> list[str]:
+        return ["m:" + name for name in super().server_keys(collection, keys)]
+
+    def collection_pattern(self, collection: str) -> str:
+        return "m:" + super().collection_pattern(collection)
+
+    def split(self, name: bytes | str) -> tuple[str, str] | None:
+        text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+        return super().split(text[2:]) if text.startswith("m:") else None
+
+    def encode(self, value_json: str) -> str:
+        return "#" + value_json
+
+    def decode(self, raw: bytes | str) -> dict[str, Any]:
+        assert raw[:1] in (b"#", "#"), raw
+        return super().decode(raw[1:])
 
 
 async def round_trips(sent: Callable[[], int], operation: Callable[[], Any]) -> int:
@@ -79,6 +106,31 @@ class RespBehaviour:
         assert node.command("GET", "kv:{odd%7D{%25}k}%") == b'{"v":2}'
         assert await store.keys("odd}{%") == ["k}%"]
         assert "odd}{%" in await store.collections()
+
+    async def test_layout_is_injected(self, node: RespServer) -> None:
+        node.flush()
+        native = self.make_store(url=node.url)
+        marked = self.make_store(url=node.url, layout=MarkedRespLayout())
+        try:
+            await native.put("k", {"v": "native"}, collection="c")
+            await marked.put("k", {"v": 1}, collection="c", ttl=60)
+            await marked.put_many(["a", "b"], [{"v": 2}, {"v": 3}], collection="c")
+            assert node.command("GET", "m:kv:{c}k") == b'#{"v":1}'
+            assert node.command("GET", "m:kv:{c}b") == b'#{"v":3}'
+            assert await marked.get("k", collection="c") == {"v": 1}
+            assert await marked.get_many(["a", "k", "x"], collection="c") == [{"v": 2}, {"v": 1}, None]
+            value, remaining = await marked.ttl("k", collection="c")
+            assert value == {"v": 1}
+            assert remaining is not None
+            assert 59 < remaining <= 60
+            assert sorted(await marked.keys("c")) == ["a", "b", "k"]
+            assert await marked.collections() == ["c"]
+            assert await marked.destroy() is True
+            assert await native.get("k", collection="c") == {"v": "native"}  # the other layout's keys are foreign
+            assert node.command("GET", "m:kv:{c}k") is None
+        finally:
+            await marked.close()
+            await native.close()
 
     async def test_server_keeps_millisecond_ttl(self, store: RespStore, node: RespServer) -> None:
         name = server_key("default_collection", "key")

@@ -20,7 +20,7 @@ from testing.servers._resp import RespCluster, RespServer
 from testing.servers.redis_server import PASSWORD, USER, TLSServer
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour
 
 
 class TestRedisStore(ContractTests):
@@ -28,6 +28,15 @@ class TestRedisStore(ContractTests):
     def store(self, redis_server: RespServer) -> Iterator[RedisStore]:
         redis_server.flush()
         store = RedisStore(url=redis_server.url)
+        yield store
+        store.close()
+
+
+class TestRedisStoreWithLayout(ContractTests):
+    @pytest.fixture
+    def store(self, redis_server: RespServer) -> Iterator[RedisStore]:
+        redis_server.flush()
+        store = RedisStore(url=redis_server.url, layout=MarkedRespLayout())
         yield store
         store.close()
 

@@ -15,13 +15,12 @@ import pytest
 from glide_sync import GlideClient, GlideClientConfiguration, NodeAddress
 
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
-from key_value.shared.redis_keys import server_key
 from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers._round_trips import RoundTripCounter
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import RespBehaviour, RespClusterBehaviour
+from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour, server_key
 
 
 class TestValkeyStore(ContractTests):
@@ -29,6 +28,15 @@ class TestValkeyStore(ContractTests):
     def store(self, valkey_node: RespServer) -> Iterator[ValkeyStore]:
         valkey_node.flush()
         store = ValkeyStore(host=valkey_node.host, port=valkey_node.port)
+        yield store
+        store.close()
+
+
+class TestValkeyStoreWithLayout(ContractTests):
+    @pytest.fixture
+    def store(self, valkey_node: RespServer) -> Iterator[ValkeyStore]:
+        valkey_node.flush()
+        store = ValkeyStore(host=valkey_node.host, port=valkey_node.port, layout=MarkedRespLayout())
         yield store
         store.close()
 

@@ -3,9 +3,9 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """What RedisStore and ValkeyStore share beyond the contract, tested once for both against their servers.
 
-Both keep the same key layout (`key_value.shared.redis_keys`), millisecond TTLs on the server, one round
-trip per operation, escaped SCAN patterns, a `destroy()` that spares foreign keys, database selection,
-recovery after an outage, and use from several event loops. A test module subclasses `RespBehaviour`
+Both keep the same key layout (`key_value.shared.layouts.resp`, injectable), millisecond TTLs on the
+server, one round trip per operation, escaped SCAN patterns, a `destroy()` that spares foreign keys,
+database selection, recovery after an outage, and use from several event loops. A test module subclasses `RespBehaviour`
 (and `RespClusterBehaviour`) and says how to make its store, how to count its requests and which
 servers to use.
 """
@@ -21,7 +21,7 @@ import pytest
 
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import StoreConnectionError
-from key_value.shared.redis_keys import server_key
+from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, NativeRespLayout
 from key_value.sync.stores.redis import RedisStore
 from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
@@ -29,6 +29,33 @@ from testing.servers._resp import RespCluster, RespServer
 from .server_checks import check_used_from_two_event_loops
 
 RespStore = RedisStore | ValkeyStore
+server_key = NATIVE_RESP_LAYOUT.server_key
+
+
+class MarkedRespLayout(NativeRespLayout):
+    """The native layout with every server key prefixed by `m:` and every value by `#`, to prove the stores use it."""
+
+    all_pattern = "m:" + NativeRespLayout.all_pattern
+
+    def server_key(self, collection: str, key: str) -> str:
+        return "m:" + super().server_key(collection, key)
+
+    def server_keys(self, collection: str, keys: list[str]) -> list[str]:
+        return ["m:" + name for name in super().server_keys(collection, keys)]
+
+    def collection_pattern(self, collection: str) -> str:
+        return "m:" + super().collection_pattern(collection)
+
+    def split(self, name: bytes | str) -> tuple[str, str] | None:
+        text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+        return super().split(text[2:]) if text.startswith("m:") else None
+
+    def encode(self, value_json: str) -> str:
+        return "#" + value_json
+
+    def decode(self, raw: bytes | str) -> dict[str, Any]:
+        assert raw[:1] in (b"#", "#"), raw
+        return super().decode(raw[1:])
 
 
 def round_trips(sent: Callable[[], int], operation: Callable[[], Any]) -> int:
@@ -81,6 +108,31 @@ class RespBehaviour:
         assert node.command("GET", "kv:{odd%7D{%25}k}%") == b'{"v":2}'
         assert store.keys("odd}{%") == ["k}%"]
         assert "odd}{%" in store.collections()
+
+    def test_layout_is_injected(self, node: RespServer) -> None:
+        node.flush()
+        native = self.make_store(url=node.url)
+        marked = self.make_store(url=node.url, layout=MarkedRespLayout())
+        try:
+            native.put("k", {"v": "native"}, collection="c")
+            marked.put("k", {"v": 1}, collection="c", ttl=60)
+            marked.put_many(["a", "b"], [{"v": 2}, {"v": 3}], collection="c")
+            assert node.command("GET", "m:kv:{c}k") == b'#{"v":1}'
+            assert node.command("GET", "m:kv:{c}b") == b'#{"v":3}'
+            assert marked.get("k", collection="c") == {"v": 1}
+            assert marked.get_many(["a", "k", "x"], collection="c") == [{"v": 2}, {"v": 1}, None]
+            value, remaining = marked.ttl("k", collection="c")
+            assert value == {"v": 1}
+            assert remaining is not None
+            assert 59 < remaining <= 60
+            assert sorted(marked.keys("c")) == ["a", "b", "k"]
+            assert marked.collections() == ["c"]
+            assert marked.destroy() is True
+            assert native.get("k", collection="c") == {"v": "native"}  # the other layout's keys are foreign
+            assert node.command("GET", "m:kv:{c}k") is None
+        finally:
+            marked.close()
+            native.close()
 
     def test_server_keeps_millisecond_ttl(self, store: RespStore, node: RespServer) -> None:
         name = server_key("default_collection", "key")

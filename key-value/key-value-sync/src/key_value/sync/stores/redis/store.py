@@ -3,10 +3,11 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """`RedisStore`: Redis (standalone or cluster) through redis-py, one server key per entry.
 
-Key layout (see `key_value.shared.redis_keys`): `kv:{<collection>}<key>`, the collection in a hash tag
-with `%` and `}` escaped, so one collection's keys share a cluster hash slot, no two entries share a
-key, and `destroy()` finds this store's keys by their `kv:{` prefix. The value is the entry's JSON
-text; the expiry is the server's own (SET ... PX, milliseconds).
+Key layout (`key_value.shared.layouts.resp`, shared with `ValkeyStore`; `layout=` to choose another):
+`kv:{<collection>}<key>`, the collection in a hash tag with `%` and `}` escaped, so one collection's
+keys share a cluster hash slot, no two entries share a key, and `destroy()` finds this store's keys by
+their `kv:{` prefix. The value is the entry's JSON text; the expiry is the server's own (SET ... PX,
+milliseconds).
 
 Every operation is one round trip: `get` is one GET, `ttl` a GET and PTTL pipelined, `get_many` one
 MGET, `ttl_many` pipelined GETs and PTTLs, `put` one SET (with PX when there is a TTL; a SET
@@ -26,11 +27,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from key_value.shared.codec import decode_value
-from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
-from key_value.shared.redis_keys import collection_prefix, server_key
+from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
 from key_value.sync.stores._lazy_client import LazyClient
-from key_value.sync.stores._scan_enumeration import ScanEnumeration
+from key_value.sync.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -44,8 +44,6 @@ from key_value.sync.stores.base import (
 
 #: A Redis client of either kind; the store works the same on both.
 RedisClient = Redis | RedisCluster
-_SCAN_COUNT = 1000  # keys per SCAN reply: few round trips, short pauses of the server
-_DELETE_BATCH = 1000  # keys per DEL when destroying
 
 
 class RedisStore(
@@ -82,8 +80,10 @@ class RedisStore(
         ssl_cert_reqs: Literal["required", "optional", "none"] | None = None,
         default_collection: str | None = None,
         seed: SeedData | None = None,
+        layout: RespLayout = NATIVE_RESP_LAYOUT,
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
+        self._layout = layout
         self._given_client = client
         if client is not None:
             if url is not None or cluster:
@@ -111,11 +111,8 @@ class RedisStore(
             )
 
         def connect() -> RedisClient:
-            try:
-                client = make()
-            except _CLIENT_ERRORS as exc:
-                raise _store_error(exc) from exc
-            return client
+            with _TRANSLATED:
+                return make()
 
         self._clients = LazyClient(connect, _disconnect)
 
@@ -134,35 +131,30 @@ class RedisStore(
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
         client = self._clients.get()
-        try:
-            raw = client.get(server_key(collection, key))
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
-        return None if raw is None else Entry(decode_value(raw), None)  # Redis never returns an expired entry
+        with _TRANSLATED:
+            raw = client.get(self._layout.server_key(collection, key))
+        return None if raw is None else Entry(self._layout.decode(raw), None)  # Redis never returns an expired entry
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        prefix = collection_prefix(collection)
         client = self._clients.get()
-        try:
-            raws = client.mget([prefix + key for key in keys])
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
-        return [None if raw is None else Entry(decode_value(raw), None) for raw in raws]
+        with _TRANSLATED:
+            raws = client.mget(self._layout.server_keys(collection, keys))
+        decode = self._layout.decode
+        return [None if raw is None else Entry(decode(raw), None) for raw in raws]
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
-        prefix = collection_prefix(collection)
-        names = [prefix + key for key in keys]
         client = self._clients.get()
         pipeline = _pipeline(client)
-        for name in names:  # GETs, not MGET: cluster pipelines refuse multi-key commands
+        for name in self._layout.server_keys(
+            collection, keys
+        ):  # GETs, not MGET: cluster pipelines refuse multi-key commands
             pipeline.get(name)
             pipeline.pttl(name)
-        try:
+        with _TRANSLATED:
             replies = pipeline.execute()
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
+        decode = self._layout.decode
         return [
-            value_ttl(None if raw is None else decode_value(raw), pttl)
+            value_ttl(None if raw is None else decode(raw), pttl)
             for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
         ]
 
@@ -171,57 +163,48 @@ class RedisStore(
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
+        name, value = (self._layout.server_key(collection, key), self._layout.encode(value_json))
         client = self._clients.get()
-        try:
+        with _TRANSLATED:
             if ttl is None:
-                client.set(server_key(collection, key), value_json)  # SET without PX drops an old TTL
+                client.set(name, value)  # SET without PX drops an old TTL
             else:
-                client.set(server_key(collection, key), value_json, px=_milliseconds(ttl))
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
+                client.set(name, value, px=milliseconds(ttl))
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
-        prefix = collection_prefix(collection)
+        names = self._layout.server_keys(collection, keys)
+        encode = self._layout.encode
         client = self._clients.get()
-        try:
+        with _TRANSLATED:
             if ttl is None:
-                client.mset({prefix + key: value for key, value in zip(keys, values_json, strict=True)})
+                client.mset({name: encode(value) for name, value in zip(names, values_json, strict=True)})
             else:
-                milliseconds = _milliseconds(ttl)
+                px = milliseconds(ttl)
                 pipeline = _pipeline(client)
-                for key, value in zip(keys, values_json, strict=True):
-                    pipeline.set(prefix + key, value, px=milliseconds)
+                for name, value in zip(names, values_json, strict=True):
+                    pipeline.set(name, encode(value), px=px)
                 pipeline.execute()
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         client = self._clients.get()
-        try:
-            return bool(client.delete(server_key(collection, key)))
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
+        with _TRANSLATED:
+            return bool(client.delete(self._layout.server_key(collection, key)))
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        prefix = collection_prefix(collection)
         client = self._clients.get()
-        try:
-            return int(client.delete(*[prefix + key for key in keys]))
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
+        with _TRANSLATED:
+            return int(client.delete(*self._layout.server_keys(collection, keys)))
 
     # -- enumeration and destruction ------------------------------------------------------------
 
     def _delete_names(self, names: list[Any]) -> int:
         client = self._clients.get()
         deleted = 0
-        try:
-            for start in range(0, len(names), _DELETE_BATCH):
-                deleted += int(client.delete(*names[start : start + _DELETE_BATCH]))
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
+        with _TRANSLATED:
+            for start in range(0, len(names), DELETE_BATCH):
+                deleted += int(client.delete(*names[start : start + DELETE_BATCH]))
         return deleted
 
     def _scan(self, pattern: str, take: Callable[[list[Any]], bool]) -> None:
@@ -230,12 +213,12 @@ class RedisStore(
         In a cluster every primary is scanned in turn (redis-py's `scan` takes the node to ask).
         """
         client = self._clients.get()
-        try:
+        with _TRANSLATED:
             if isinstance(client, RedisCluster):
                 for node in client.get_primaries():
                     cursor = 0
                     while True:
-                        reply = client.scan(cursor, match=pattern, count=_SCAN_COUNT, target_nodes=node)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+                        reply = client.scan(cursor, match=pattern, count=SCAN_COUNT, target_nodes=node)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
                         cursors, names = cast("tuple[dict[str, int], list[Any]]", reply)  # one cursor per node
                         cursor = cursors[node.name]
                         if take(names):
@@ -245,20 +228,16 @@ class RedisStore(
             else:
                 cursor = 0
                 while True:
-                    cursor, names = client.scan(cursor, match=pattern, count=_SCAN_COUNT)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+                    cursor, names = client.scan(cursor, match=pattern, count=SCAN_COUNT)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
                     if take(names) or cursor == 0:
                         return
-        except _CLIENT_ERRORS as exc:
-            raise _store_error(exc) from exc
 
 
-_CLIENT_ERRORS = (RedisError, RedisClusterException)
-
-
-def _store_error(exc: Exception) -> KeyValueStoreError:
-    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException)):
-        return StoreConnectionError(f"Redis is unreachable: {exc}")
-    return KeyValueStoreError(f"Redis failed: {exc}")
+_TRANSLATED = ErrorTranslation(
+    "Redis",
+    errors=(RedisError, RedisClusterException),
+    unreachable=(RedisConnectionError, RedisTimeoutError, RedisClusterException),
+)
 
 
 class _Pipelining(Protocol):
@@ -270,10 +249,6 @@ class _Pipelining(Protocol):
 def _pipeline(client: RedisClient) -> Pipeline | ClusterPipeline:
     """A pipeline without MULTI/EXEC: its commands go out together and are answered in one round trip."""
     return cast("_Pipelining", client).pipeline(transaction=False)
-
-
-def _milliseconds(ttl: float) -> int:
-    return max(1, round(ttl * 1000))
 
 
 def _from_url(url: str, *, cluster: bool, ssl: bool, tls: dict[str, Any]) -> Callable[[], RedisClient]:

@@ -3,10 +3,10 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """`ValkeyStore`: Valkey (standalone or cluster) through Valkey GLIDE, one server key per entry.
 
-Key layout (see `key_value.shared.redis_keys`, shared with `RedisStore`): `kv:{<collection>}<key>`,
-the collection in a hash tag with `%` and `}` escaped, so one collection's keys share a cluster hash
-slot, no two entries share a key, and `destroy()` finds this store's keys by their `kv:{` prefix. The
-value is the entry's JSON text; the expiry is the server's own, in milliseconds.
+Key layout (`key_value.shared.layouts.resp`, shared with `RedisStore`; `layout=` to choose another):
+`kv:{<collection>}<key>`, the collection in a hash tag with `%` and `}` escaped, so one collection's
+keys share a cluster hash slot, no two entries share a key, and `destroy()` finds this store's keys by
+their `kv:{` prefix. The value is the entry's JSON text; the expiry is the server's own, in milliseconds.
 
 Every operation is one round trip: `get` is one GET, `get_many` one MGET, `put` one SET (with a
 millisecond expiry when there is a TTL; a SET without one clears an old TTL), `put_many` one MSET or,
@@ -17,6 +17,7 @@ Enumeration follows SCAN cursors to the end (GLIDE's cluster cursor visits every
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -38,11 +39,10 @@ from glide_sync import (
 from glide_sync import ConnectionError as GlideConnectionError
 from glide_sync import TimeoutError as GlideTimeoutError
 
-from key_value.shared.codec import decode_value
-from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
-from key_value.shared.redis_keys import collection_prefix, server_key
+from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
 from key_value.sync.stores._lazy_client import LazyClient
-from key_value.sync.stores._scan_enumeration import ScanEnumeration
+from key_value.sync.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -57,8 +57,6 @@ from key_value.sync.stores.base import (
 #: A GLIDE client of either kind; the store works the same on both.
 ValkeyClient = GlideClient | GlideClusterClient
 ValkeyConfiguration = GlideClientConfiguration | GlideClusterClientConfiguration
-_SCAN_COUNT = 1000  # keys per SCAN reply: few round trips, short pauses of the server
-_DELETE_BATCH = 1000  # keys per DEL when destroying
 _URL_SCHEMES = {"valkey": False, "redis": False, "valkeys": True, "rediss": True}  # scheme -> TLS
 
 
@@ -96,8 +94,10 @@ class ValkeyStore(
         cluster: bool = False,
         default_collection: str | None = None,
         seed: SeedData | None = None,
+        layout: RespLayout = NATIVE_RESP_LAYOUT,
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
+        self._layout = layout
         sources = [option for option in (client, config, url) if option is not None]
         if len(sources) > 1 or (cluster and (client is not None or config is not None)):
             raise InvalidArgumentError("pass one of client=, config= or url= (cluster= only with url= or host=)")
@@ -115,12 +115,10 @@ class ValkeyStore(
         settings = config
 
         def connect() -> ValkeyClient:
-            try:
+            with _TRANSLATED:
                 if isinstance(settings, GlideClusterClientConfiguration):
                     return GlideClusterClient.create(settings)
                 return GlideClient.create(settings)
-            except GlideError as exc:
-                raise _store_error(exc) from exc
 
         self._clients = LazyClient(connect, _disconnect)
 
@@ -131,34 +129,27 @@ class ValkeyStore(
         """The running loop's client, with GLIDE's replies read where they can be (see `_claim_reply_pipe`)."""
         return self._clients.get()
 
-    def _failed(self, client: ValkeyClient, exc: GlideError) -> KeyValueStoreError:
-        """Our error for `exc`; a client that GLIDE has closed is dropped, so the next operation reconnects."""
-        if isinstance(exc, ClosingError):
-            self._clients.discard(client)
-        return _store_error(exc)
+    def _translated(self, client: ValkeyClient) -> _Translated:
+        """`with`: GLIDE's errors raised by `client` become ours (see `_Translated`)."""
+        return _Translated(self._clients, client)
 
     # -- reads ----------------------------------------------------------------------------------
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
         client = self._client()
-        try:
-            raw = client.get(server_key(collection, key))
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
-        return None if raw is None else Entry(decode_value(raw), None)  # Valkey never returns an expired entry
+        with self._translated(client):
+            raw = client.get(self._layout.server_key(collection, key))
+        return None if raw is None else Entry(self._layout.decode(raw), None)  # Valkey never returns an expired entry
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        prefix = collection_prefix(collection)
         client = self._client()
-        try:
-            raws = client.mget([prefix + key for key in keys])
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
-        return [None if raw is None else Entry(decode_value(raw), None) for raw in raws]
+        with self._translated(client):
+            raws = client.mget(list(self._layout.server_keys(collection, keys)))
+        decode = self._layout.decode
+        return [None if raw is None else Entry(decode(raw), None) for raw in raws]
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
-        prefix = collection_prefix(collection)
-        names = [prefix + key for key in keys]
+        names = self._layout.server_keys(collection, keys)
 
         def fill(batch: Batch | ClusterBatch) -> None:
             for name in names:
@@ -166,8 +157,9 @@ class ValkeyStore(
                 batch.pttl(name)
 
         replies = self._run_batch(fill)
+        decode = self._layout.decode
         return [
-            value_ttl(None if raw is None else decode_value(raw), pttl)
+            value_ttl(None if raw is None else decode(raw), pttl)
             for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
         ]
 
@@ -176,53 +168,46 @@ class ValkeyStore(
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
+        name, value = (self._layout.server_key(collection, key), self._layout.encode(value_json))
         client = self._client()
-        try:
+        with self._translated(client):
             if ttl is None:
-                client.set(server_key(collection, key), value_json)  # a SET without expiry drops an old TTL
+                client.set(name, value)  # a SET without expiry drops an old TTL
             else:
-                client.set(server_key(collection, key), value_json, expiry=_expiry(ttl))
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
+                client.set(name, value, expiry=_expiry(ttl))
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
-        prefix = collection_prefix(collection)
+        names = self._layout.server_keys(collection, keys)
+        encode = self._layout.encode
         if ttl is not None:
             expiry = _expiry(ttl)
 
             def fill(batch: Batch | ClusterBatch) -> None:
-                for key, value in zip(keys, values_json, strict=True):
-                    batch.set(prefix + key, value, expiry=expiry)
+                for name, value in zip(names, values_json, strict=True):
+                    batch.set(name, encode(value), expiry=expiry)
 
             self._run_batch(fill)
             return
         client = self._client()
-        try:
-            client.mset({prefix + key: value for key, value in zip(keys, values_json, strict=True)})
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
+        with self._translated(client):
+            client.mset({name: encode(value) for name, value in zip(names, values_json, strict=True)})
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         client = self._client()
-        try:
-            return client.delete([server_key(collection, key)]) > 0
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
+        with self._translated(client):
+            return client.delete([self._layout.server_key(collection, key)]) > 0
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        prefix = collection_prefix(collection)
         client = self._client()
-        try:
-            return client.delete([prefix + key for key in keys])
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
+        with self._translated(client):
+            return client.delete(list(self._layout.server_keys(collection, keys)))
 
     def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
         """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""
         client = self._client()
-        try:
+        with self._translated(client):
             if isinstance(client, GlideClusterClient):
                 cluster_batch = ClusterBatch(is_atomic=False)
                 fill(cluster_batch)
@@ -231,8 +216,6 @@ class ValkeyStore(
                 batch = Batch(is_atomic=False)
                 fill(batch)
                 reply = client.exec(batch, raise_on_error=True)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType] - as above
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
         return cast("list[Any] | None", reply) or []
 
     # -- enumeration and destruction ------------------------------------------------------------
@@ -240,43 +223,59 @@ class ValkeyStore(
     def _delete_names(self, names: list[bytes]) -> int:
         client = self._client()
         deleted = 0
-        try:
-            for start in range(0, len(names), _DELETE_BATCH):
-                deleted += client.delete(list(names[start : start + _DELETE_BATCH]))
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
+        with self._translated(client):
+            for start in range(0, len(names), DELETE_BATCH):
+                deleted += client.delete(list(names[start : start + DELETE_BATCH]))
         return deleted
 
     def _scan(self, pattern: str, take: Callable[[list[bytes]], bool]) -> None:
         """SCAN to the end of the cursor, handing each reply's names to `take` until it says stop."""
         client = self._client()
-        try:
+        with self._translated(client):
             if isinstance(client, GlideClusterClient):
                 cursor = ClusterScanCursor()
                 while not cursor.is_finished():
-                    reply = client.scan(cursor, match=pattern, count=_SCAN_COUNT)
+                    reply = client.scan(cursor, match=pattern, count=SCAN_COUNT)
                     cursor, names = cast("tuple[ClusterScanCursor, list[bytes]]", reply)
                     if take(names):
                         return
             else:
                 position: bytes = b"0"
                 while True:
-                    reply = client.scan(position, match=pattern, count=_SCAN_COUNT)
+                    reply = client.scan(position, match=pattern, count=SCAN_COUNT)
                     position, names = cast("tuple[bytes, list[bytes]]", reply)
                     if take(names) or position == b"0":
                         return
-        except GlideError as exc:
-            raise self._failed(client, exc) from exc
 
 
-def _store_error(exc: GlideError) -> KeyValueStoreError:
-    if isinstance(exc, (ClosingError, GlideConnectionError, GlideTimeoutError)):
-        return StoreConnectionError(f"Valkey is unreachable: {exc}")
-    return KeyValueStoreError(f"Valkey failed: {exc}")
+_TRANSLATED = ErrorTranslation(
+    "Valkey", errors=(GlideError,), unreachable=(ClosingError, GlideConnectionError, GlideTimeoutError)
+)
+
+
+class _Translated:
+    """`with`: GLIDE's errors as ours; a client GLIDE has closed is dropped, so the next operation reconnects."""
+
+    __slots__ = ("_client", "_clients")
+
+    def __init__(self, clients: LazyClient[ValkeyClient], client: ValkeyClient) -> None:
+        self._clients = clients
+        self._client = client
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if isinstance(exc, GlideError):
+            if isinstance(exc, ClosingError):
+                self._clients.discard(self._client)
+            raise _TRANSLATED.error(exc) from exc
 
 
 def _expiry(ttl: float) -> ExpirySet:
-    return ExpirySet(ExpiryType.MILLSEC, max(1, round(ttl * 1000)))
+    return ExpirySet(ExpiryType.MILLSEC, milliseconds(ttl))
 
 
 def _parse_url(url: str) -> tuple[str, int, int, str | None, str | None, bool]:
