@@ -201,6 +201,27 @@ class TestMemcachedBehaviour:
         wire.set_many([(b"still-open", b"yes")], 0, 0)
         wire.close()
 
+    def test_from_url(self, memcached_server: MemcachedServer) -> None:
+        memcached_server.flush()
+        address = f"{memcached_server.host}:{memcached_server.port}"
+        with MemcachedStore.from_url(f"memcached://{address}?timeout=none&default_collection=m") as store:
+            store.put("key", {"v": 1})
+            assert store.get("key", collection="m") == {"v": 1}
+        with MemcachedStore.from_url(f"memcached://{address}", timeout=2.5) as store:
+            assert store.get("key", collection="m") == {"v": 1}
+        for url, message in [
+            (f"memcached://{address}?timeout=soon", "timeout='soon' must be a number of seconds or none"),
+            (f"memcached://{address}?weight=2", "unknown URL option"),
+            (f"memcached://{address}/path", "names only host and port"),
+            (f"memcached://user:s3cret@{address}", "names only host and port"),
+            ("redis://localhost", "schemes: memcached://"),
+        ]:
+            with pytest.raises(InvalidArgumentError, match=message) as info:
+                MemcachedStore.from_url(url)
+            assert "s3cret" not in str(info.value)
+        with pytest.raises(InvalidArgumentError, match="both in the URL and as keywords: timeout"):
+            MemcachedStore.from_url(f"memcached://{address}?timeout=1", timeout=2)
+
     def test_bad_timeout(self) -> None:
         for timeout in (0, -1.0):
             with pytest.raises(InvalidArgumentError):

@@ -315,6 +315,23 @@ class TestNATSBehaviour:
         store.put("k" * 1500, {"v": 1}, collection="c" * 1500)
         assert store.keys("c" * 1500) == ["k" * 1500]
 
+    def test_from_url(self, nats_server: NatsServer, bucket: str) -> None:
+        url = f"{nats_server.url}?bucket={bucket}&timeout=3&create_bucket=true&default_collection=n"
+        with NATSStore.from_url(url) as store:
+            assert store.bucket == bucket
+            store.put("key", {"v": 1})
+        with NATSStore(url=nats_server.url, bucket=bucket) as store:
+            assert store.get("key", collection="n") == {"v": 1}
+        with pytest.raises(InvalidArgumentError, match="unknown URL option"):
+            NATSStore.from_url(f"{nats_server.url}?no_echo=true")
+        with pytest.raises(InvalidArgumentError, match="create_bucket='sometimes' must be true or false"):
+            NATSStore.from_url(f"{nats_server.url}?create_bucket=sometimes")
+        with pytest.raises(InvalidArgumentError, match="bucket must be"):
+            NATSStore.from_url(f"{nats_server.url}?bucket=has.dot")
+        with pytest.raises(InvalidArgumentError, match="schemes: ") as info:
+            NATSStore.from_url("redis://user:s3cret@localhost")
+        assert "s3cret" not in str(info.value)
+
     def test_bad_settings(self) -> None:
         for bucket in ["", "has.dot", "has space", "a*"]:
             with pytest.raises(InvalidArgumentError):

@@ -357,6 +357,23 @@ class TestPostgreSQLBehaviour:
             store.put("key", {"v": 1})
             assert store.get("key") == {"v": 1}
 
+    def test_from_url(self, postgresql_server: PostgresServer, table: str) -> None:
+        url = f"{postgresql_server.url}?table_name={table}&auto_create=yes&timeout=4&sslmode=disable"
+        with PostgreSQLStore.from_url(url, default_collection="p") as store:
+            store.put("key", {"v": 1})
+        stored = rows(postgresql_server, sql.SQL("SELECT collection, key FROM {}").format(sql.Identifier(table)))
+        assert stored == [("p", "key")]
+        with pytest.raises(InvalidArgumentError, match="auto_create='perhaps' must be true or false"):
+            PostgreSQLStore.from_url(f"{postgresql_server.url}?auto_create=perhaps")
+        with pytest.raises(InvalidArgumentError, match="timeout='x' must be a number"):
+            PostgreSQLStore.from_url(f"{postgresql_server.url}?timeout=x")
+        with pytest.raises(InvalidArgumentError, match="given twice"):
+            PostgreSQLStore.from_url(f"{postgresql_server.url}?schema=a&schema=b")
+        with pytest.raises(InvalidArgumentError, match="schemes: ") as info:
+            PostgreSQLStore.from_url("mysql://root:s3cret@localhost/db")
+        assert "s3cret" not in str(info.value)
+        assert "root:***@localhost" in str(info.value)
+
     def test_bad_settings(self, postgresql_server: PostgresServer) -> None:
         pool: Pool = ConnectionPool(postgresql_server.url, open=False)
         with pytest.raises(InvalidArgumentError):

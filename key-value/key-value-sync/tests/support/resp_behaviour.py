@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from key_value.shared.capabilities import Capability
-from key_value.shared.errors import StoreConnectionError
+from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
 from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, NativeRespLayout
 from key_value.sync.stores.redis import RedisStore
 from key_value.sync.stores.valkey import ValkeyStore
@@ -133,6 +133,26 @@ class RespBehaviour:
         finally:
             marked.close()
             native.close()
+
+    def test_from_url(self, node: RespServer) -> None:
+        node.flush()
+        kind = type(self.make_store(url=node.url))
+        url = node.url.replace("redis", self.scheme, 1)
+        store = kind.from_url(f"{url}?default_collection=from-url&cluster=false", layout=MarkedRespLayout())
+        try:
+            store.put("k", {"v": 1})
+            assert node.command("GET", "m:kv:{from-url}k") == b'#{"v":1}'
+            assert store.get("k") == {"v": 1}
+        finally:
+            store.close()
+        with pytest.raises(InvalidArgumentError, match="both in the URL and as keywords: default_collection"):
+            kind.from_url(f"{url}?default_collection=a", default_collection="b")
+        with pytest.raises(InvalidArgumentError, match="cluster='maybe' must be true or false"):
+            kind.from_url(f"{url}?cluster=maybe")
+        with pytest.raises(InvalidArgumentError, match="schemes: ") as info:
+            kind.from_url("http://user:s3cret@127.0.0.1:1/0")
+        assert "s3cret" not in str(info.value)
+        assert "user:***@127.0.0.1:1" in str(info.value)
 
     def test_server_keeps_millisecond_ttl(self, store: RespStore, node: RespServer) -> None:
         name = server_key("default_collection", "key")

@@ -27,7 +27,10 @@ import re
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 from urllib.parse import quote
+
+from typing_extensions import Self
 
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores.base import BaseContextManagerStore, Entry, SeedData
@@ -37,6 +40,7 @@ from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy, sanitized
 from key_value.shared.errors import DeserializationError, InvalidKeyError, ValueTooLargeError
 from key_value.shared.records import decode_record, encode_record
+from key_value.shared.urls import merge_options, parse_store_url, url_seconds_or_none
 from key_value.shared.validation import check_optional_timeout
 
 MAX_KEY_BYTES = 250
@@ -88,6 +92,21 @@ class MemcachedStore(BaseContextManagerStore):
             return new_wire(host, port, timeout=timeout)
 
         self._clients = LazyClient(connect, _disconnect)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """A store from `memcached://host[:port]` (port 11211 if none).
+
+        The query options are `timeout` (seconds; `none` waits forever) and `default_collection`; any other
+        is refused. `options` are the constructor's other keywords.
+        """
+        parsed = parse_store_url(url, schemes=("memcached",), shape="memcached://host[:port]")
+        own, rest = parsed.take_options({"timeout": url_seconds_or_none, "default_collection": str})
+        rest.refuse_other_options()
+        if parsed.path or parsed.username is not None or parsed.password is not None:
+            raise parsed.error("a memcached URL names only host and port: memcached://host[:port]")
+        address = {"host": parsed.host or "127.0.0.1", "port": parsed.port or 11211}
+        return cls(**merge_options({**address, **own}, options, parsed))
 
     async def _setup(self) -> None:
         wire = await self._clients.get()

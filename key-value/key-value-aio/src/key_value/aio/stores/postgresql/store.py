@@ -31,6 +31,7 @@ from psycopg.errors import QueryCanceled
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from typing_extensions import Self
 
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL
@@ -60,6 +61,7 @@ from key_value.shared.errors import (
     StoreSetupError,
     StoreTimeoutError,
 )
+from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.shared.validation import check_timeout
 
 #: A pool of the caller's; its connections may use any row factory (the store asks for tuples).
@@ -137,6 +139,19 @@ class PostgreSQLStore(
             return await _open_pool(conninfo, self._timeout)
 
         self._pools = LazyClient(connect, _close_pool)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """A store from `postgresql://[user[:password]@]host[:port][/database][?options]` (or `postgres://`).
+
+        The query options `table_name`, `schema`, `auto_create`, `timeout` and `default_collection` are
+        the store's; the others are libpq's (`?sslmode=require`, ...). `options` are the constructor's.
+        """
+        parsed = parse_store_url(url, schemes=("postgresql", "postgres"), shape="postgresql://user@host:port/database")
+        own, rest = parsed.take_options(
+            {"table_name": str, "schema": str, "auto_create": url_bool, "timeout": float, "default_collection": str}
+        )
+        return cls(url=rest.text, **merge_options(own, options, parsed))
 
     async def _close(self) -> None:
         await self._pools.close()

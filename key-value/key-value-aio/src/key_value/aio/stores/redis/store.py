@@ -15,6 +15,7 @@ DEL. Enumeration follows SCAN cursors to the end on every primary.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
 
 from redis.asyncio import Redis, RedisCluster
@@ -23,6 +24,7 @@ from redis.asyncio.cluster import ClusterPipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from typing_extensions import Self
 
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
@@ -38,6 +40,7 @@ from key_value.aio.stores.base import (
 )
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
+from key_value.shared.urls import merge_options, parse_store_url, url_bool
 
 #: A Redis client of either kind; the store works the same on both.
 RedisClient = Redis | RedisCluster
@@ -87,25 +90,21 @@ class RedisStore(
                 raise InvalidArgumentError("pass either client= or the settings to build one (url=, cluster=)")
             self._clients = LazyClient.given(client)
             return
-        tls: dict[str, Any] = {
-            name: setting
-            for name, setting in (
-                ("ssl_ca_certs", ssl_ca_certs),
-                ("ssl_certfile", ssl_certfile),
-                ("ssl_keyfile", ssl_keyfile),
-                ("ssl_cert_reqs", ssl_cert_reqs),
-            )
-            if setting is not None
-        }
-        if tls and not (ssl or (url or "").startswith("rediss://")):
-            raise InvalidArgumentError("the ssl_* options need ssl=True or a rediss:// URL")
-        tls["ssl_check_hostname"] = ssl_check_hostname
-        if url is not None:
-            make = _from_url(url, cluster=cluster, ssl=ssl, tls=tls)
-        else:
-            make = _from_settings(
-                host=host, port=port, db=db, username=username, password=password, cluster=cluster, ssl=ssl, tls=tls
-            )
+        make = RedisSettings(
+            url=url,
+            host=host,
+            port=port,
+            db=db,
+            username=username,
+            password=password,
+            cluster=cluster,
+            ssl=ssl,
+            ssl_ca_certs=ssl_ca_certs,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            ssl_check_hostname=ssl_check_hostname,
+            ssl_cert_reqs=ssl_cert_reqs,
+        ).client_factory()
 
         async def connect() -> RedisClient:
             with _TRANSLATED:
@@ -118,6 +117,17 @@ class RedisStore(
                     return make()
 
         self._clients = LazyClient(connect, _disconnect)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """A store from `redis[s]://[user[:password]@]host[:port][/db]` or `unix://path`, read by redis-py.
+
+        The query options `cluster` and `default_collection` are the store's; the others are redis-py's
+        (`?socket_timeout=5`, ...). `options` are the constructor's other keywords (`ssl_ca_certs=`, ...).
+        """
+        parsed = parse_store_url(url, schemes=_URL_SCHEMES, shape=_URL_SHAPE)
+        own, rest = parsed.take_options({"cluster": url_bool, "default_collection": str})
+        return cls(url=rest.text, **merge_options(own, options, parsed))
 
     @property
     def _client(self) -> RedisClient | None:
@@ -254,37 +264,73 @@ def _pipeline(client: RedisClient) -> Pipeline | ClusterPipeline:
     return cast("_Pipelining", client).pipeline(transaction=False)
 
 
-def _from_url(url: str, *, cluster: bool, ssl: bool, tls: dict[str, Any]) -> Callable[[], RedisClient]:
-    secure = url.startswith("rediss://")
-    if ssl and not secure:
-        raise InvalidArgumentError("ssl=True needs a rediss:// URL")
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise InvalidArgumentError("url must start with redis://, rediss:// or unix://", extra_info={"url": url})
-    options = tls if secure else {}
-    if cluster:
-        return lambda: RedisCluster.from_url(url, **options)
-    return lambda: Redis.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+_URL_SCHEMES = ("redis", "rediss", "unix")
+_URL_SHAPE = "redis[s]://[user[:password]@]host[:port][/db] or unix://path"
 
 
-def _from_settings(
-    *,
-    host: str,
-    port: int,
-    db: int,
-    username: str | None,
-    password: str | None,
-    cluster: bool,
-    ssl: bool,
-    tls: dict[str, Any],
-) -> Callable[[], RedisClient]:
-    options: dict[str, Any] = {"host": host, "port": port, "username": username, "password": password}
-    if ssl:
-        options.update(tls, ssl=True)
-    if cluster:
-        if db != 0:
-            raise InvalidArgumentError("a Redis cluster has only database 0", extra_info={"db": db})
-        return lambda: RedisCluster(**options)
-    return lambda: Redis(db=db, **options)
+@dataclass(frozen=True)
+class RedisSettings:
+    """How a RedisStore builds its clients: from a URL (read by redis-py) or from host settings, TLS included.
+
+    Checked when made: the `ssl_*` options need `ssl=True` or a `rediss://` URL, and a cluster has only database 0.
+    """
+
+    url: str | None = None
+    host: str = "localhost"
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cluster: bool = False
+    ssl: bool = False
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+    ssl_cert_reqs: Literal["required", "optional", "none"] | None = None
+
+    def __post_init__(self) -> None:
+        secure = (
+            self.url is not None
+            and parse_store_url(self.url, schemes=_URL_SCHEMES, shape=_URL_SHAPE).scheme == "rediss"
+        )
+        if self._tls_files() and not (self.ssl or secure):
+            raise InvalidArgumentError("the ssl_* options need ssl=True or a rediss:// URL")
+        if self.url is not None and self.ssl and not secure:
+            raise InvalidArgumentError("ssl=True needs a rediss:// URL")
+        if self.url is None and self.cluster and self.db != 0:
+            raise InvalidArgumentError("a Redis cluster has only database 0", extra_info={"db": self.db})
+
+    def _tls_files(self) -> dict[str, Any]:
+        options = {
+            "ssl_ca_certs": self.ssl_ca_certs,
+            "ssl_certfile": self.ssl_certfile,
+            "ssl_keyfile": self.ssl_keyfile,
+            "ssl_cert_reqs": self.ssl_cert_reqs,
+        }
+        return {name: setting for name, setting in options.items() if setting is not None}
+
+    def client_factory(self) -> Callable[[], RedisClient]:
+        """A function that makes a new client (without connecting it) from these settings."""
+        tls = {**self._tls_files(), "ssl_check_hostname": self.ssl_check_hostname}
+        if self.url is not None:
+            url = self.url
+            options = tls if url.startswith("rediss://") else {}
+            if self.cluster:
+                return lambda: RedisCluster.from_url(url, **options)
+            return lambda: Redis.from_url(url, **options)  # pyright: ignore[reportUnknownMemberType] - untyped **kwargs
+        settings: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+        }
+        if self.ssl:
+            settings.update(tls, ssl=True)
+        if self.cluster:
+            return lambda: RedisCluster(**settings)
+        db = self.db
+        return lambda: Redis(db=db, **settings)
 
 
 async def _disconnect(client: RedisClient) -> None:

@@ -44,6 +44,7 @@ from nats.js.api import (
     StreamInfo,
 )
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
+from typing_extensions import Self
 
 from key_value.shared.codec import decode_value
 from key_value.shared.errors import (
@@ -55,6 +56,7 @@ from key_value.shared.errors import (
     StoreTimeoutError,
     ValueTooLargeError,
 )
+from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.shared.validation import check_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import (
@@ -163,6 +165,22 @@ class NATSStore(
             return run(make)
         except _CLIENT_ERRORS as exc:
             raise _store_error(exc) from exc
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """A store from `nats://[user[:password]@]host[:port]` (also `tls://`, `ws://`, `wss://`).
+
+        The query options are `bucket`, `create_bucket`, `timeout` and `default_collection`; any other is
+        refused. `options` are the constructor's other keywords (`connect_options=`, ...).
+        """
+        parsed = parse_store_url(
+            url, schemes=("nats", "tls", "ws", "wss"), shape="nats://[user[:password]@]host[:port]"
+        )
+        own, rest = parsed.take_options(
+            {"bucket": str, "create_bucket": url_bool, "timeout": float, "default_collection": str}
+        )
+        rest.refuse_other_options()
+        return cls(url=rest.text, **merge_options(own, options, parsed))
 
     def _close(self) -> None:
         self._connections.close()

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import unquote, urlsplit
 
 from glide_sync import (
     Batch,
@@ -38,9 +37,11 @@ from glide_sync import (
 )
 from glide_sync import ConnectionError as GlideConnectionError
 from glide_sync import TimeoutError as GlideTimeoutError
+from typing_extensions import Self
 
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
+from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
@@ -58,6 +59,7 @@ from key_value.sync.stores.base import (
 ValkeyClient = GlideClient | GlideClusterClient
 ValkeyConfiguration = GlideClientConfiguration | GlideClusterClientConfiguration
 _URL_SCHEMES = {"valkey": False, "redis": False, "valkeys": True, "rediss": True}  # scheme -> TLS
+_URL_SHAPE = "valkey[s]://[user[:password]@]host[:port][/db]"
 
 
 class ValkeyStore(
@@ -121,6 +123,18 @@ class ValkeyStore(
                 return GlideClient.create(settings)
 
         self._clients = LazyClient(connect, _disconnect)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Self:
+        """A store from `valkey[s]://[user[:password]@]host[:port][/db]` (also `redis[s]://`).
+
+        The query options are `cluster` and `default_collection`; any other is refused. `options` are
+        the constructor's other keywords.
+        """
+        parsed = parse_store_url(url, schemes=_URL_SCHEMES, shape=_URL_SHAPE)
+        own, rest = parsed.take_options({"cluster": url_bool, "default_collection": str})
+        rest.refuse_other_options()
+        return cls(url=rest.text, **merge_options(own, options, parsed))
 
     def _close(self) -> None:
         self._clients.close()
@@ -280,18 +294,13 @@ def _expiry(ttl: float) -> ExpirySet:
 
 def _parse_url(url: str) -> tuple[str, int, int, str | None, str | None, bool]:
     """(host, port, db, username, password, tls) from `scheme://[user[:password]@]host[:port][/db]`."""
+    parsed = parse_store_url(url, schemes=_URL_SCHEMES, shape=_URL_SHAPE)
     try:
-        parts = urlsplit(url)
-        tls = _URL_SCHEMES[parts.scheme]
-        port = parts.port or 6379
-        db = int(parts.path.strip("/") or 0)
-    except (KeyError, ValueError) as exc:
-        raise InvalidArgumentError(
-            "url must look like valkey[s]://[user[:password]@]host[:port][/db]", extra_info={"url": url}
-        ) from exc
-    username = None if parts.username is None else unquote(parts.username)
-    password = None if parts.password is None else unquote(parts.password)
-    return (parts.hostname or "localhost", port, db, username, password, tls)
+        db = int(parsed.path.strip("/") or 0)
+    except ValueError:
+        raise parsed.error(f"url must look like {_URL_SHAPE}") from None
+    tls = _URL_SCHEMES[parsed.scheme]
+    return (parsed.host or "localhost", parsed.port or 6379, db, parsed.username, parsed.password, tls)
 
 
 def _configuration(
