@@ -6,8 +6,10 @@
 The rewrite: `async def` -> `def`, `await x` -> `x`, `async with/for` -> `with/for`, async comprehensions
 become plain ones, and names are renamed by `RENAMES` plus the rule `AsyncFoo` -> `Foo`. Where the twins
 truly differ, the async source holds both in an `if True:  # ASYNC` / `else:` block; the sync twin keeps
-the `else` branch (or nothing). Comments survive (ast-comments); ruff formats the result, so the output
-does not depend on the Python version that ran the generator.
+the `else` branch (or nothing). Comments survive (ast-comments), renamed like the code, except those
+meant for one twin: a comment starting `# async:` is dropped from the sync twin, and one starting
+`# sync:` loses its tag there, so generated code never talks about the other twin. Ruff formats the
+result, so the output does not depend on the Python version that ran the generator.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ COPIED = {"py.typed"}
 
 _ASYNC_PREFIX = re.compile(r"\bAsync([A-Z]\w*)")
 _ASYNC_MARKER = "# ASYNC"
+#: Tags of comments meant for one twin (see the module docstring).
+_ASYNC_ONLY = "async:"
+_SYNC_ONLY = "sync:"
 
 
 def rename_identifier(name: str) -> str:
@@ -236,7 +241,12 @@ class Unasync(ast.NodeTransformer):
             alias.name = rename_identifier(alias.name)
         return node
 
-    def visit_Comment(self, node: ast_comments.Comment) -> ast.AST:
+    def visit_Comment(self, node: ast_comments.Comment) -> ast.AST | None:
+        text = node.value.lstrip("#").lstrip()
+        if text.startswith(_ASYNC_ONLY):
+            return None  # about the async twin alone
+        if text.startswith(_SYNC_ONLY):
+            node.value = "# " + text[len(_SYNC_ONLY) :].lstrip()
         node.value = rename_text(node.value)
         return node
 

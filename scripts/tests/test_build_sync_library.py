@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,37 @@ def test_comments_and_docstrings_survive() -> None:
     assert '"""Works with KeyValue."""' in out
     assert "# a leading comment" in out
     assert "# an inline comment" in out
+
+
+def test_comments_for_one_twin() -> None:
+    out = convert(
+        """
+        def run():
+            # async: only the event loop sees this
+            # sync: threads share this
+            x = 1  # async: an inline note for the async twin
+            # a note for both
+            return x
+        """
+    )
+    assert "event loop" not in out
+    assert "inline note" not in out
+    assert "# threads share this" in out
+    assert "sync:" not in out
+    assert "# a note for both" in out
+
+
+def test_generated_comments_do_not_name_the_other_twin() -> None:
+    naming = re.compile(r"async twin|# (async|sync):", re.IGNORECASE)
+    offenders: list[str] = []
+    for path in sorted((ROOT / "key-value" / "key-value-sync").rglob("*.py")):
+        with path.open("rb") as file:
+            offenders.extend(
+                f"{path.relative_to(ROOT)}:{token.start[0]}: {token.string}"
+                for token in tokenize.tokenize(file.readline)
+                if token.type == tokenize.COMMENT and token.start[0] > 3 and naming.search(token.string)
+            )
+    assert offenders == []
 
 
 def test_every_async_module_has_a_twin() -> None:

@@ -148,8 +148,9 @@ class TestMemcachedBehaviour:
             assert await round_trips(proxy, lambda: store.put("key", {"v": 1}, ttl=60)) == 1
             assert await round_trips(proxy, lambda: store.get("key")) == 1
             assert await round_trips(proxy, lambda: store.ttl("key")) == 1
-            # A delete reads the entries (only live ones count) and deletes them: in one pipelined
-            # request in the async twin; pymemcache sends the multi-get, then the deletes.
+            # A delete reads the entries (only live ones count) and deletes them,
+            # async: in one pipelined request.
+            # sync: pymemcache sends the multi-get, then the deletes.
             if True:  # ASYNC
                 assert await round_trips(proxy, lambda: store.delete_many(keys)) == 1
                 assert await round_trips(proxy, lambda: store.delete("key")) == 1

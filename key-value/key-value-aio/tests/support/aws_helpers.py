@@ -50,7 +50,7 @@ class RequestCounter:
         self.sent: Counter[str] = Counter()
         self.peak = 0
         self._in_flight = 0
-        self._lock = threading.Lock()  # the sync twin sends from several threads
+        self._lock = threading.Lock()  # requests may be sent from several threads
         client.meta.events.register("before-send", self._before_send)
         client.meta.events.register("response-received", self._response_received)
 

@@ -142,8 +142,8 @@ class TestMemcachedBehaviour:
             assert round_trips(proxy, lambda: store.put("key", {"v": 1}, ttl=60)) == 1
             assert round_trips(proxy, lambda: store.get("key")) == 1
             assert round_trips(proxy, lambda: store.ttl("key")) == 1
-            # A delete reads the entries (only live ones count) and deletes them: in one pipelined
-            # request in the async twin; pymemcache sends the multi-get, then the deletes.
+            # A delete reads the entries (only live ones count) and deletes them,
+            # pymemcache sends the multi-get, then the deletes.
             assert round_trips(proxy, lambda: store.delete_many(keys)) == 2
             assert round_trips(proxy, lambda: store.delete("key")) == 2
             assert store.get_many(keys) == [None] * len(keys)

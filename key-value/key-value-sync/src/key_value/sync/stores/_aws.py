@@ -131,7 +131,7 @@ def run_bounded(function: Callable[[ItemT], ResultT], items: Sequence[ItemT]) ->
     """`function` on every item from up to `MAX_CONCURRENCY` threads; results in order, the first error raised."""
     if len(items) <= 1:
         return [function(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only the sync twin uses threads
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - imported only where threads are used
 
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(items))) as pool:
         futures = [pool.submit(function, item) for item in items]

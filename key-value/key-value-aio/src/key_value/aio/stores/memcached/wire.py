@@ -31,7 +31,7 @@ else:
     from pymemcache.client.base import Client, PooledClient
     from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
 
-    #: The clients the sync twin takes: pymemcache's `PooledClient` (safe to share between threads) or `Client`.
+    #: The clients the store takes: pymemcache's `PooledClient` (safe to share between threads) or `Client`.
     MemcachedClient = PooledClient | Client
 
 

@@ -75,7 +75,9 @@ class MemoryStore(
         self._data: dict[str, dict[str, _Record]] = {}
         self._expiries: list[tuple[float, str, str]] = []  # heap of (expires_at, collection, key); may hold stale rows
         self._expiries_limit = 1024  # rebuild the heap when stale rows push it past this
-        self._lock = threading.Lock()  # uncontended under asyncio; real mutual exclusion for the sync twin's threads
+        # async: uncontended within one event loop; it guards the store when loops in several threads share it
+        # sync: real mutual exclusion for the threads that share the store
+        self._lock = threading.Lock()
         # Nothing to prepare: the seed goes in now, so the fast paths below need no lazy set-up.
         for collection, items in self._seed.items():
             for key, value_json in items.items():

@@ -100,7 +100,9 @@ class StatisticsWrapper(BaseWrapper):
     def __init__(self, key_value: AsyncKeyValue) -> None:
         super().__init__(key_value)
         self._statistics = KVStoreStatistics()
-        self._lock = threading.Lock()  # uncontended under asyncio; real exclusion for the sync twin's threads
+        # async: uncontended within one event loop; it guards the counts when loops in several threads share them
+        # sync: real mutual exclusion for the threads that share the counts
+        self._lock = threading.Lock()
 
     @property
     def statistics(self) -> KVStoreStatistics:

@@ -108,7 +108,8 @@ class MultiDiskStore(BaseDiskStore):
                 raise StoreSetupError(f"directory {str(base_directory)!r} does not exist and auto_create is False")
             self._open_collection = partial(_open_in, self.base_directory, self._layout, max_size=self.max_size)
         self._caches: dict[str, CacheAPI] = {}
-        self._caches_lock = threading.Lock()  # uncontended on the async worker; guards opening in the sync twin
+        # threads that open the same collection at once share one cache
+        self._caches_lock = threading.Lock()
 
     # -- caches (called through `_run`) ----------------------------------------------------------
 

@@ -21,7 +21,7 @@ from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
 
 from key_value.shared.errors import BaseKeyValueError, KeyValueStoreError, StoreConnectionError, ValueTooLargeError
 
-#: The clients the sync twin takes: pymemcache's `PooledClient` (safe to share between threads) or `Client`.
+#: The clients the store takes: pymemcache's `PooledClient` (safe to share between threads) or `Client`.
 MemcachedClient = PooledClient | Client
 
 

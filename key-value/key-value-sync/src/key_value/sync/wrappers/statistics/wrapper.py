@@ -103,7 +103,8 @@ class StatisticsWrapper(BaseWrapper):
     def __init__(self, key_value: KeyValue) -> None:
         super().__init__(key_value)
         self._statistics = KVStoreStatistics()
-        self._lock = threading.Lock()  # uncontended under asyncio; real exclusion for the sync twin's threads
+        # real mutual exclusion for the threads that share the counts
+        self._lock = threading.Lock()
 
     @property
     def statistics(self) -> KVStoreStatistics:
