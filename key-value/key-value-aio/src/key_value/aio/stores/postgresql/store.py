@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -74,6 +75,40 @@ _POOL_MAX_SIZE = 10
 _CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
 
 
+@dataclass(frozen=True)
+class PostgreSQLSettings:
+    """How a PostgreSQLStore connects: a URL or libpq `key=value` string, or host settings; `timeout` in seconds.
+
+    Checked when made; the password (in `password` or in `url`) never appears in its repr or in an error.
+    """
+
+    url: str | None = field(default=None, repr=False)
+    host: str = "localhost"
+    port: int = 5432
+    database: str = "postgres"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout", check_timeout(self.timeout))
+        if self.url is not None:
+            try:
+                conninfo_to_dict(self.url)
+            except psycopg.ProgrammingError as exc:  # the message names the problem, never the password
+                raise InvalidArgumentError(
+                    "url must be a PostgreSQL URL (postgresql://...) or a libpq string (host=... dbname=...)",
+                    extra_info={"reason": str(exc)},
+                ) from exc
+
+    def conninfo(self) -> str:
+        """The libpq connection string, with a connect timeout of `timeout` (whole seconds, at least 1)."""
+        conninfo = self.url or make_conninfo(
+            host=self.host, port=self.port, dbname=self.database, user=self.user, password=self.password
+        )
+        return make_conninfo(conninfo, connect_timeout=max(1, math.ceil(self.timeout)))
+
+
 class PostgreSQLStore(
     ServerTTLStore,
     BaseEnumerateKeysStore,
@@ -114,29 +149,22 @@ class PostgreSQLStore(
         )
         if schema is not None:
             check_identifier("schema", schema)
-        checked_timeout = check_timeout(timeout)
+        settings = PostgreSQLSettings(
+            url=url, host=host, port=port, database=database, user=user, password=password, timeout=timeout
+        )
         super().__init__(default_collection=default_collection, seed=seed)
         self._sql: Statements = build_statements(schema=schema, table=table)
         self._auto_create = auto_create
-        self._timeout = checked_timeout
+        self._timeout = settings.timeout
         if pool is not None:
             if url is not None:
                 raise InvalidArgumentError("pass either pool= or the settings to build one (url=, host=, ...)")
             self._pools = LazyClient.given(pool)
             return
-        if url is not None:
-            try:
-                conninfo_to_dict(url)
-            except psycopg.ProgrammingError as exc:  # the message names the problem, never the password
-                raise InvalidArgumentError(
-                    "url must be a PostgreSQL URL (postgresql://...) or a libpq string (host=... dbname=...)",
-                    extra_info={"reason": str(exc)},
-                ) from exc
-        conninfo = url or make_conninfo(host=host, port=port, dbname=database, user=user, password=password)
-        conninfo = make_conninfo(conninfo, connect_timeout=max(1, math.ceil(self._timeout)))
+        conninfo = settings.conninfo()
 
         async def connect() -> Pool:
-            return await _open_pool(conninfo, self._timeout)
+            return await _open_pool(conninfo, settings.timeout)
 
         self._pools = LazyClient(connect, _close_pool)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import nats
@@ -87,6 +87,34 @@ _STREAM_EXISTS = 10058  # JetStream error code: stream name already in use with 
 
 
 @dataclass(frozen=True)
+class NATSSettings:
+    """How a NATSStore connects: one server URL or several, `timeout` in seconds, options for `nats.connect`."""
+
+    url: str | Sequence[str] = "nats://localhost:4222"
+    timeout: float = 5.0
+    connect_options: Mapping[str, Any] | None = field(default=None, repr=False)  # may hold credentials
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout", check_timeout(self.timeout))
+
+    def servers(self) -> list[str]:
+        return [self.url] if isinstance(self.url, str) else list(self.url)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keywords for `nats.connect`: the caller's `connect_options` over our defaults.
+
+        Initial connect: each server is tried twice, half a second apart, then the call fails. Later
+        outages: nats-py retries the same way, then closes the client; the next call connects afresh.
+        """
+        return {
+            "connect_timeout": self.timeout,
+            "reconnect_time_wait": 0.5,
+            "max_reconnect_attempts": 1,
+            **(self.connect_options or {}),
+        }
+
+
+@dataclass(frozen=True)
 class _Connection:
     client: Client
     js: JetStreamContext
@@ -126,26 +154,18 @@ class NATSStore(
         self._stream = f"KV_{bucket}"
         self._prefix = f"$KV.{bucket}."
         self._create_bucket = create_bucket
-        self._timeout = check_timeout(timeout)
+        settings = NATSSettings(url=url, timeout=timeout, connect_options=connect_options)
+        self._timeout = settings.timeout
         self._direct = True
-        servers = [url] if isinstance(url, str) else list(url)
-        # Initial connect: each server is tried twice, half a second apart, then the call fails. Later
-        # outages: nats-py retries the same way, then closes the client; the next call connects afresh.
-        options: dict[str, Any] = {
-            "connect_timeout": self._timeout,
-            "reconnect_time_wait": 0.5,
-            "max_reconnect_attempts": 1,
-            **(connect_options or {}),
-        }
-        timeout_seconds = self._timeout
+        servers, options = (settings.servers(), settings.connect_kwargs())
 
         def connect() -> _Connection:
             try:
                 client = run(lambda: _nats_connect(servers, **options))
             except _CLIENT_ERRORS as exc:
                 raise _store_error(exc) from exc
-            js = client.jetstream(timeout=timeout_seconds)  # pyright: ignore[reportUnknownMemberType] - untyped **opts
-            jsm = client.jsm(timeout=timeout_seconds)  # pyright: ignore[reportUnknownMemberType] - untyped **opts
+            js = client.jetstream(timeout=settings.timeout)  # pyright: ignore[reportUnknownMemberType] - untyped **opts
+            jsm = client.jsm(timeout=settings.timeout)  # pyright: ignore[reportUnknownMemberType] - untyped **opts
             return _Connection(client, js, jsm)
 
         self._connections = LazyClient(connect, _disconnect)

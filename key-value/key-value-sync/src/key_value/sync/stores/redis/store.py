@@ -272,7 +272,7 @@ class RedisSettings:
     Checked when made: the `ssl_*` options need `ssl=True` or a `rediss://` URL, and a cluster has only database 0.
     """
 
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # may hold a password
     host: str = "localhost"
     port: int = 6379
     db: int = 0

@@ -17,6 +17,7 @@ Enumeration follows SCAN cursors to the end (GLIDE's cluster cursor visits every
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, cast
 
@@ -107,13 +108,9 @@ class ValkeyStore(
             self._clients = LazyClient.given(client)
             return
         if config is None:
-            if url is not None:
-                host, port, db, username, password, tls = _parse_url(url)
-            else:
-                tls = False
-            config = _configuration(
-                host=host, port=port, db=db, username=username, password=password, tls=tls, cluster=cluster
-            )
+            config = ValkeySettings(
+                url=url, host=host, port=port, db=db, username=username, password=password, cluster=cluster
+            ).configuration()
         settings = config
 
         def connect() -> ValkeyClient:
@@ -292,27 +289,39 @@ def _expiry(ttl: float) -> ExpirySet:
     return ExpirySet(ExpiryType.MILLSEC, milliseconds(ttl))
 
 
-def _parse_url(url: str) -> tuple[str, int, int, str | None, str | None, bool]:
-    """(host, port, db, username, password, tls) from `scheme://[user[:password]@]host[:port][/db]`."""
-    parsed = parse_store_url(url, schemes=_URL_SCHEMES, shape=_URL_SHAPE)
-    try:
-        db = int(parsed.path.strip("/") or 0)
-    except ValueError:
-        raise parsed.error(f"url must look like {_URL_SHAPE}") from None
-    tls = _URL_SCHEMES[parsed.scheme]
-    return (parsed.host or "localhost", parsed.port or 6379, db, parsed.username, parsed.password, tls)
+@dataclass(frozen=True)
+class ValkeySettings:
+    """How a ValkeyStore connects when not given a GLIDE configuration: a URL or host settings.
 
+    `url` is `scheme://[user[:password]@]host[:port][/db]` and, when given, replaces the host settings.
+    """
 
-def _configuration(
-    *, host: str, port: int, db: int, username: str | None, password: str | None, tls: bool, cluster: bool
-) -> ValkeyConfiguration:
-    addresses = [NodeAddress(host, port)]
-    credentials = None if password is None else ServerCredentials(password=password, username=username)
-    if cluster:
-        if db != 0:
-            raise InvalidArgumentError("a Valkey cluster is addressed without a database", extra_info={"db": db})
-        return GlideClusterClientConfiguration(addresses, use_tls=tls, credentials=credentials)
-    return GlideClientConfiguration(addresses, use_tls=tls, credentials=credentials, database_id=db)
+    url: str | None = field(default=None, repr=False)
+    host: str = "localhost"
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cluster: bool = False
+
+    def configuration(self) -> ValkeyConfiguration:
+        """GLIDE's configuration for these settings (checked here: a cluster has no database number)."""
+        host, port, db, username, password, tls = (self.host, self.port, self.db, self.username, self.password, False)
+        if self.url is not None:
+            parsed = parse_store_url(self.url, schemes=_URL_SCHEMES, shape=_URL_SHAPE)
+            try:
+                db = int(parsed.path.strip("/") or 0)
+            except ValueError:
+                raise parsed.error(f"url must look like {_URL_SHAPE}") from None
+            host, port = (parsed.host or "localhost", parsed.port or 6379)
+            username, password, tls = (parsed.username, parsed.password, _URL_SCHEMES[parsed.scheme])
+        addresses = [NodeAddress(host, port)]
+        credentials = None if password is None else ServerCredentials(password=password, username=username)
+        if self.cluster:
+            if db != 0:
+                raise InvalidArgumentError("a Valkey cluster is addressed without a database", extra_info={"db": db})
+            return GlideClusterClientConfiguration(addresses, use_tls=tls, credentials=credentials)
+        return GlideClientConfiguration(addresses, use_tls=tls, credentials=credentials, database_id=db)
 
 
 def _disconnect(client: ValkeyClient) -> None:
