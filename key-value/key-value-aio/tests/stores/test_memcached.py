@@ -20,16 +20,18 @@ from key_value.aio.protocols.key_value import (
     AsyncEnumerateCollectionsProtocol,
     AsyncEnumerateKeysProtocol,
 )
-from key_value.aio.stores.memcached import MemcachedStore
-from key_value.aio.stores.memcached.store import expiry_flags, expiry_from_meta, item_key
+from key_value.aio.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
+from key_value.aio.stores.memcached.store import expiry_flags, expiry_from_meta
 from key_value.aio.stores.memcached.wire import new_wire
 from key_value.shared.capabilities import Capability
+from key_value.shared.entry import Entry
 from key_value.shared.errors import (
     DeserializationError,
     InvalidArgumentError,
     StoreConnectionError,
     ValueTooLargeError,
 )
+from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT, NativeMemcachedLayout
 from key_value.shared.records import decode_record
 from testing.servers._round_trips import RoundTripCounter
 from testing.servers.memcached_server import MemcachedServer
@@ -38,6 +40,21 @@ from ..support.contract import ContractTests
 from ..support.server_checks import check_unanswered_request_times_out, check_used_from_two_event_loops
 
 DAY = 24 * 3600
+item_key = NATIVE_MEMCACHED_LAYOUT.item_key
+
+
+class MarkedMemcachedLayout(NativeMemcachedLayout):
+    """The native layout with every item name prefixed by `m:` and every record by `#`, to prove the store uses it."""
+
+    def item_key(self, collection: str, key: str) -> bytes:
+        return b"m:" + super().item_key(collection, key)
+
+    def encode(self, name: bytes, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes:
+        return b"#" + super().encode(name[2:], value_json, expires_at, collection=collection, key=key)
+
+    def decode(self, data: bytes, *, collection: str, key: str) -> Entry | None:
+        assert data.startswith(b"#"), data
+        return super().decode(data[1:], collection=collection, key=key)
 
 
 class TestMemcachedStore(ContractTests):
@@ -45,6 +62,15 @@ class TestMemcachedStore(ContractTests):
     async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
         memcached_server.flush()
         store = MemcachedStore(host=memcached_server.host, port=memcached_server.port)
+        yield store
+        await store.close()
+
+
+class TestMemcachedStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
+        memcached_server.flush()
+        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout=MarkedMemcachedLayout())
         yield store
         await store.close()
 
@@ -95,6 +121,22 @@ class TestMemcachedBehaviour:
         assert record["value"] == {"age": 30}
         assert record["expires_at"] == pytest.approx(time.time() + 60, abs=2)
         assert raw_record(memcached_server, b"kv:x%3Ay:a%20b%3Ac%25") == {"expires_at": None, "value": {"v": 1}}
+
+    async def test_layout_is_injected(self, memcached_server: MemcachedServer) -> None:
+        memcached_server.flush()
+        layout = MarkedMemcachedLayout()
+        async with MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout=layout) as marked:
+            await marked.put("alice", {"age": 30}, collection="users", ttl=60)
+            reply = memcached_server.command(b"get m:kv:users:alice", until=b"END\r\n")
+            assert reply.split(b"\r\n")[1].startswith(b"#{")
+            assert server_ttl(memcached_server, b"m:kv:users:alice") is not None
+            assert server_ttl(memcached_server, b"kv:users:alice") is None
+            assert await marked.get("alice", collection="users") == {"age": 30}
+            assert await marked.delete("alice", collection="users") is True
+        with pytest.raises(InvalidArgumentError, match="either layout= or key_sanitization_strategy="):
+            MemcachedStore(
+                layout=MarkedMemcachedLayout(), key_sanitization_strategy=MemcachedV1KeySanitizationStrategy()
+            )
 
     async def test_long_keys_hashed_with_raw_key_kept(
         self, store: MemcachedStore, memcached_server: MemcachedServer

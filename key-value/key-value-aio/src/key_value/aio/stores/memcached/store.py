@@ -1,10 +1,10 @@
 """`MemcachedStore`: memcached through aiomcache (the sync twin: pymemcache), one item per entry.
 
-Key layout: `kv:<collection>:<key>`, each name percent-encoded where a memcached key may not hold
-the byte (space, control characters, non-ASCII) and at `%` and `:`, so no two entries share an item.
-A key longer than memcached's 250 bytes becomes `kv#<sha256 of the layout above>`, and its entry
-then keeps the raw collection and key, which reads check. The item is a JSON record of the value and
-its expiry (`key_value.shared.records.encode_record`).
+Key layout (`key_value.shared.layouts.memcached`; `layout=` to choose another): `kv:<collection>:<key>`,
+each name percent-encoded where a memcached key may not hold the byte (space, control characters,
+non-ASCII) and at `%` and `:`, so no two entries share an item. A key longer than memcached's 250 bytes
+becomes `kv#<sha256 of the layout above>`, and its entry then keeps the raw collection and key, which
+reads check. The item is a JSON record of the value and its expiry (`key_value.shared.records`).
 
 Memcached counts expiry in whole seconds on a clock that ticks once a second, so a TTL is sent
 rounded up plus one second (an entry never leaves early) and the record's expiry, to the
@@ -21,35 +21,26 @@ do not occur.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 import time
-from collections.abc import Callable
-from functools import partial
 from typing import Any
-from urllib.parse import quote
 
 from typing_extensions import Self
 
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores.base import BaseContextManagerStore, Entry, SeedData
 from key_value.aio.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire
-from key_value.shared.compat.compound import compound_key
+from key_value.shared.compat.memcached import SanitizedMemcachedLayout
 from key_value.shared.compat.sanitization import SanitizationStrategy
-from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy, sanitized
-from key_value.shared.errors import DeserializationError, InvalidKeyError, ValueTooLargeError
-from key_value.shared.records import decode_record, encode_record
+from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy
+from key_value.shared.errors import DeserializationError, InvalidArgumentError, ValueTooLargeError
+from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT, MemcachedLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_seconds_or_none
 from key_value.shared.validation import check_optional_timeout
 
-MAX_KEY_BYTES = 250
-_PLAIN_NAME = re.compile(r"[!-$&-9;-~]*\Z")  # printable ASCII but `%` and `:`: kept as they are
-_QUOTE_SAFE = "!\"#$&'()*+,/;<=>?@[\\]^`{|}"  # with letters, digits and `_.-~`: everything _PLAIN_NAME keeps
 _RELATIVE_LIMIT = 30 * 24 * 3600  # memcached reads a larger expiry as an absolute Unix time
 _LATEST_EXPIRY = 2**31 - 1  # memcached's expiry is a 32-bit signed number
 _FLAGS_MODULUS = 2**32  # memcached's client flags are 32 bits
-_NOT_IN_KEYS = re.compile(rb"[\x00-\x20\x7f]")  # memcached keys hold no spaces or control characters
 _ITEM_OVERHEAD = 64  # memcached's per-item header and line ending, counted against the item size limit
 
 
@@ -70,19 +61,21 @@ class MemcachedStore(BaseContextManagerStore):
         default_collection: str | None = None,
         seed: SeedData | None = None,
         key_sanitization_strategy: SanitizationStrategy | None = None,
+        layout: MemcachedLayout | None = None,
     ) -> None:
         """`key_sanitization_strategy` is py-key-value's: given one (`MemcachedV1KeySanitizationStrategy`),
-        items are named as py-key-value names them, the strategy applied to `collection::key`."""
+        items are named as py-key-value names them, the strategy applied to `collection::key`
+        (`key_value.shared.compat.memcached`). `layout` chooses another layout altogether."""
         timeout = check_optional_timeout(timeout)
+        if layout is not None and key_sanitization_strategy is not None:
+            raise InvalidArgumentError("pass either layout= or key_sanitization_strategy=")
         super().__init__(
             default_collection=default_collection, seed=seed, key_sanitization_strategy=key_sanitization_strategy
         )
-        self._item_key: Callable[[str, str], bytes] = (
-            item_key if key_sanitization_strategy is None else partial(sanitized_item_key, key_sanitization_strategy)
-        )
-        # Names a strategy makes may be shared by two entries (`a::b` + `c`, `a` + `b::c`); records then
-        # keep the raw names, which reads check.
-        self._keeps_names = key_sanitization_strategy is not None
+        if layout is None:
+            strategy = key_sanitization_strategy
+            layout = NATIVE_MEMCACHED_LAYOUT if strategy is None else SanitizedMemcachedLayout(strategy)
+        self._layout = layout
         self._item_size_max = 1024 * 1024
         if client is not None:
             self._clients = LazyClient.given(MemcachedWire(client, timeout=timeout))
@@ -118,17 +111,18 @@ class MemcachedStore(BaseContextManagerStore):
     # -- reads ----------------------------------------------------------------------------------
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
-        name = self._item_key(collection, key)
+        name = self._layout.item_key(collection, key)
         wire = await self._clients.get()
         raw = (await wire.get_many([name])).get(name)
-        return None if raw is None else _entry(raw, collection, key)
+        return None if raw is None else self._layout.decode(raw, collection=collection, key=key)
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
-        names = [self._item_key(collection, key) for key in keys]
+        item_key, decode = self._layout.item_key, self._layout.decode
+        names = [item_key(collection, key) for key in keys]
         wire = await self._clients.get()
         found = await wire.get_many(list(dict.fromkeys(names)))
         return [
-            None if (raw := found.get(name)) is None else _entry(raw, collection, key)
+            None if (raw := found.get(name)) is None else decode(raw, collection=collection, key=key)
             for name, key in zip(names, keys, strict=True)
         ]
 
@@ -149,12 +143,8 @@ class MemcachedStore(BaseContextManagerStore):
         await wire.set_many(items, _exptime(ttl), expiry_flags(expires_at))
 
     def _item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> tuple[bytes, bytes]:
-        name = self._item_key(collection, key)
-        if self._keeps_names or name.startswith(b"kv#"):  # keep the raw names to check on reads
-            record = encode_record(value_json, expires_at, collection=collection, key=key)
-        else:
-            record = encode_record(value_json, expires_at)
-        data = record.encode()
+        name = self._layout.item_key(collection, key)
+        data = self._layout.encode(name, value_json, expires_at, collection=collection, key=key)
         if len(data) + len(name) + _ITEM_OVERHEAD > self._item_size_max:
             raise ValueTooLargeError(
                 len(data),
@@ -169,7 +159,7 @@ class MemcachedStore(BaseContextManagerStore):
         return await self._delete_entries(collection, [key]) > 0
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        names = {self._item_key(collection, key): key for key in keys}
+        names = {self._layout.item_key(collection, key): key for key in keys}
         wire = await self._clients.get()
         if True:  # ASYNC
             removed = await wire.remove_many(list(names))
@@ -181,42 +171,12 @@ class MemcachedStore(BaseContextManagerStore):
             live = 0
             for name, raw in taken.items():
                 try:
-                    entry = _entry(raw, collection, names[name])
+                    entry = self._layout.decode(raw, collection=collection, key=names[name])
                 except DeserializationError:
                     live += 1  # unreadable, but it was there
                     continue
                 live += self._live(entry) is not None
             return live
-
-
-def item_key(collection: str, key: str) -> bytes:
-    """The memcached key of (collection, key): at most 250 bytes, no spaces or control characters."""
-    name = f"kv:{_encode(collection)}:{_encode(key)}"
-    if len(name) > MAX_KEY_BYTES:  # ASCII, so characters are bytes
-        return b"kv#" + hashlib.sha256(name.encode()).hexdigest().encode()
-    return name.encode()
-
-
-def sanitized_item_key(strategy: SanitizationStrategy, collection: str, key: str) -> bytes:
-    """py-key-value's item name: `strategy` applied to `collection::key`; `InvalidKeyError` if memcached refuses it."""
-    name = sanitized(strategy, compound_key(collection, key)).encode()
-    if len(name) > MAX_KEY_BYTES or _NOT_IN_KEYS.search(name):
-        raise InvalidKeyError(
-            "the sanitization strategy gives a name memcached refuses (over 250 bytes, spaces or control characters)",
-            extra_info={"collection": collection, "key": key},
-        )
-    return name
-
-
-def _encode(name: str) -> str:
-    return name if _PLAIN_NAME.match(name) else quote(name, safe=_QUOTE_SAFE)
-
-
-def _entry(raw: bytes, collection: str, key: str) -> Entry | None:
-    record = decode_record(raw)
-    if "key" in record and (record["key"] != key or record.get("collection") != collection):
-        return None  # another entry whose hashed key matches: practically never
-    return Entry(record["value"], record["expires_at"])
 
 
 def expiry_flags(expires_at: float | None) -> int:
