@@ -23,6 +23,7 @@ from psycopg.pq import Trace
 from psycopg_pool import AsyncConnectionPool
 
 from key_value.aio.stores.postgresql import PostgreSQLStore
+from key_value.aio.stores.postgresql.layout import NativePostgreSQLLayout
 from key_value.aio.stores.postgresql.store import Pool
 from key_value.shared.capabilities import Capability
 from key_value.shared.codec import encode_value
@@ -41,6 +42,33 @@ def table(postgresql_server: PostgresServer) -> Iterator[str]:
     yield name
     with postgresql_server.connect() as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+class MarkedPostgreSQLLayout(NativePostgreSQLLayout):
+    """The native layout with every stored name prefixed by `m:` and every value wrapped in `{"m": ...}`."""
+
+    def to_column(self, name: str) -> str:
+        return "m:" + super().to_column(name)
+
+    def from_column(self, text: str) -> str:
+        assert text.startswith("m:"), text
+        return super().from_column(text[2:])
+
+    def encode(self, value_json: str) -> str:
+        return '{"m":' + super().encode(value_json) + "}"
+
+    def decode(self, stored: str) -> dict[str, Any]:
+        wrapped = super().decode(stored)
+        assert list(wrapped) == ["m"], wrapped
+        return wrapped["m"]
+
+
+class TestPostgreSQLStoreWithLayout(ContractTests):
+    @pytest.fixture
+    async def store(self, postgresql_server: PostgresServer, table: str) -> AsyncIterator[PostgreSQLStore]:
+        store = PostgreSQLStore(url=postgresql_server.url, table_name=table, layout=MarkedPostgreSQLLayout())
+        yield store
+        await store.close()
 
 
 class TestPostgreSQLStore(ContractTests):
@@ -361,6 +389,24 @@ class TestPostgreSQLBehaviour:
         async with PostgreSQLStore(url=dsn, table_name=table) as store:
             await store.put("key", {"v": 1})
             assert await store.get("key") == {"v": 1}
+
+    async def test_layout_is_injected(self, postgresql_server: PostgresServer, table: str) -> None:
+        async with PostgreSQLStore(
+            url=postgresql_server.url, table_name=table, layout=MarkedPostgreSQLLayout()
+        ) as store:
+            await store.put("key", {"v": 1}, collection="c", ttl=60)
+            await store.put_many(["a", "b"], [{"v": 2}, {"v": 3}], collection="c")
+            assert await store.keys("c") == ["a", "b", "key"]
+            assert await store.collections() == ["c"]
+        stored = rows(
+            postgresql_server,
+            sql.SQL("SELECT collection, key, value::text FROM {} ORDER BY key").format(sql.Identifier(table)),
+        )
+        assert stored == [
+            ("m:c", "m:a", '{"m":{"v":2}}'),
+            ("m:c", "m:b", '{"m":{"v":3}}'),
+            ("m:c", "m:key", '{"m":{"v":1}}'),
+        ]
 
     async def test_from_url(self, postgresql_server: PostgresServer, table: str) -> None:
         url = f"{postgresql_server.url}?table_name={table}&auto_create=yes&timeout=4&sslmode=disable"

@@ -47,14 +47,12 @@ from key_value.aio.stores.base import (
     SeedData,
 )
 from key_value.aio.stores.postgresql.deadline import StatementDeadline
-from key_value.aio.stores.postgresql.names import from_column, to_column
+from key_value.aio.stores.postgresql.layout import NATIVE_POSTGRESQL_LAYOUT, PostgreSQLLayout
 from key_value.aio.stores.postgresql.statements import (
     MAX_TABLE_NAME_BYTES,
     Statements,
-    build_statements,
     check_identifier,
 )
-from key_value.shared.codec import decode_value
 from key_value.shared.errors import (
     InvalidArgumentError,
     KeyValueStoreError,
@@ -143,6 +141,7 @@ class PostgreSQLStore(
         timeout: float = 10.0,
         default_collection: str | None = None,
         seed: SeedData | None = None,
+        layout: PostgreSQLLayout = NATIVE_POSTGRESQL_LAYOUT,
     ) -> None:
         table = check_identifier(
             "table_name", DEFAULT_TABLE if table_name is None else table_name, max_bytes=MAX_TABLE_NAME_BYTES
@@ -153,7 +152,8 @@ class PostgreSQLStore(
             url=url, host=host, port=port, database=database, user=user, password=password, timeout=timeout
         )
         super().__init__(default_collection=default_collection, seed=seed)
-        self._sql: Statements = build_statements(schema=schema, table=table)
+        self._layout = layout
+        self._sql: Statements = layout.statements(schema=schema, table=table)
         self._auto_create = auto_create
         self._timeout = settings.timeout
         if pool is not None:
@@ -239,8 +239,9 @@ class PostgreSQLStore(
     # -- reads ----------------------------------------------------------------------------------
 
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
-        rows = await self._run(self._sql.get, (to_column(collection), to_column(key)))
-        return Entry(decode_value(rows[0][0]), None) if rows else None  # the query hides expired rows
+        column = self._layout.to_column
+        rows = await self._run(self._sql.get, (column(collection), column(key)))
+        return Entry(self._layout.decode(rows[0][0]), None) if rows else None  # the query hides expired rows
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         return [
@@ -248,8 +249,9 @@ class PostgreSQLStore(
         ]
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
-        columns = [to_column(key) for key in keys]
-        rows = await self._run(self._sql.get_many, (to_column(collection), columns))
+        column, decode = self._layout.to_column, self._layout.decode
+        columns = [column(key) for key in keys]
+        rows = await self._run(self._sql.get_many, (column(collection), columns))
         found: dict[str, tuple[str, float | None]] = {row[0]: (row[1], row[2]) for row in rows}
         results: list[ValueTTL] = []
         for column in columns:
@@ -257,7 +259,7 @@ class PostgreSQLStore(
             if row is None:
                 results.append((None, None))
             else:
-                results.append((decode_value(row[0]), row[1]))
+                results.append((decode(row[0]), row[1]))
         return results
 
     # -- writes ---------------------------------------------------------------------------------
@@ -265,26 +267,31 @@ class PostgreSQLStore(
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        await self._run(self._sql.put, (to_column(collection), to_column(key), value_json, ttl), fetch=False)
+        layout = self._layout
+        params = (layout.to_column(collection), layout.to_column(key), layout.encode(value_json), ttl)
+        await self._run(self._sql.put, params, fetch=False)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
-        params = (to_column(collection), ttl, [to_column(key) for key in keys], values_json)
+        column, encode = self._layout.to_column, self._layout.encode
+        params = (column(collection), ttl, [column(key) for key in keys], [encode(value) for value in values_json])
         await self._run(self._sql.put_many, params, fetch=False)
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
-        rows = await self._run(self._sql.delete, (to_column(collection), to_column(key)))
+        column = self._layout.to_column
+        rows = await self._run(self._sql.delete, (column(collection), column(key)))
         return bool(rows[0][0])
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        rows = await self._run(self._sql.delete_many, (to_column(collection), [to_column(key) for key in keys]))
+        column = self._layout.to_column
+        rows = await self._run(self._sql.delete_many, (column(collection), [column(key) for key in keys]))
         return int(rows[0][0])
 
     # -- enumeration, destruction, culling -------------------------------------------------------
 
     async def _keys(self, collection: str, *, limit: int | None) -> list[str]:
-        return await self._pages(self._sql.keys_page, (to_column(collection),), limit)
+        return await self._pages(self._sql.keys_page, (self._layout.to_column(collection),), limit)
 
     async def _collections(self, *, limit: int | None) -> list[str]:
         return await self._pages(self._sql.collections_page, (), limit)
@@ -296,14 +303,14 @@ class PostgreSQLStore(
         while limit is None or len(names) < limit:
             size = _PAGE if limit is None else min(_PAGE, limit - len(names))
             rows = await self._run(statement, (*params, after, size))
-            names.extend(from_column(row[0]) for row in rows)
+            names.extend(self._layout.from_column(row[0]) for row in rows)
             if len(rows) < size:
                 break
             after = rows[-1][0]
         return names
 
     async def _destroy_collection(self, collection: str) -> bool:
-        rows = await self._run(self._sql.delete_collection, (to_column(collection),))
+        rows = await self._run(self._sql.delete_collection, (self._layout.to_column(collection),))
         return bool(rows[0][0])
 
     async def _cull(self) -> None:
