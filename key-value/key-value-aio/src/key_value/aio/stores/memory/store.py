@@ -22,6 +22,7 @@ from key_value.aio.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
     SeedData,
+    ValueTTL,
 )
 from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import InvalidArgumentError
@@ -85,9 +86,10 @@ class MemoryStore(
         self._ready = True
 
     # -- fast paths -----------------------------------------------------------------------------
-    # `get`, `put`, `put_many` and `delete` are BaseStore's steps without the hook hop: this is the
-    # store tests and caches call millions of times, and the extra coroutine and tuple are half of
-    # its cost (`get` 0.64 µs here, 1.27 µs through BaseStore's hooks).
+    # `get`, `get_many`, `ttl`, `ttl_many`, `put`, `put_many` and `delete` are BaseStore's steps
+    # without the hook hop: this is the store tests and caches call millions of times, and the extra
+    # coroutine and the `Entry` records are up to half of its cost (`get` 0.64 µs here, 1.27 µs
+    # through BaseStore's hooks; `get_many` of 100 keys 27 µs here, 57 µs through them).
 
     @public_api
     async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
@@ -98,6 +100,34 @@ class MemoryStore(
         return None if record is None else _value_of(record)
 
     @public_api
+    async def get_many(self, keys: Sequence[str], *, collection: str | None = None) -> list[dict[str, Any] | None]:
+        """Return a fresh copy of each value (or None if missing or expired), in order."""
+        collection = self._collection(collection)
+        checked = check_keys(keys)
+        with self._lock:
+            records = [self._lookup(collection, key) for key in checked]
+        return [None if record is None else _value_of(record) for record in records]
+
+    @public_api
+    async def ttl(self, key: str, *, collection: str | None = None) -> tuple[dict[str, Any] | None, float | None]:
+        """Return a fresh copy of the value and its remaining seconds; (None, None) if missing or expired."""
+        collection = self._one_key(key, collection)
+        with self._lock:
+            record = self._lookup(collection, key)
+        return self._value_ttl(record)
+
+    @public_api
+    async def ttl_many(
+        self, keys: Sequence[str], *, collection: str | None = None
+    ) -> list[tuple[dict[str, Any] | None, float | None]]:
+        """Return one (value, remaining seconds) pair per key, in order."""
+        collection = self._collection(collection)
+        checked = check_keys(keys)
+        with self._lock:
+            records = [self._lookup(collection, key) for key in checked]
+        return [self._value_ttl(record) for record in records]
+
+    @public_api
     async def put(
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
     ) -> None:
@@ -105,7 +135,7 @@ class MemoryStore(
         collection = self._one_key(key, collection)
         seconds = check_ttl(ttl)
         payload, plan = _snapshot(value)
-        expires_at = self._expiry(seconds)
+        expires_at = None if seconds is None else self.clock() + seconds  # `_expiry`, inlined
         with self._lock:
             self._store(collection, key, (payload, expires_at, plan))
             if self._expiries:
@@ -126,7 +156,7 @@ class MemoryStore(
         check_same_length(checked, values)
         seconds = check_ttl(ttl)
         latest = dict(zip(checked, map(_snapshot, values), strict=True))
-        expires_at = self._expiry(seconds)
+        expires_at = None if seconds is None else self.clock() + seconds  # `_expiry`, inlined
         with self._lock:
             if latest and expires_at is None and self.max_entries_per_collection is None:  # `_store`, inlined
                 bucket = self._data.get(collection)
@@ -168,6 +198,16 @@ class MemoryStore(
         with self._lock:
             records = [self._lookup(collection, key) for key in keys]
         return [None if record is None else Entry(_value_of(record), record[1]) for record in records]
+
+    def _value_ttl(self, record: _Record | None) -> ValueTTL:
+        """(value, remaining seconds or None) of a live record looked up just now; (None, None) for none."""
+        if record is None:
+            return None, None
+        expires_at = record[1]
+        if expires_at is None:
+            return _value_of(record), None
+        remaining = expires_at - self.clock()
+        return (_value_of(record), remaining) if remaining > 0 else (None, None)
 
     def _lookup(self, collection: str, key: str) -> _Record | None:
         bucket = self._data.get(collection)
