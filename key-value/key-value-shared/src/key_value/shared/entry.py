@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, cast
 
 
 class Entry(NamedTuple):
@@ -20,4 +21,8 @@ class Entry(NamedTuple):
     version: str | None = None
 
 
-__all__ = ["Entry"]
+#: `new_entry(Entry, (value, expires_at, version))` builds an Entry without NamedTuple's Python-level
+#: `__new__` (about 0.1 µs instead of 0.2): for loops that make one per key read.
+new_entry = cast("Callable[[type[Entry], tuple[dict[str, Any], float | None, str | None]], Entry]", tuple.__new__)
+
+__all__ = ["Entry", "new_entry"]

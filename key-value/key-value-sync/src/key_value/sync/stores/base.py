@@ -205,7 +205,9 @@ class BaseStore(KeyValueProtocol, ABC):
         if not checked:
             return []
         entries = self._get_entries(collection, checked)
-        return [None if entry is None else entry.value for entry in map(self._live, entries)]
+        if self._ttl_from_server:  # the server hid expired entries, and these carry no expiry (see `Entry`)
+            return [None if entry is None else entry[0] for entry in entries]
+        return [None if entry is None else entry[0] for entry in map(self._live, entries)]
 
     def _with_ttl(self, entry: Entry | None) -> ValueTTL:
         if entry is None:

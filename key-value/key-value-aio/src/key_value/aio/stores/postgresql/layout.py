@@ -34,7 +34,7 @@ class PostgreSQLLayout(Protocol):
         """The JSON text to store in the value column for an entry whose value is `value_json`."""
         ...
 
-    def decode(self, stored: str) -> dict[str, Any]:
+    def decode(self, stored: str, /) -> dict[str, Any]:
         """The value stored in the value column, as the statements select it (JSON text)."""
         ...
 
@@ -54,8 +54,8 @@ class NativePostgreSQLLayout:
     def encode(self, value_json: str) -> str:
         return value_json
 
-    def decode(self, stored: str) -> dict[str, Any]:
-        return decode_value(stored)
+    #: The value column holds the value's JSON text (a plain function: this runs once per row read).
+    decode = staticmethod(decode_value)
 
 
 NATIVE_POSTGRESQL_LAYOUT = NativePostgreSQLLayout()

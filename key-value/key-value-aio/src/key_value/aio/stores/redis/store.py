@@ -27,8 +27,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from typing_extensions import Self
 
 from key_value.aio.stores._lazy_client import LazyClient
-from key_value.aio.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
-from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
+from key_value.aio.stores._resp import (
+    DELETE_BATCH,
+    SCAN_COUNT,
+    ErrorTranslation,
+    ScanEnumeration,
+    entries,
+    milliseconds,
+    values_with_ttl,
+)
+from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.aio.stores.base import (
     BaseContextManagerStore,
     BaseDestroyCollectionStore,
@@ -146,30 +154,24 @@ class RedisStore(
         client = await self._clients.get()
         with _TRANSLATED:
             raw = await client.get(self._layout.server_key(collection, key))
-        return None if raw is None else Entry(self._layout.decode(raw), None)  # Redis never returns an expired entry
+        return entries(self._layout, [raw])[0]
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = await self._clients.get()
         with _TRANSLATED:
             raws = await client.mget(self._layout.server_keys(collection, keys))
-        decode = self._layout.decode
-        return [None if raw is None else Entry(decode(raw), None) for raw in raws]
+        return entries(self._layout, raws)
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         client = await self._clients.get()
         pipeline = _pipeline(client)
-        for name in self._layout.server_keys(
-            collection, keys
-        ):  # GETs, not MGET: cluster pipelines refuse multi-key commands
+        # GETs, not MGET: cluster pipelines refuse multi-key commands
+        for name in self._layout.server_keys(collection, keys):
             pipeline.get(name)
             pipeline.pttl(name)
         with _TRANSLATED:
             replies = await pipeline.execute()
-        decode = self._layout.decode
-        return [
-            value_ttl(None if raw is None else decode(raw), pttl)
-            for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
-        ]
+        return values_with_ttl(self._layout, replies)
 
     # -- writes ---------------------------------------------------------------------------------
 

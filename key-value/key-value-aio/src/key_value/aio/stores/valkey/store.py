@@ -43,8 +43,16 @@ if True:  # ASYNC
     from glide import glide_client as _glide_internals
 
 from key_value.aio.stores._lazy_client import LazyClient
-from key_value.aio.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
-from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
+from key_value.aio.stores._resp import (
+    DELETE_BATCH,
+    SCAN_COUNT,
+    ErrorTranslation,
+    ScanEnumeration,
+    entries,
+    milliseconds,
+    values_with_ttl,
+)
+from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.aio.stores.base import (
     BaseContextManagerStore,
     BaseDestroyCollectionStore,
@@ -155,14 +163,13 @@ class ValkeyStore(
         client = await self._client()
         async with self._translated(client):
             raw = await client.get(self._layout.server_key(collection, key))
-        return None if raw is None else Entry(self._layout.decode(raw), None)  # Valkey never returns an expired entry
+        return entries(self._layout, [raw])[0]
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = await self._client()
         async with self._translated(client):
             raws = await client.mget(list(self._layout.server_keys(collection, keys)))
-        decode = self._layout.decode
-        return [None if raw is None else Entry(decode(raw), None) for raw in raws]
+        return entries(self._layout, raws)
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         names = self._layout.server_keys(collection, keys)
@@ -172,12 +179,7 @@ class ValkeyStore(
                 batch.get(name)
                 batch.pttl(name)
 
-        replies = await self._run_batch(fill)
-        decode = self._layout.decode
-        return [
-            value_ttl(None if raw is None else decode(raw), pttl)
-            for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
-        ]
+        return values_with_ttl(self._layout, await self._run_batch(fill))
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -44,8 +44,16 @@ from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.sync.stores._lazy_client import LazyClient
-from key_value.sync.stores._resp import DELETE_BATCH, SCAN_COUNT, ErrorTranslation, ScanEnumeration, milliseconds
-from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL, value_ttl
+from key_value.sync.stores._resp import (
+    DELETE_BATCH,
+    SCAN_COUNT,
+    ErrorTranslation,
+    ScanEnumeration,
+    entries,
+    milliseconds,
+    values_with_ttl,
+)
+from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
     BaseDestroyCollectionStore,
@@ -150,14 +158,13 @@ class ValkeyStore(
         client = self._client()
         with self._translated(client):
             raw = client.get(self._layout.server_key(collection, key))
-        return None if raw is None else Entry(self._layout.decode(raw), None)  # Valkey never returns an expired entry
+        return entries(self._layout, [raw])[0]
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = self._client()
         with self._translated(client):
             raws = client.mget(list(self._layout.server_keys(collection, keys)))
-        decode = self._layout.decode
-        return [None if raw is None else Entry(decode(raw), None) for raw in raws]
+        return entries(self._layout, raws)
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
         names = self._layout.server_keys(collection, keys)
@@ -167,12 +174,7 @@ class ValkeyStore(
                 batch.get(name)
                 batch.pttl(name)
 
-        replies = self._run_batch(fill)
-        decode = self._layout.decode
-        return [
-            value_ttl(None if raw is None else decode(raw), pttl)
-            for raw, pttl in zip(replies[::2], replies[1::2], strict=True)
-        ]
+        return values_with_ttl(self._layout, self._run_batch(fill))
 
     # -- writes ---------------------------------------------------------------------------------
 
