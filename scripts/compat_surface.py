@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -31,14 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build_sync_library import rename_identifier, rename_module
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from testing.py_key_value import python as upstream_python  # the venv of py-key-value-aio 0.4.x, made once
+
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIBE = Path(__file__).with_name("api_surface.py")
-UPSTREAM_VENV = ROOT / ".cache" / "compat" / "py-key-value-aio-0.4"
-#: Every extra of the stores and helpers we have, so that their upstream modules import and are described.
-UPSTREAM_REQUIREMENT = (
-    "py-key-value-aio[memory,disk,filetree,redis,valkey,memcached,postgresql,s3,dynamodb,pydantic,"
-    "wrappers-encryption]==0.4.*"
-)
 DIFFERENCES = ROOT / "docs" / "compatibility.md"
 #: Upstream store packages for backends this project has no store for (yet): reported, not failures.
 NOT_YET = frozenset(
@@ -59,29 +55,6 @@ NOT_YET = frozenset(
 )
 _STORE_MODULE = re.compile(r"^key_value\.aio\.stores\.(\w+)")
 _POSITIONAL = ("positional-only", "positional-or-keyword")
-
-
-def _uv() -> list[str]:
-    """uv as `uv run` announces it (`$UV`), else from PATH, else the copy `make uv` installs."""
-    found = os.environ.get("UV") or shutil.which("uv")
-    return [found] if found else ["python3", "-m", "uv"]
-
-
-def upstream_python() -> Path:
-    """The python of a venv holding py-key-value-aio 0.4.x, created and filled once per cache."""
-    python = UPSTREAM_VENV / "bin" / "python"
-    marker = UPSTREAM_VENV / "installed.txt"
-    if python.exists() and marker.exists() and marker.read_text() == UPSTREAM_REQUIREMENT:
-        return python
-    if UPSTREAM_VENV.exists():
-        shutil.rmtree(UPSTREAM_VENV)
-    subprocess.run([*_uv(), "venv", "--quiet", "--python", sys.executable, str(UPSTREAM_VENV)], check=True)
-    subprocess.run(
-        [*_uv(), "pip", "install", "--quiet", "--python", str(python), UPSTREAM_REQUIREMENT],
-        check=True,
-    )
-    marker.write_text(UPSTREAM_REQUIREMENT)
-    return python
 
 
 def describe(python: Path | str, root: str) -> dict[str, Any]:
