@@ -50,8 +50,13 @@ class MarkedRespLayout(NativeRespLayout):
         text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
         return super().split(text[2:]) if text.startswith("m:") else None
 
-    def encode(self, value_json: str) -> str:
+    def encode(self, collection: str, key: str, value_json: str, expires_at: float | None) -> str:
         return "#" + value_json
+
+    def encode_many(
+        self, collection: str, keys: list[str], values_json: list[str], expires_at: float | None
+    ) -> list[str]:
+        return ["#" + value for value in values_json]
 
     def decode(self, raw: bytes | str) -> dict[str, Any]:
         assert raw[:1] in (b"#", "#"), raw

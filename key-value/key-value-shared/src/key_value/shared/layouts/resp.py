@@ -42,8 +42,14 @@ class RespLayout(Protocol):
         """The (collection, key) of a server key, or None for a key this layout did not make."""
         ...
 
-    def encode(self, value_json: str) -> str:
-        """What to SET for an entry whose value is `value_json`."""
+    def encode(self, collection: str, key: str, value_json: str, expires_at: float | None) -> str:
+        """What to SET for (collection, key) holding `value_json`, expiring at `expires_at` (epoch s) or never."""
+        ...
+
+    def encode_many(
+        self, collection: str, keys: list[str], values_json: list[str], expires_at: float | None
+    ) -> list[str]:
+        """`encode` for each of `keys` and its value."""
         ...
 
     def decode(self, raw: bytes | str, /) -> dict[str, Any]:
@@ -93,8 +99,13 @@ class NativeRespLayout:
             return None
         return collection, name[end + 1 :]
 
-    def encode(self, value_json: str) -> str:
+    def encode(self, collection: str, key: str, value_json: str, expires_at: float | None) -> str:
         return value_json
+
+    def encode_many(
+        self, collection: str, keys: list[str], values_json: list[str], expires_at: float | None
+    ) -> list[str]:
+        return values_json
 
     #: The value is the JSON text itself (a plain function: this runs once per key read).
     decode = staticmethod(decode_value)

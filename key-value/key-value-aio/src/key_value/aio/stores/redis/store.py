@@ -31,11 +31,11 @@ from key_value.aio.stores._resp import (
     DELETE_BATCH,
     SCAN_COUNT,
     ErrorTranslation,
-    ScanEnumeration,
     entries,
     milliseconds,
     values_with_ttl,
 )
+from key_value.aio.stores._resp.py_key_value import PyKeyValueData, resp_layout
 from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.aio.stores.base import (
     BaseContextManagerStore,
@@ -47,7 +47,8 @@ from key_value.aio.stores.base import (
     SeedData,
 )
 from key_value.shared.errors import InvalidArgumentError
-from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
+from key_value.shared.layouts import LayoutName
+from key_value.shared.layouts.resp import RespLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
 
 #: A Redis client of either kind; the store works the same on both.
@@ -55,7 +56,7 @@ RedisClient = Redis | RedisCluster
 
 
 class RedisStore(
-    ScanEnumeration,
+    PyKeyValueData,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -88,10 +89,10 @@ class RedisStore(
         ssl_cert_reqs: Literal["required", "optional", "none"] | None = None,
         default_collection: str | None = None,
         seed: SeedData | None = None,
-        layout: RespLayout = NATIVE_RESP_LAYOUT,
+        layout: LayoutName | RespLayout = "native",
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
-        self._layout = layout
+        self._layout = resp_layout(layout, store="RedisStore")
         self._given_client = client
         if client is not None:
             if url is not None or cluster:
@@ -145,6 +146,9 @@ class RedisStore(
         """
         return self._given_client
 
+    async def _setup(self) -> None:
+        await self._look_for_py_key_value_data()
+
     async def _close(self) -> None:
         await self._clients.close()
 
@@ -154,63 +158,88 @@ class RedisStore(
         client = await self._clients.get()
         with _TRANSLATED:
             raw = await client.get(self._layout.server_key(collection, key))
-        return entries(self._layout, [raw])[0]
+        entry = entries(self._layout, [raw])[0]
+        if entry is None and self._legacy:
+            return (await self._legacy_entries(collection, [key], [None]))[0]
+        return entry
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = await self._clients.get()
         with _TRANSLATED:
             raws = await client.mget(self._layout.server_keys(collection, keys))
-        return entries(self._layout, raws)
+        found = entries(self._layout, raws)
+        return await self._legacy_entries(collection, keys, found) if self._legacy else found
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
+        found = values_with_ttl(self._layout, await self._get_with_pttl(self._layout.server_keys(collection, keys)))
+        return await self._legacy_ttl(collection, keys, found) if self._legacy else found
+
+    async def _get_with_pttl(self, names: list[str]) -> list[Any]:
         client = await self._clients.get()
         pipeline = _pipeline(client)
         # GETs, not MGET: cluster pipelines refuse multi-key commands
-        for name in self._layout.server_keys(collection, keys):
+        for name in names:
             pipeline.get(name)
             pipeline.pttl(name)
         with _TRANSLATED:
-            replies = await pipeline.execute()
-        return values_with_ttl(self._layout, replies)
+            return await pipeline.execute()
 
     # -- writes ---------------------------------------------------------------------------------
 
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, value = self._layout.server_key(collection, key), self._layout.encode(value_json)
+        name, value = (
+            self._layout.server_key(collection, key),
+            self._layout.encode(collection, key, value_json, expires_at),
+        )
         client = await self._clients.get()
         with _TRANSLATED:
             if ttl is None:
                 await client.set(name, value)  # SET without PX drops an old TTL
             else:
                 await client.set(name, value, px=milliseconds(ttl))
+        if self._legacy:
+            await self._forget_legacy(collection, [key])
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         names = self._layout.server_keys(collection, keys)
-        encode = self._layout.encode
+        values = self._layout.encode_many(collection, keys, values_json, expires_at)
         client = await self._clients.get()
         with _TRANSLATED:
             if ttl is None:
-                await client.mset({name: encode(value) for name, value in zip(names, values_json, strict=True)})
+                await client.mset(dict(zip(names, values, strict=True)))
             else:
                 px = milliseconds(ttl)
                 pipeline = _pipeline(client)
-                for name, value in zip(names, values_json, strict=True):
-                    pipeline.set(name, encode(value), px=px)
+                for name, value in zip(names, values, strict=True):
+                    pipeline.set(name, value, px=px)
                 await pipeline.execute()
+        if self._legacy:
+            await self._forget_legacy(collection, keys)
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
         client = await self._clients.get()
         with _TRANSLATED:
-            return bool(await client.delete(self._layout.server_key(collection, key)))
+            deleted = bool(await client.delete(self._layout.server_key(collection, key)))
+        if self._legacy:
+            deleted = await self._forget_legacy(collection, [key]) > 0 or deleted
+        return deleted
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         client = await self._clients.get()
         with _TRANSLATED:
-            return int(await client.delete(*self._layout.server_keys(collection, keys)))
+            deleted = int(await client.delete(*self._layout.server_keys(collection, keys)))
+        if self._legacy:  # a key is in one layout or the other: writes remove py-key-value's copy
+            deleted = min(len(set(keys)), deleted + await self._forget_legacy(collection, keys))
+        return deleted
+
+    async def _set_name(self, name: str, value: str) -> None:
+        client = await self._clients.get()
+        with _TRANSLATED:
+            await client.set(name, value)
 
     # -- enumeration and destruction ------------------------------------------------------------
 

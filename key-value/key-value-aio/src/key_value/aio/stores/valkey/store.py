@@ -47,11 +47,11 @@ from key_value.aio.stores._resp import (
     DELETE_BATCH,
     SCAN_COUNT,
     ErrorTranslation,
-    ScanEnumeration,
     entries,
     milliseconds,
     values_with_ttl,
 )
+from key_value.aio.stores._resp.py_key_value import PyKeyValueData, resp_layout
 from key_value.aio.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.aio.stores.base import (
     BaseContextManagerStore,
@@ -63,7 +63,8 @@ from key_value.aio.stores.base import (
     SeedData,
 )
 from key_value.shared.errors import InvalidArgumentError
-from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
+from key_value.shared.layouts import LayoutName
+from key_value.shared.layouts.resp import RespLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
 
 #: A GLIDE client of either kind; the store works the same on both.
@@ -75,7 +76,7 @@ _URL_SHAPE = "valkey[s]://[user[:password]@]host[:port][/db]"
 
 
 class ValkeyStore(
-    ScanEnumeration,
+    PyKeyValueData,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -108,10 +109,10 @@ class ValkeyStore(
         cluster: bool = False,
         default_collection: str | None = None,
         seed: SeedData | None = None,
-        layout: RespLayout = NATIVE_RESP_LAYOUT,
+        layout: LayoutName | RespLayout = "native",
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
-        self._layout = layout
+        self._layout = resp_layout(layout, store="ValkeyStore")
         sources = [option for option in (client, config, url) if option is not None]
         if len(sources) > 1 or (cluster and (client is not None or config is not None)):
             raise InvalidArgumentError("pass one of client=, config= or url= (cluster= only with url= or host=)")
@@ -144,6 +145,9 @@ class ValkeyStore(
         rest.refuse_other_options()
         return cls(url=rest.text, **merge_options(own, options, parsed))
 
+    async def _setup(self) -> None:
+        await self._look_for_py_key_value_data()
+
     async def _close(self) -> None:
         await self._clients.close()
 
@@ -163,64 +167,88 @@ class ValkeyStore(
         client = await self._client()
         async with self._translated(client):
             raw = await client.get(self._layout.server_key(collection, key))
-        return entries(self._layout, [raw])[0]
+        entry = entries(self._layout, [raw])[0]
+        if entry is None and self._legacy:
+            return (await self._legacy_entries(collection, [key], [None]))[0]
+        return entry
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = await self._client()
         async with self._translated(client):
             raws = await client.mget(list(self._layout.server_keys(collection, keys)))
-        return entries(self._layout, raws)
+        found = entries(self._layout, raws)
+        return await self._legacy_entries(collection, keys, found) if self._legacy else found
 
     async def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
-        names = self._layout.server_keys(collection, keys)
+        found = values_with_ttl(self._layout, await self._get_with_pttl(self._layout.server_keys(collection, keys)))
+        return await self._legacy_ttl(collection, keys, found) if self._legacy else found
 
+    async def _get_with_pttl(self, names: list[str]) -> list[Any]:
         def fill(batch: Batch | ClusterBatch) -> None:
             for name in names:
                 batch.get(name)
                 batch.pttl(name)
 
-        return values_with_ttl(self._layout, await self._run_batch(fill))
+        return await self._run_batch(fill)
 
     # -- writes ---------------------------------------------------------------------------------
 
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, value = self._layout.server_key(collection, key), self._layout.encode(value_json)
+        name, value = (
+            self._layout.server_key(collection, key),
+            self._layout.encode(collection, key, value_json, expires_at),
+        )
         client = await self._client()
         async with self._translated(client):
             if ttl is None:
                 await client.set(name, value)  # a SET without expiry drops an old TTL
             else:
                 await client.set(name, value, expiry=_expiry(ttl))
+        if self._legacy:
+            await self._forget_legacy(collection, [key])
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         names = self._layout.server_keys(collection, keys)
-        encode = self._layout.encode
+        values = self._layout.encode_many(collection, keys, values_json, expires_at)
         if ttl is not None:
             expiry = _expiry(ttl)
 
             def fill(batch: Batch | ClusterBatch) -> None:
-                for name, value in zip(names, values_json, strict=True):
-                    batch.set(name, encode(value), expiry=expiry)
+                for name, value in zip(names, values, strict=True):
+                    batch.set(name, value, expiry=expiry)
 
             await self._run_batch(fill)
-            return
-        client = await self._client()
-        async with self._translated(client):
-            await client.mset({name: encode(value) for name, value in zip(names, values_json, strict=True)})
+        else:
+            client = await self._client()
+            async with self._translated(client):
+                await client.mset(dict(zip(names, values, strict=True)))
+        if self._legacy:
+            await self._forget_legacy(collection, keys)
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
         client = await self._client()
         async with self._translated(client):
-            return await client.delete([self._layout.server_key(collection, key)]) > 0
+            deleted = await client.delete([self._layout.server_key(collection, key)]) > 0
+        if self._legacy:
+            deleted = await self._forget_legacy(collection, [key]) > 0 or deleted
+        return deleted
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         client = await self._client()
         async with self._translated(client):
-            return await client.delete(list(self._layout.server_keys(collection, keys)))
+            deleted = await client.delete(list(self._layout.server_keys(collection, keys)))
+        if self._legacy:  # a key is in one layout or the other: writes remove py-key-value's copy
+            deleted = min(len(set(keys)), deleted + await self._forget_legacy(collection, keys))
+        return deleted
+
+    async def _set_name(self, name: str, value: str) -> None:
+        client = await self._client()
+        async with self._translated(client):
+            await client.set(name, value)
 
     async def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
         """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""

@@ -30,18 +30,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from typing_extensions import Self
 
 from key_value.shared.errors import InvalidArgumentError
-from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
+from key_value.shared.layouts import LayoutName
+from key_value.shared.layouts.resp import RespLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores._resp import (
     DELETE_BATCH,
     SCAN_COUNT,
     ErrorTranslation,
-    ScanEnumeration,
     entries,
     milliseconds,
     values_with_ttl,
 )
+from key_value.sync.stores._resp.py_key_value import PyKeyValueData, resp_layout
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -58,7 +59,7 @@ RedisClient = Redis | RedisCluster
 
 
 class RedisStore(
-    ScanEnumeration,
+    PyKeyValueData,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -91,10 +92,10 @@ class RedisStore(
         ssl_cert_reqs: Literal["required", "optional", "none"] | None = None,
         default_collection: str | None = None,
         seed: SeedData | None = None,
-        layout: RespLayout = NATIVE_RESP_LAYOUT,
+        layout: LayoutName | RespLayout = "native",
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
-        self._layout = layout
+        self._layout = resp_layout(layout, store="RedisStore")
         self._given_client = client
         if client is not None:
             if url is not None or cluster:
@@ -142,6 +143,9 @@ class RedisStore(
         """
         return self._given_client
 
+    def _setup(self) -> None:
+        self._look_for_py_key_value_data()
+
     def _close(self) -> None:
         self._clients.close()
 
@@ -151,63 +155,88 @@ class RedisStore(
         client = self._clients.get()
         with _TRANSLATED:
             raw = client.get(self._layout.server_key(collection, key))
-        return entries(self._layout, [raw])[0]
+        entry = entries(self._layout, [raw])[0]
+        if entry is None and self._legacy:
+            return self._legacy_entries(collection, [key], [None])[0]
+        return entry
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = self._clients.get()
         with _TRANSLATED:
             raws = client.mget(self._layout.server_keys(collection, keys))
-        return entries(self._layout, raws)
+        found = entries(self._layout, raws)
+        return self._legacy_entries(collection, keys, found) if self._legacy else found
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
+        found = values_with_ttl(self._layout, self._get_with_pttl(self._layout.server_keys(collection, keys)))
+        return self._legacy_ttl(collection, keys, found) if self._legacy else found
+
+    def _get_with_pttl(self, names: list[str]) -> list[Any]:
         client = self._clients.get()
         pipeline = _pipeline(client)
         # GETs, not MGET: cluster pipelines refuse multi-key commands
-        for name in self._layout.server_keys(collection, keys):
+        for name in names:
             pipeline.get(name)
             pipeline.pttl(name)
         with _TRANSLATED:
-            replies = pipeline.execute()
-        return values_with_ttl(self._layout, replies)
+            return pipeline.execute()
 
     # -- writes ---------------------------------------------------------------------------------
 
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, value = (self._layout.server_key(collection, key), self._layout.encode(value_json))
+        name, value = (
+            self._layout.server_key(collection, key),
+            self._layout.encode(collection, key, value_json, expires_at),
+        )
         client = self._clients.get()
         with _TRANSLATED:
             if ttl is None:
                 client.set(name, value)  # SET without PX drops an old TTL
             else:
                 client.set(name, value, px=milliseconds(ttl))
+        if self._legacy:
+            self._forget_legacy(collection, [key])
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         names = self._layout.server_keys(collection, keys)
-        encode = self._layout.encode
+        values = self._layout.encode_many(collection, keys, values_json, expires_at)
         client = self._clients.get()
         with _TRANSLATED:
             if ttl is None:
-                client.mset({name: encode(value) for name, value in zip(names, values_json, strict=True)})
+                client.mset(dict(zip(names, values, strict=True)))
             else:
                 px = milliseconds(ttl)
                 pipeline = _pipeline(client)
-                for name, value in zip(names, values_json, strict=True):
-                    pipeline.set(name, encode(value), px=px)
+                for name, value in zip(names, values, strict=True):
+                    pipeline.set(name, value, px=px)
                 pipeline.execute()
+        if self._legacy:
+            self._forget_legacy(collection, keys)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         client = self._clients.get()
         with _TRANSLATED:
-            return bool(client.delete(self._layout.server_key(collection, key)))
+            deleted = bool(client.delete(self._layout.server_key(collection, key)))
+        if self._legacy:
+            deleted = self._forget_legacy(collection, [key]) > 0 or deleted
+        return deleted
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
         client = self._clients.get()
         with _TRANSLATED:
-            return int(client.delete(*self._layout.server_keys(collection, keys)))
+            deleted = int(client.delete(*self._layout.server_keys(collection, keys)))
+        if self._legacy:  # a key is in one layout or the other: writes remove py-key-value's copy
+            deleted = min(len(set(keys)), deleted + self._forget_legacy(collection, keys))
+        return deleted
+
+    def _set_name(self, name: str, value: str) -> None:
+        client = self._clients.get()
+        with _TRANSLATED:
+            client.set(name, value)
 
     # -- enumeration and destruction ------------------------------------------------------------
 

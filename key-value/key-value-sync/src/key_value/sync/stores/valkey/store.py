@@ -41,18 +41,19 @@ from glide_sync import TimeoutError as GlideTimeoutError
 from typing_extensions import Self
 
 from key_value.shared.errors import InvalidArgumentError
-from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, RespLayout
+from key_value.shared.layouts import LayoutName
+from key_value.shared.layouts.resp import RespLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores._resp import (
     DELETE_BATCH,
     SCAN_COUNT,
     ErrorTranslation,
-    ScanEnumeration,
     entries,
     milliseconds,
     values_with_ttl,
 )
+from key_value.sync.stores._resp.py_key_value import PyKeyValueData, resp_layout
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
     BaseContextManagerStore,
@@ -72,7 +73,7 @@ _URL_SHAPE = "valkey[s]://[user[:password]@]host[:port][/db]"
 
 
 class ValkeyStore(
-    ScanEnumeration,
+    PyKeyValueData,
     ServerTTLStore,
     BaseEnumerateKeysStore,
     BaseEnumerateCollectionsStore,
@@ -105,10 +106,10 @@ class ValkeyStore(
         cluster: bool = False,
         default_collection: str | None = None,
         seed: SeedData | None = None,
-        layout: RespLayout = NATIVE_RESP_LAYOUT,
+        layout: LayoutName | RespLayout = "native",
     ) -> None:
         super().__init__(default_collection=default_collection, seed=seed)
-        self._layout = layout
+        self._layout = resp_layout(layout, store="ValkeyStore")
         sources = [option for option in (client, config, url) if option is not None]
         if len(sources) > 1 or (cluster and (client is not None or config is not None)):
             raise InvalidArgumentError("pass one of client=, config= or url= (cluster= only with url= or host=)")
@@ -141,6 +142,9 @@ class ValkeyStore(
         rest.refuse_other_options()
         return cls(url=rest.text, **merge_options(own, options, parsed))
 
+    def _setup(self) -> None:
+        self._look_for_py_key_value_data()
+
     def _close(self) -> None:
         self._clients.close()
 
@@ -158,64 +162,89 @@ class ValkeyStore(
         client = self._client()
         with self._translated(client):
             raw = client.get(self._layout.server_key(collection, key))
-        return entries(self._layout, [raw])[0]
+        entry = entries(self._layout, [raw])[0]
+        if entry is None and self._legacy:
+            return self._legacy_entries(collection, [key], [None])[0]
+        return entry
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         client = self._client()
         with self._translated(client):
             raws = client.mget(list(self._layout.server_keys(collection, keys)))
-        return entries(self._layout, raws)
+        found = entries(self._layout, raws)
+        return self._legacy_entries(collection, keys, found) if self._legacy else found
 
     def _get_entries_ttl(self, collection: str, keys: list[str]) -> list[ValueTTL]:
-        names = self._layout.server_keys(collection, keys)
+        found = values_with_ttl(self._layout, self._get_with_pttl(self._layout.server_keys(collection, keys)))
+        return self._legacy_ttl(collection, keys, found) if self._legacy else found
+
+    def _get_with_pttl(self, names: list[str]) -> list[Any]:
 
         def fill(batch: Batch | ClusterBatch) -> None:
             for name in names:
                 batch.get(name)
                 batch.pttl(name)
 
-        return values_with_ttl(self._layout, self._run_batch(fill))
+        return self._run_batch(fill)
 
     # -- writes ---------------------------------------------------------------------------------
 
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, value = (self._layout.server_key(collection, key), self._layout.encode(value_json))
+        name, value = (
+            self._layout.server_key(collection, key),
+            self._layout.encode(collection, key, value_json, expires_at),
+        )
         client = self._client()
         with self._translated(client):
             if ttl is None:
                 client.set(name, value)  # a SET without expiry drops an old TTL
             else:
                 client.set(name, value, expiry=_expiry(ttl))
+        if self._legacy:
+            self._forget_legacy(collection, [key])
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         names = self._layout.server_keys(collection, keys)
-        encode = self._layout.encode
+        values = self._layout.encode_many(collection, keys, values_json, expires_at)
         if ttl is not None:
             expiry = _expiry(ttl)
 
             def fill(batch: Batch | ClusterBatch) -> None:
-                for name, value in zip(names, values_json, strict=True):
-                    batch.set(name, encode(value), expiry=expiry)
+                for name, value in zip(names, values, strict=True):
+                    batch.set(name, value, expiry=expiry)
 
             self._run_batch(fill)
-            return
-        client = self._client()
-        with self._translated(client):
-            client.mset({name: encode(value) for name, value in zip(names, values_json, strict=True)})
+        else:
+            client = self._client()
+            with self._translated(client):
+                client.mset(dict(zip(names, values, strict=True)))
+        if self._legacy:
+            self._forget_legacy(collection, keys)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         client = self._client()
         with self._translated(client):
-            return client.delete([self._layout.server_key(collection, key)]) > 0
+            deleted = client.delete([self._layout.server_key(collection, key)]) > 0
+        if self._legacy:
+            deleted = self._forget_legacy(collection, [key]) > 0 or deleted
+        return deleted
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
         client = self._client()
         with self._translated(client):
-            return client.delete(list(self._layout.server_keys(collection, keys)))
+            deleted = client.delete(list(self._layout.server_keys(collection, keys)))
+        if self._legacy:  # a key is in one layout or the other: writes remove py-key-value's copy
+            deleted = min(len(set(keys)), deleted + self._forget_legacy(collection, keys))
+        return deleted
+
+    def _set_name(self, name: str, value: str) -> None:
+        client = self._client()
+        with self._translated(client):
+            client.set(name, value)
 
     def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
         """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""
