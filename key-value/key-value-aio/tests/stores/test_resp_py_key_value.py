@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from key_value.aio.migrate import CopyReport, copy_entries
 from key_value.aio.stores._resp.py_key_value import MARKER
 from key_value.aio.stores.redis import RedisStore
 from key_value.aio.stores.valkey import ValkeyStore
@@ -52,7 +53,6 @@ WRITTEN = [
     ("mcp-oauth-proxy-clients", "client-123", {"client_id": "client-123", "scopes": ["a", "b"]}, None),
     ("mcp-oauth-proxy-tokens", "tok", {"access": "x" * 50}, 600),
     ("ünï cödé", "key with spaces", {"n": 1.5, "nested": {"deep": [1, None, True]}}, None),
-    ("short", "gone-soon", {"v": 1}, 2),  # py-key-value's Valkey store refuses TTLs under 2 s
 ]
 
 
@@ -81,6 +81,23 @@ class RespPyKeyValueData:
         )
         upstream.run(self.kind, self.theirs(node), operations)
 
+    async def test_py_key_value_entries_expire_on_time(self, node: RespServer) -> None:
+        node.flush()
+        # 4 s: py-key-value's Valkey store refuses TTLs under 2 s, and a loaded machine needs slack
+        soon = {"op": "put", "collection": "c", "key": "soon", "value": {"v": 1}, "ttl": 4}
+        upstream.run(self.kind, self.theirs(node), [soon])
+        store = self.ours(node)
+        try:
+            value, ttl = await store.ttl("soon", collection="c")
+            assert value == {"v": 1}
+            assert ttl is not None
+            assert 0 < ttl <= 4
+            await asyncio.sleep(ttl + 0.1)
+            assert await store.get("soon", collection="c") is None
+            assert await store.keys("c") == []
+        finally:
+            await store.close()
+
     async def test_native_store_reads_py_key_value_entries(self, node: RespServer) -> None:
         node.flush()
         self.upstream_write(node)
@@ -102,8 +119,6 @@ class RespPyKeyValueData:
             await store.put("k3", {"i": 3}, collection="bulk")
             assert sorted(await store.keys("bulk")) == ["k1", "k2", "k3"]
             assert set(await store.collections()) >= {"bulk", "mcp-oauth-proxy-tokens", "ünï cödé"}
-            await asyncio.sleep(2.1)
-            assert await store.get("gone-soon", collection="short") is None
         finally:
             await store.close()
 
@@ -134,8 +149,8 @@ class RespPyKeyValueData:
         try:
             await store.put("client-123", {"client_id": "client-123"}, collection="mcp-oauth-proxy-clients")
             await store.put("tok", {"access": "y"}, collection="mcp-oauth-proxy-tokens", ttl=600)
-            # 4 s: the driver's python takes about 1 s to start
-            await store.put_many(["k1", "k2"], [{"i": 1}, {"i": 2}], collection="bulk", ttl=4)
+            await store.put_many(["k1", "k2"], [{"i": 1}, {"i": 2}], collection="bulk", ttl=60)
+            await store.put("soon", {"v": 1}, collection="bulk", ttl=1.5)
         finally:
             await store.close()
         results = upstream.run(
@@ -145,15 +160,15 @@ class RespPyKeyValueData:
                 {"op": "get", "collection": "mcp-oauth-proxy-clients", "key": "client-123"},
                 {"op": "ttl", "collection": "mcp-oauth-proxy-tokens", "key": "tok"},
                 {"op": "get_many", "collection": "bulk", "keys": ["k1", "k2"]},
-                {"op": "sleep", "seconds": 4},
-                {"op": "get_many", "collection": "bulk", "keys": ["k1", "k2"]},
+                {"op": "sleep", "seconds": 1.5},  # at least 1.5 s after our put, however slow the start
+                {"op": "get_many", "collection": "bulk", "keys": ["k1", "soon"]},
             ],
         )
         assert results[0] == {"client_id": "client-123"}
         assert results[1][0] == {"access": "y"}
         assert 590 < results[1][1] <= 600
         assert results[2] == [{"i": 1}, {"i": 2}]
-        assert results[4] == [None, None]
+        assert results[4] == [{"i": 1}, None]
 
     async def test_compatible_layout_reads_what_py_key_value_writes(self, node: RespServer) -> None:
         node.flush()
@@ -192,6 +207,28 @@ class RespPyKeyValueData:
             assert await moved.get("b", collection="c") == {"v": 2}
         finally:
             await moved.close()
+
+    async def test_copy_entries_moves_py_key_value_data_into_the_native_layout(self, node: RespServer) -> None:
+        node.flush()
+        self.upstream_write(node)
+        source, target = self.ours(node, layout="py-key-value"), self.ours(node)
+        try:
+            report = await copy_entries(source, target, delete=True)
+        finally:
+            await source.close()
+            await target.close()
+        assert report == CopyReport(copied=len(WRITTEN) + 2, vanished=0)
+        assert node.command("KEYS", "*::*") == []
+        fresh = self.ours(node)
+        try:
+            for collection, key, value, _ in WRITTEN:
+                assert await fresh.get(key, collection=collection) == value
+            _, ttl = await fresh.ttl("tok", collection="mcp-oauth-proxy-tokens")
+            assert ttl is not None
+            assert 590 < ttl <= 600
+            assert fresh._legacy is False  # pyright: ignore[reportPrivateUsage]
+        finally:
+            await fresh.close()
 
     def test_unknown_layout_name(self, node: RespServer) -> None:
         with pytest.raises(InvalidArgumentError, match="unknown layout 'pykv'"):
