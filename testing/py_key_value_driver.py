@@ -5,7 +5,8 @@ operation. It imports only py-key-value (that venv's `key_value.aio`), never thi
 
 `options` are the store's constructor keywords, plus these, which this script turns into objects:
 `"strategies": "filetree-v1"` (FileTreeStore with FastMCP's V1 sanitization strategies for its
-directory), `"strategies": "memcached-v1"` (MemcachedStore's hashing key strategy).
+directory), `"strategies": "memcached-v1"` (MemcachedStore's hashing key strategy), `"strategies": "s3"`
+(S3Store's S3CollectionSanitizationStrategy and S3KeySanitizationStrategy, default limits).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import importlib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 STORES = {
@@ -42,8 +44,13 @@ def build(name: str, options: dict[str, Any]) -> Any:
         )
     elif strategies == "memcached-v1":
         options["key_sanitization_strategy"] = module.MemcachedV1KeySanitizationStrategy()
+    elif strategies == "s3":
+        options["collection_sanitization_strategy"] = module.S3CollectionSanitizationStrategy()
+        options["key_sanitization_strategy"] = module.S3KeySanitizationStrategy()
     elif strategies is not None:
         raise ValueError(f"unknown strategies {strategies!r}")
+    if "base_directory" in options:  # MultiDiskStore resolves it, so it must be a Path
+        options["base_directory"] = Path(options["base_directory"])
     return getattr(module, class_name)(**options)
 
 

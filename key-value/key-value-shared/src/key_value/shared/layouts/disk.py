@@ -74,8 +74,8 @@ class NativeDiskLayout:
     def decode(self, stored: object) -> Entry:
         if not isinstance(stored, str):
             raise DeserializationError(f"stored record is {type(stored).__name__}, not JSON text")
-        record = decode_record(stored)
-        return Entry(record["value"], record["expires_at"])
+        record = decode_record(stored)  # checked: `expires_at`, if present, is None or a float
+        return Entry(record["value"], record.get("expires_at"))
 
 
 #: The layout the disk stores use unless given another.

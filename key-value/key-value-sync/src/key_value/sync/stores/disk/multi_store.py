@@ -16,6 +16,13 @@ first write to a collection must open (create) that cache, which takes tens of m
 
 With `disk_cache_factory` the factory decides where caches live, so the store enumerates, culls and
 destroys only the collections it has opened since set-up, and a read may open (create) a cache.
+
+py-key-value-aio 0.4.x keeps a collection's cache directly in `base_directory/<sanitized name>`, with its
+documents under the raw keys (`py_key_value.py`). `layout="py-key-value"` reads and writes only those
+caches. With the native layout, set-up lists the directories holding a cache directly; if there are
+any, reads that miss fall back to py-key-value's entry, writes and deletes remove it, and listings,
+destroys and culls cover both. With a factory, py-key-value's documents sit under the same keys as
+ours and are read where ours would be.
 """
 
 from __future__ import annotations
@@ -29,9 +36,11 @@ from pathlib import Path
 
 from diskcache import Cache
 
-from key_value.shared.errors import InvalidArgumentError, StoreSetupError
-from key_value.shared.layouts.disk import DiskLayout
+from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, StoreSetupError
+from key_value.shared.layouts import LayoutName, choose_layout
+from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 from key_value.sync.stores.base import Entry
+from key_value.sync.stores.disk import py_key_value
 from key_value.sync.stores.disk.base import BaseDiskStore, check_max_size
 from key_value.sync.stores.disk.cache import (
     CacheAPI,
@@ -87,21 +96,33 @@ class MultiDiskStore(BaseDiskStore):
         max_size: int | None = None,
         default_collection: str | None = None,
         auto_create: bool = True,
-        layout: DiskLayout | None = None,
+        layout: LayoutName | DiskLayout = "native",
     ) -> None:
-        """`layout` (ours) chooses the directory names and records written; None is the native layout."""
+        """`layout`: "native" (reading py-key-value's caches too), "py-key-value" (only its), or a layout object."""
         if (disk_cache_factory is None) == (base_directory is None):
             raise InvalidArgumentError("pass exactly one of disk_cache_factory and base_directory")
         if disk_cache_factory is not None and max_size is not None:
             raise InvalidArgumentError("max_size applies to caches the store opens; configure the factory's caches")
         super().__init__(default_collection=default_collection)
         self.max_size = check_max_size(max_size)
-        if layout is not None:
-            self._layout = layout
+        chosen: DiskLayout | None = choose_layout(
+            layout, native=lambda: NATIVE_DISK_LAYOUT, py_key_value=lambda: None, store="MultiDiskStore"
+        )
+        #: True for `layout="py-key-value"`: no native caches at all.
+        self._py_key_value_only = chosen is None
+        if chosen is not None:
+            self._layout = chosen
+        #: True when py-key-value's caches are read and written (set at set-up); False: the native path alone.
+        self._py_key_value = self._py_key_value_only
+        #: With the native layout: the directories under `base_directory` where set-up found py-key-value's caches.
+        self._their_directories: set[str] = set()
+        #: py-key-value's caches opened so far, by directory name.
+        self._their_caches: dict[str, CacheAPI] = {}
         if disk_cache_factory is not None:
             factory = disk_cache_factory
             self.base_directory: Path | None = None
             self._open_collection: Callable[[str], CacheAPI] = lambda collection: typed(factory(collection))
+            self._entry = self._entry_or_theirs  # only here: caches under a base directory hold ours alone
         else:
             self.base_directory = Path(str(base_directory)).expanduser()
             if not auto_create and (not self.base_directory.is_dir()):
@@ -146,16 +167,35 @@ class MultiDiskStore(BaseDiskStore):
         names = (_read_name(Path(entry.path), self._layout) for entry in entries if entry.is_dir())
         return [name for name in names if name is not None]
 
+    def _open(self) -> None:
+        if self._py_key_value_only or self.base_directory is None:
+            return
+        self._their_directories = py_key_value.cache_directories(self.base_directory)
+        self._py_key_value = bool(self._their_directories)
+
     def _release(self) -> None:
         with self._caches_lock:
-            caches = list(self._caches.values())
+            caches = [*self._caches.values(), *self._their_caches.values()]
             self._caches.clear()
+            self._their_caches.clear()
         for cache in caches:
             cache.close()
 
     # -- entries ---------------------------------------------------------------------------------
 
+    def _entry_or_theirs(self, stored: object) -> Entry | None:
+        """`_entry` with a factory, whose caches may hold py-key-value's documents under the same keys as ours."""
+        try:
+            return BaseDiskStore._entry(self, stored)
+        except DeserializationError:
+            document = py_key_value.LAYOUT.document(stored)
+            if document is None:
+                raise
+            return py_key_value.LAYOUT.entry(document, None)
+
     def _get_entry(self, collection: str, key: str) -> Entry | None:
+        if self._py_key_value:
+            return self._run(partial(self._read_both, collection, [key]))[0]
         return self._entry(self._run(partial(self._read, collection, key)))
 
     def _read(self, collection: str, key: str) -> object:
@@ -163,6 +203,8 @@ class MultiDiskStore(BaseDiskStore):
         return None if cache is None else cache.get(key)
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        if self._py_key_value:
+            return self._run(partial(self._read_both, collection, keys))
         return list(map(self._entry, self._run(partial(self._read_many, collection, keys))))
 
     def _read_many(self, collection: str, keys: list[str]) -> list[object]:
@@ -172,6 +214,9 @@ class MultiDiskStore(BaseDiskStore):
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
+        if self._py_key_value:
+            self._run(partial(self._write_both, collection, [key], [value_json], ttl))
+            return
         self._run(partial(self._write, collection, key, value_json, ttl))
 
     def _write(self, collection: str, key: str, value_json: str, ttl: float | None) -> None:
@@ -181,6 +226,9 @@ class MultiDiskStore(BaseDiskStore):
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
+        if self._py_key_value:
+            self._run(partial(self._write_both, collection, keys, values_json, ttl))
+            return
         self._run(partial(self._write_many, collection, keys, values_json, ttl))
 
     def _write_many(self, collection: str, keys: list[str], values_json: list[str], ttl: float | None) -> None:
@@ -191,6 +239,8 @@ class MultiDiskStore(BaseDiskStore):
         write_many(cache, keys, records, expire=ttl, tag=None)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
+        if self._py_key_value:
+            return self._run(partial(self._delete_both, collection, [key])) > 0
         return self._run(partial(self._delete, collection, key))
 
     def _delete(self, collection: str, key: str) -> bool:
@@ -198,6 +248,8 @@ class MultiDiskStore(BaseDiskStore):
         return cache is not None and cache.delete(key)
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        if self._py_key_value:
+            return self._run(partial(self._delete_both, collection, keys))
         return self._run(partial(self._delete_many, collection, keys))
 
     def _delete_many(self, collection: str, keys: list[str]) -> int:
@@ -207,6 +259,8 @@ class MultiDiskStore(BaseDiskStore):
     # -- optional segments -----------------------------------------------------------------------
 
     def _keys(self, collection: str, *, limit: int | None) -> list[str]:
+        if self._py_key_value:
+            return self._run(partial(self._keys_of_both, collection, self.clock(), limit))
         return self._run(partial(self._live_keys, collection, self.clock(), limit))
 
     def _live_keys(self, collection: str, now: float, limit: int | None) -> list[str]:
@@ -214,6 +268,8 @@ class MultiDiskStore(BaseDiskStore):
         return [] if cache is None else live_keys(cache, now=now, limit=limit)
 
     def _collections(self, *, limit: int | None) -> list[str]:
+        if self._py_key_value:
+            return self._run(partial(self._collections_of_both, self.clock(), limit))
         return self._run(partial(self._collection_names, self.clock(), limit))
 
     def _collection_names(self, now: float, limit: int | None) -> list[str]:
@@ -227,6 +283,8 @@ class MultiDiskStore(BaseDiskStore):
         return names
 
     def _destroy(self) -> bool:
+        if self._py_key_value:
+            return self._run(partial(self._destroy_both, self.clock()))
         return self._run(self._remove_all)
 
     def _remove_all(self) -> bool:
@@ -242,6 +300,8 @@ class MultiDiskStore(BaseDiskStore):
         return had_entries
 
     def _destroy_collection(self, collection: str) -> bool:
+        if self._py_key_value:
+            return self._run(partial(self._clear_both, collection, self.clock())) > 0
         return self._run(partial(self._clear, collection)) > 0
 
     def _clear(self, collection: str) -> int:
@@ -252,7 +312,138 @@ class MultiDiskStore(BaseDiskStore):
         self._run(partial(self._expire, self.clock()))
 
     def _expire(self, now: float) -> None:
-        for collection in self._collections_on_disk():
+        for collection in [] if self._py_key_value_only else self._collections_on_disk():
             cache = self._existing_cache(collection)
             if cache is not None:
                 cache.expire(now)
+        if self._py_key_value:
+            for _, cache in self._their_all():
+                cache.expire(now)
+
+    # -- py-key-value's caches (called through `_run`) ---------------------------------------------
+
+    def _their_cache(self, collection: str, *, create: bool) -> tuple[CacheAPI, str] | None:
+        """py-key-value's cache of `collection` and its directory name, or None where it has none."""
+        if self.base_directory is None:  # a factory's cache: py-key-value's layout only
+            return (self._cache(collection), collection) if self._py_key_value_only else None
+        try:
+            directory = py_key_value.LAYOUT.collection_directory(collection)
+        except InvalidKeyError:
+            if self._py_key_value_only:
+                raise
+            return None  # py-key-value kept such a collection outside the base directory: not ours to read
+        cache = self._their_cache_at(directory, create=create)
+        return None if cache is None else (cache, directory)
+
+    def _their_cache_at(self, directory: str, *, create: bool) -> CacheAPI | None:
+        """The cache py-key-value keeps in `base_directory/directory`, opened on first use; None if it has none."""
+        cache = self._their_caches.get(directory)
+        if cache is not None:
+            return cache
+        base = self.base_directory
+        assert base is not None  # only called with a base directory
+        if not self._py_key_value_only and directory not in self._their_directories:
+            return None
+        if not create and (not (base / directory / py_key_value.DATABASE).is_file()):
+            return None
+        with self._caches_lock:
+            cache = self._their_caches.get(directory)
+            if cache is None:
+                cache = self._their_caches[directory] = open_cache(base / directory, max_size=self.max_size)
+            return cache
+
+    def _their_all(self) -> list[tuple[str, CacheAPI]]:
+        """Every py-key-value cache of this store, with its directory name (a factory's: its collection)."""
+        base = self.base_directory
+        if base is None:
+            with self._caches_lock:
+                return list(self._caches.items()) if self._py_key_value_only else []
+        directories = py_key_value.cache_directories(base) if self._py_key_value_only else self._their_directories
+        found = ((directory, self._their_cache_at(directory, create=False)) for directory in sorted(directories))
+        return [(directory, cache) for directory, cache in found if cache is not None]
+
+    def _read_both(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        """Each key's native entry, else py-key-value's (only the latter with its layout)."""
+        entries: list[Entry | None] = (
+            [None] * len(keys) if self._py_key_value_only else list(map(self._entry, self._read_many(collection, keys)))
+        )
+        theirs = None if None not in entries else self._their_cache(collection, create=False)
+        if theirs is None:
+            return entries
+        cache = theirs[0]
+        with cache.transact():
+            return [
+                py_key_value.read_raw(cache, collection, key) if entry is None else entry
+                for key, entry in zip(keys, entries, strict=True)
+            ]
+
+    def _write_both(self, collection: str, keys: list[str], values_json: list[str], ttl: float | None) -> None:
+        """Write py-key-value's documents (its layout), or ours and remove its copies so none resurfaces."""
+        if self._py_key_value_only:
+            theirs = self._their_cache(collection, create=True)
+            assert theirs is not None  # created
+            py_key_value.write_raw(theirs[0], collection, keys, values_json, ttl=ttl)
+            return
+        self._write_many(collection, keys, values_json, ttl)
+        theirs = self._their_cache(collection, create=False)
+        if theirs is not None:
+            with theirs[0].transact():
+                for key in keys:
+                    py_key_value.delete_raw(theirs[0], collection, key)
+
+    def _delete_both(self, collection: str, keys: list[str]) -> int:
+        """Delete each key's entries, ours and py-key-value's; count the keys that had a live one."""
+        ours = None if self._py_key_value_only else self._existing_cache(collection)
+        theirs = self._their_cache(collection, create=False)
+        deleted = 0
+        for key in keys:
+            ours_deleted = ours is not None and ours.delete(key)
+            theirs_deleted = theirs is not None and py_key_value.delete_raw(theirs[0], collection, key)
+            deleted += ours_deleted or theirs_deleted
+        return deleted
+
+    def _keys_of_both(self, collection: str, now: float, limit: int | None) -> list[str]:
+        found = [] if self._py_key_value_only else self._live_keys(collection, now, limit)
+        theirs = self._their_cache(collection, create=False)
+        if theirs is None:
+            return found
+        cache, directory = theirs
+        return _union(found, py_key_value.raw_keys(cache, collection, directory, now=now, limit=limit), limit)
+
+    def _collections_of_both(self, now: float, limit: int | None) -> list[str]:
+        found = [] if self._py_key_value_only else self._collection_names(now, limit)
+        theirs: set[str] = set()
+        for directory, cache in self._their_all():
+            theirs |= py_key_value.raw_collections(cache, directory, now=now)
+        return _union(found, sorted(theirs), limit)
+
+    def _destroy_both(self, now: float) -> bool:
+        """Remove our collections and py-key-value's entries, and each of its caches left empty."""
+        theirs = self._their_all()
+        removed = sum((py_key_value.delete_raw_all(cache, directory, now=now) for directory, cache in theirs))
+        empty = [directory for directory, cache in theirs if directory and len(cache) == 0]
+        ours = not self._py_key_value_only and self._remove_all()
+        base = self.base_directory
+        if base is None:
+            return ours or removed > 0
+        self._release()  # close before removing: the next use opens fresh caches
+        for directory in empty:
+            if (base / directory).is_dir():
+                shutil.rmtree(base / directory)
+        self._their_directories -= set(empty)
+        return ours or removed > 0
+
+    def _clear_both(self, collection: str, now: float) -> int:
+        ours = 0 if self._py_key_value_only else self._clear(collection)
+        theirs = self._their_cache(collection, create=False)
+        if theirs is None:
+            return ours
+        cache, directory = theirs
+        return ours + py_key_value.delete_raw_collection(cache, collection, directory, now=now)
+
+
+def _union(first: list[str], second: list[str], limit: int | None) -> list[str]:
+    """`first`, then the names of `second` not in it, at most `limit`."""
+    seen = set(first)
+    merged = first + [name for name in second if name not in seen]
+    return merged if limit is None else merged[:limit]

@@ -9,6 +9,12 @@ that range with one indexed SELECT (diskcache's public `iterkeys()` can only sta
 of the whole cache), so `keys()` costs O(collection), and `collections()` skips from one collection's
 range to the next, costing O(collections). Every entry carries the tag `TAG`, so in a cache shared
 with other data `destroy()` (`evict(TAG)`) and enumeration touch only this store's entries.
+
+py-key-value-aio 0.4.x's entries (`py_key_value.py`): with `layout="py-key-value"` the store reads and
+writes only those. With the native layout, set-up looks for keys the native layout does not make
+(`holds_foreign_names`, a few index probes); if there are any, reads that miss fall back to
+py-key-value's entry of the pair, writes and deletes remove it, and listings and destroys cover both.
+Otherwise every hook runs the native path alone.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from pathlib import Path
 from diskcache import Cache
 
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
-from key_value.shared.layouts.disk import DiskLayout
+from key_value.shared.layouts import LayoutName, choose_layout
+from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 from key_value.sync.stores.base import Entry
+from key_value.sync.stores.disk import py_key_value
 from key_value.sync.stores.disk.base import BaseDiskStore, check_max_size
 from key_value.sync.stores.disk.cache import (
     CacheAPI,
@@ -47,17 +55,24 @@ class DiskStore(BaseDiskStore):
         max_size: int | None = None,
         default_collection: str | None = None,
         auto_create: bool = True,
-        layout: DiskLayout | None = None,
+        layout: LayoutName | DiskLayout = "native",
     ) -> None:
-        """`layout` (ours) chooses the names and records written into diskcache; None is the native layout."""
+        """`layout`: "native" (reading py-key-value's entries too), "py-key-value" (only its), or a layout object."""
         if (disk_cache is None) == (directory is None):
             raise InvalidArgumentError("pass exactly one of disk_cache and directory")
         if disk_cache is not None and max_size is not None:
             raise InvalidArgumentError("max_size applies to a cache the store opens; configure disk_cache yourself")
         super().__init__(default_collection=default_collection)
         self.max_size = check_max_size(max_size)
-        if layout is not None:
-            self._layout = layout
+        chosen: DiskLayout | None = choose_layout(
+            layout, native=lambda: NATIVE_DISK_LAYOUT, py_key_value=lambda: None, store="DiskStore"
+        )
+        #: True for `layout="py-key-value"`: no native entries at all.
+        self._py_key_value_only = chosen is None
+        if chosen is not None:
+            self._layout = chosen
+        #: True when py-key-value's entries are read and written (set at set-up); False: the native path alone.
+        self._py_key_value = self._py_key_value_only
         self._owns_cache = disk_cache is None
         if disk_cache is not None:
             self._cache: CacheAPI = typed(disk_cache)
@@ -72,6 +87,7 @@ class DiskStore(BaseDiskStore):
     def _open(self) -> None:
         if self._owns_cache:
             self._cache = open_cache(self.directory, max_size=self.max_size)
+        self._py_key_value = self._py_key_value_only or py_key_value.holds_foreign_names(self._cache, self._layout, TAG)
 
     def _release(self) -> None:
         if self._owns_cache:
@@ -80,35 +96,51 @@ class DiskStore(BaseDiskStore):
     # -- entries ---------------------------------------------------------------------------------
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
+        if self._py_key_value:
+            return self._run(partial(self._read_both, collection, [key]))[0]
         return self._entry(self._run(partial(self._cache.get, self._layout.entry_name(collection, key))))
 
     def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        if self._py_key_value:
+            return self._run(partial(self._read_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         return list(map(self._entry, self._run(partial(read_many, self._cache, names))))
 
     def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
+        if self._py_key_value:
+            self._run(partial(self._write_both, collection, [key], [value_json], ttl, expires_at))
+            return
         name, record = (self._layout.entry_name(collection, key), self._layout.encode(value_json, expires_at))
         self._run(partial(self._cache.set, name, record, ttl, tag=TAG))
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
+        if self._py_key_value:
+            self._run(partial(self._write_both, collection, keys, values_json, ttl, expires_at))
+            return
         names = [self._layout.entry_name(collection, key) for key in keys]
         records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
         self._run(partial(write_many, self._cache, names, records, expire=ttl, tag=TAG))
 
     def _delete_entry(self, collection: str, key: str) -> bool:
+        if self._py_key_value:
+            return self._run(partial(self._delete_both, collection, [key])) > 0
         return self._run(partial(self._cache.delete, self._layout.entry_name(collection, key)))
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        if self._py_key_value:
+            return self._run(partial(self._delete_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         return self._run(partial(delete_many, self._cache, names))
 
     # -- optional segments -----------------------------------------------------------------------
 
     def _keys(self, collection: str, *, limit: int | None) -> list[str]:
+        if self._py_key_value:
+            return self._run(partial(self._keys_of_both, collection, self.clock(), limit))
         start, stop = self._layout.collection_range(collection)
         names = self._run(
             partial(live_key_range, self._cache, start=start, stop=stop, tag=TAG, now=self.clock(), limit=limit)
@@ -116,6 +148,8 @@ class DiskStore(BaseDiskStore):
         return [name[len(start) :] for name in names]
 
     def _collections(self, *, limit: int | None) -> list[str]:
+        if self._py_key_value:
+            return self._run(partial(self._collections_of_both, self.clock(), limit))
         return self._run(partial(self._collection_names, self.clock(), limit))
 
     def _collection_names(self, now: float, limit: int | None) -> list[str]:
@@ -132,9 +166,13 @@ class DiskStore(BaseDiskStore):
         return names
 
     def _destroy(self) -> bool:
+        if self._py_key_value:
+            return self._run(partial(self._destroy_both, self.clock()))
         return self._run(partial(self._cache.evict, TAG)) > 0
 
     def _destroy_collection(self, collection: str) -> bool:
+        if self._py_key_value:
+            return self._run(partial(self._clear_both, collection, self.clock())) > 0
         return self._run(partial(self._clear_collection, collection)) > 0
 
     def _clear_collection(self, collection: str) -> int:
@@ -145,3 +183,72 @@ class DiskStore(BaseDiskStore):
 
     def _cull(self) -> None:
         self._run(self._cache.expire)
+
+    # -- with py-key-value's entries (called through `_run`) -------------------------------------
+
+    def _read_both(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        """Each key's native entry, else py-key-value's (only the latter with its layout), in one transaction."""
+        with self._cache.transact():
+            if self._py_key_value_only:
+                return [py_key_value.read(self._cache, collection, key) for key in keys]
+            names = [self._layout.entry_name(collection, key) for key in keys]
+            entries = list(map(self._entry, read_many(self._cache, names)))
+            return [
+                py_key_value.read(self._cache, collection, key) if entry is None else entry
+                for key, entry in zip(keys, entries, strict=True)
+            ]
+
+    def _write_both(
+        self, collection: str, keys: list[str], values_json: list[str], ttl: float | None, expires_at: float | None
+    ) -> None:
+        """Write py-key-value's documents (its layout), or ours and remove its copies so none resurfaces."""
+        if self._py_key_value_only:
+            py_key_value.write_many(self._cache, collection, keys, values_json, ttl=ttl)
+            return
+        names = [self._layout.entry_name(collection, key) for key in keys]
+        records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
+        with self._cache.transact():
+            write_many(self._cache, names, records, expire=ttl, tag=TAG)
+            for key in keys:
+                py_key_value.delete(self._cache, collection, key)
+
+    def _delete_both(self, collection: str, keys: list[str]) -> int:
+        """Delete each key's entries, ours and py-key-value's; count the keys that had a live one."""
+        deleted = 0
+        with self._cache.transact():
+            for key in keys:
+                ours = not self._py_key_value_only and self._cache.delete(self._layout.entry_name(collection, key))
+                theirs = py_key_value.delete(self._cache, collection, key)
+                deleted += ours or theirs
+        return deleted
+
+    def _keys_of_both(self, collection: str, now: float, limit: int | None) -> list[str]:
+        with self._cache.transact():
+            found: list[str] = []
+            if not self._py_key_value_only:
+                start, stop = self._layout.collection_range(collection)
+                names = live_key_range(self._cache, start=start, stop=stop, tag=TAG, now=now, limit=limit)
+                found = [name[len(start) :] for name in names]
+            return _union(found, py_key_value.keys(self._cache, collection, now=now, limit=limit), limit)
+
+    def _collections_of_both(self, now: float, limit: int | None) -> list[str]:
+        with self._cache.transact():
+            found = [] if self._py_key_value_only else self._collection_names(now, limit)
+            return _union(found, py_key_value.collections(self._cache, now=now), limit)
+
+    def _destroy_both(self, now: float) -> bool:
+        with self._cache.transact():
+            ours = 0 if self._py_key_value_only else self._cache.evict(TAG)
+            return ours + py_key_value.delete_all(self._cache, now=now) > 0
+
+    def _clear_both(self, collection: str, now: float) -> int:
+        with self._cache.transact():
+            ours = 0 if self._py_key_value_only else self._clear_collection(collection)
+            return ours + py_key_value.delete_collection(self._cache, collection, now=now)
+
+
+def _union(first: list[str], second: list[str], limit: int | None) -> list[str]:
+    """`first`, then the names of `second` not in it, at most `limit`."""
+    seen = set(first)
+    merged = first + [name for name in second if name not in seen]
+    return merged if limit is None else merged[:limit]
