@@ -47,11 +47,16 @@ class TestFileTreeStoreWithV1Strategies(ContractTests):
 
 
 def entry_files(directory: Path) -> set[str]:
-    return {str(path.relative_to(directory)) for path in directory.rglob("*.json") if not path.name.startswith(".")}
+    """The entry files below `directory` (not its py-key-value `-info.json` files, nor our dot-files)."""
+    return {
+        str(path.relative_to(directory))
+        for path in directory.rglob("*.json")
+        if not path.name.startswith(".") and path.parent != directory
+    }
 
 
 def only_entry(directory: Path) -> Path:
-    (path,) = [path for path in directory.rglob("*.json") if not path.name.startswith(".")]
+    (path,) = [directory / name for name in entry_files(directory)]
     return path
 
 

@@ -160,11 +160,12 @@ class TestFilesOnDisk:
         store.put("key", {"v": 1})
         assert (tmp_path / "a" / "b").is_dir()
 
-    def test_metadata_directory_must_be_data_directory(self, tmp_path: Path) -> None:
-        FileTreeStore(data_directory=tmp_path, metadata_directory=tmp_path)
-        FileTreeStore(data_directory=tmp_path, metadata_directory=str(tmp_path / "." / ""))
-        with pytest.raises(InvalidArgumentError, match="metadata_directory"):
-            FileTreeStore(data_directory=tmp_path / "data", metadata_directory=tmp_path / "meta")
+    def test_metadata_directory_holds_no_files_of_ours(self, tmp_path: Path) -> None:
+        """It is only where py-key-value's collection files are looked for: ours stay in each collection."""
+        store = FileTreeStore(data_directory=tmp_path / "data", metadata_directory=tmp_path / "meta")
+        store.put("key", {"v": 1}, collection="c")
+        assert names_in(tmp_path / "data" / "c") == [".collection.json", "key.json"]
+        assert not (tmp_path / "meta").exists() or names_in(tmp_path / "meta") == []
 
     def test_destroy_keeps_foreign_files(self, tmp_path: Path) -> None:
         data = tmp_path / "data"

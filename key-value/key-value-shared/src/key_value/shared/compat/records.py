@@ -22,12 +22,16 @@ from key_value.shared.errors import DeserializationError
 class AdapterRecords:
     """Encodes and decodes entry records with a py-key-value serialization adapter."""
 
-    def __init__(self, adapter: SerializationAdapter) -> None:
+    def __init__(self, adapter: SerializationAdapter, *, raw_names: bool = True) -> None:
+        """`raw_names=False` leaves the key and collection out, as py-key-value's FileTreeStore does."""
         self.adapter = adapter
+        self.raw_names = raw_names
 
     def encode(self, value_json: str, expires_at: float | None, *, collection: str, key: str) -> str:
         expiry = None if expires_at is None else datetime.fromtimestamp(expires_at, tz=timezone.utc)
         entry = ManagedEntry(value=json.loads(value_json), created_at=datetime.now(tz=timezone.utc), expires_at=expiry)
+        if not self.raw_names:
+            return self.adapter.dump_json(entry)
         return self.adapter.dump_json(entry, key=key, collection=collection)
 
     def decode(self, data: str | bytes) -> dict[str, Any]:

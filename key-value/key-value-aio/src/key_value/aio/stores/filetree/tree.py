@@ -219,11 +219,15 @@ class FileTree:
             pass
         else:
             fsync_directory(self.root)
+        self._write_metadata(collection, directory)
+        return directory
+
+    def _write_metadata(self, collection: str, directory: str) -> None:
+        """Keep the raw collection name in the directory's metadata file, unless it is there already."""
         metadata = os.path.join(directory, METADATA_NAME)
         if not os.path.exists(metadata):
             # Durable with the entries: the fsync of the directory after their renames covers this one.
             write_atomic(metadata, encode_value({"collection": collection}).encode())
-        return directory
 
     def _write(self, directory: str, keys: list[str], payloads: list[bytes]) -> None:
         targets = [self._entry_path(directory, key) for key in keys]
@@ -280,15 +284,24 @@ class FileTree:
     def collections(self, *, limit: int | None, now: float) -> list[str]:
         """The raw names of collections holding at least one live entry; at most `limit`."""
         names: list[str] = []
-        for directory in self._collection_dirs():
-            data = read_file(os.path.join(directory, METADATA_NAME))
-            if data is None:
-                continue  # not (yet) one of ours
-            if any(self._live_record(path, now) is not None for path in _entry_paths(directory)):
-                names.append(raw_name(decode_value(data), "collection", directory))
+        for name, directory in self._named_collections():
+            if name not in names and self._holds_live_entry(name, directory, now):
+                names.append(name)
                 if len(names) == limit:
                     break
         return names
+
+    def _named_collections(self) -> list[tuple[str, str]]:
+        """(raw name, directory) of this store's collections: the directories with a metadata file."""
+        named: list[tuple[str, str]] = []
+        for directory in self._collection_dirs():
+            data = read_file(os.path.join(directory, METADATA_NAME))
+            if data is not None:  # else not (yet) one of ours
+                named.append((raw_name(decode_value(data), "collection", directory), directory))
+        return named
+
+    def _holds_live_entry(self, collection: str, directory: str, now: float) -> bool:
+        return any(self._live_record(path, now) is not None for path in _entry_paths(directory))
 
     # -- destroy and cull ---------------------------------------------------------------------------
 
@@ -298,8 +311,7 @@ class FileTree:
 
     def destroy(self) -> bool:
         """Delete every collection directory of this store (those with a metadata file); foreign files stay."""
-        ours = [path for path in self._collection_dirs() if os.path.exists(os.path.join(path, METADATA_NAME))]
-        return self._discard(ours)
+        return self._discard([directory for _, directory in self._named_collections()])
 
     def _discard(self, directories: list[str]) -> bool:
         """Rename each directory to a trash name (so it vanishes at once and racing writes recreate a fresh

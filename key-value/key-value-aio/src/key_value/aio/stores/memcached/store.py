@@ -17,6 +17,15 @@ expired ones without their values: the async twin sends meta gets of flags and T
 deletes, pipelined in one round trip (memcached 1.6+); the sync twin (pymemcache has no meta commands)
 reads the records with a multi-get, then deletes. Hashed keys are sha256: two names sharing an item
 do not occur.
+
+py-key-value-aio 0.4.x's default store named items `<collection>::<key>`, a namespace ours never
+uses (`key_value.shared.compat.layouts.memcached`). The default layout reads them transparently: a
+key missing under our name is looked up under py-key-value's (one more multi-get, only on a miss);
+a write sends, in the same round trip, an unanswered delete of py-key-value's item, and a delete
+removes both, so py-key-value's copy never comes back once ours expires or goes. (The async twin
+adds quiet meta gets of py-key-value's items to its delete pipeline; the sync twin reads them only
+for keys it found no live entry of ours for, then sends all deletes unanswered in one request
+ended by a no-op.)
 """
 
 from __future__ import annotations
@@ -30,10 +39,15 @@ from typing_extensions import Self
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores.base import BaseContextManagerStore, Entry, SeedData
 from key_value.aio.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire
-from key_value.shared.compat.memcached import SanitizedMemcachedLayout
+from key_value.shared.compat.layouts.memcached import (
+    PY_KEY_VALUE_MEMCACHED_LAYOUT,
+    PyKeyValueMemcachedLayout,
+    legacy_names,
+)
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, ValueTooLargeError
+from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT, MemcachedLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_seconds_or_none
 from key_value.shared.validation import check_optional_timeout
@@ -61,21 +75,31 @@ class MemcachedStore(BaseContextManagerStore):
         default_collection: str | None = None,
         seed: SeedData | None = None,
         key_sanitization_strategy: SanitizationStrategy | None = None,
-        layout: MemcachedLayout | None = None,
+        layout: LayoutName | MemcachedLayout = "native",
     ) -> None:
-        """`key_sanitization_strategy` is py-key-value's: given one (`MemcachedV1KeySanitizationStrategy`),
-        items are named as py-key-value names them, the strategy applied to `collection::key`
-        (`key_value.shared.compat.memcached`). `layout` chooses another layout altogether."""
+        """`layout="py-key-value"` names and fills items exactly as py-key-value-aio 0.4.x does
+        (`key_value.shared.compat.layouts.memcached`), so old and new processes share a server; so does
+        `key_sanitization_strategy` (py-key-value's, e.g. `MemcachedV1KeySanitizationStrategy`), which
+        py-key-value applies to `collection::key`. The default layout is ours, and also reads the items
+        py-key-value's default store wrote (see the module docstring). A layout object chooses another
+        layout altogether, without py-key-value's."""
         timeout = check_optional_timeout(timeout)
-        if layout is not None and key_sanitization_strategy is not None:
+        if not isinstance(layout, str) and key_sanitization_strategy is not None:
             raise InvalidArgumentError("pass either layout= or key_sanitization_strategy=")
         super().__init__(
             default_collection=default_collection, seed=seed, key_sanitization_strategy=key_sanitization_strategy
         )
-        if layout is None:
-            strategy = key_sanitization_strategy
-            layout = NATIVE_MEMCACHED_LAYOUT if strategy is None else SanitizedMemcachedLayout(strategy)
-        self._layout = layout
+        strategy = key_sanitization_strategy
+        self._layout: MemcachedLayout = choose_layout(
+            layout,
+            native=lambda: NATIVE_MEMCACHED_LAYOUT if strategy is None else PyKeyValueMemcachedLayout(strategy),
+            py_key_value=lambda: PyKeyValueMemcachedLayout(strategy),
+            store="MemcachedStore",
+        )
+        #: Whether py-key-value's items are read where ours are missing, and removed where ours are written.
+        self._reads_py_key_value = self._layout is NATIVE_MEMCACHED_LAYOUT and layout == "native"
+        #: py-key-value's client refuses items with client flags, so its layout keeps none (nor their expiry).
+        self._expiry_in_flags = not isinstance(self._layout, PyKeyValueMemcachedLayout)
         self._item_size_max = 1024 * 1024
         if client is not None:
             self._clients = LazyClient.given(MemcachedWire(client, timeout=timeout))
@@ -114,15 +138,37 @@ class MemcachedStore(BaseContextManagerStore):
         name = self._layout.item_key(collection, key)
         wire = await self._clients.get()
         raw = (await wire.get_many([name])).get(name)
-        return None if raw is None else self._layout.decode(raw, collection=collection, key=key)
+        if raw is not None:
+            return self._layout.decode(raw, collection=collection, key=key)
+        if self._reads_py_key_value:
+            return (await self._py_key_value_entries(wire, collection, [key]))[0]
+        return None
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         item_key, decode = self._layout.item_key, self._layout.decode
         names = [item_key(collection, key) for key in keys]
         wire = await self._clients.get()
         found = await wire.get_many(list(dict.fromkeys(names)))
-        return [
+        entries = [
             None if (raw := found.get(name)) is None else decode(raw, collection=collection, key=key)
+            for name, key in zip(names, keys, strict=True)
+        ]
+        if self._reads_py_key_value and len(found) < len(names):
+            missing = [index for index, name in enumerate(names) if name not in found]
+            legacy = await self._py_key_value_entries(wire, collection, [keys[index] for index in missing])
+            for index, entry in zip(missing, legacy, strict=True):
+                entries[index] = entry
+        return entries
+
+    @staticmethod
+    async def _py_key_value_entries(wire: MemcachedWire, collection: str, keys: list[str]) -> list[Entry | None]:
+        """The entries py-key-value's default store kept for `keys` (one more multi-get, only on misses)."""
+        names = legacy_names(collection, keys)
+        wanted = list(dict.fromkeys(name for name in names if name is not None))
+        found = await wire.get_many(wanted) if wanted else {}
+        decode = PY_KEY_VALUE_MEMCACHED_LAYOUT.decode
+        return [
+            None if name is None or (raw := found.get(name)) is None else decode(raw, collection=collection, key=key)
             for name, key in zip(names, keys, strict=True)
         ]
 
@@ -131,16 +177,18 @@ class MemcachedStore(BaseContextManagerStore):
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        item = self._item(collection, key, value_json, expires_at)
-        wire = await self._clients.get()
-        await wire.set_many([item], _exptime(ttl), expiry_flags(expires_at))
+        await self._put_entries(collection, [key], [value_json], ttl=ttl, expires_at=expires_at)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         items = [self._item(collection, key, value, expires_at) for key, value in zip(keys, values_json, strict=True)]
+        flags = expiry_flags(expires_at) if self._expiry_in_flags else 0
         wire = await self._clients.get()
-        await wire.set_many(items, _exptime(ttl), expiry_flags(expires_at))
+        if self._reads_py_key_value:  # py-key-value's copy must not come back when ours expires or goes
+            await wire.set_many(items, _exptime(ttl), flags, _legacy_names(collection, keys))
+        else:
+            await wire.set_many(items, _exptime(ttl), flags)
 
     def _item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> tuple[bytes, bytes]:
         name = self._layout.item_key(collection, key)
@@ -159,24 +207,65 @@ class MemcachedStore(BaseContextManagerStore):
         return await self._delete_entries(collection, [key]) > 0
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        """Delete the keys' items (and, with the default layout, py-key-value's); count the keys that held a
+        live entry in either."""
+        if isinstance(self._layout, PyKeyValueMemcachedLayout):
+            self._layout.check_writable(collection)
         names = {self._layout.item_key(collection, key): key for key in keys}
+        legacy = _legacy_names(collection, keys) if self._reads_py_key_value else []
         wire = await self._clients.get()
         if True:  # ASYNC
-            removed = await wire.remove_many(list(names))
-            now = self.clock()
-            expiries = [expiry_from_meta(flags, left, now) for flags, left in removed.values()]
-            return sum(1 for expires_at in expiries if expires_at is None or expires_at > now)
+            if self._expiry_in_flags:
+                removed, taken = await wire.remove_many(list(names), legacy)
+                now = self.clock()
+                expiries = {names[name]: expiry_from_meta(flags, left, now) for name, (flags, left) in removed.items()}
+                live = {key for key, expires_at in expiries.items() if expires_at is None or expires_at > now}
+            else:  # py-key-value's items keep no expiry in their flags: their documents tell
+                _, taken = await wire.remove_many([], list(names))
+                live = self._live_keys(taken, names, self._layout, collection)
+            if legacy and not taken.keys().isdisjoint(legacy):  # rare: map py-key-value's names back only then
+                live |= self._live_keys(taken, _owners(collection, keys), PY_KEY_VALUE_MEMCACHED_LAYOUT, collection)
         else:
-            taken = wire.take_many(list(names))
-            live = 0
-            for name, raw in taken.items():
-                try:
-                    entry = self._layout.decode(raw, collection=collection, key=names[name])
-                except DeserializationError:
-                    live += 1  # unreadable, but it was there
-                    continue
-                live += self._live(entry) is not None
-            return live
+            if not legacy:
+                return len(self._live_keys(wire.take_many(list(names)), names, self._layout, collection))
+            taken = wire.get_many(list(names))
+            live = self._live_keys(taken, names, self._layout, collection)
+            # py-key-value's copies count only for keys without a live entry of ours: read those, then
+            # delete everything in one unanswered batch.
+            wanted = {name: key for name, key in _owners(collection, keys).items() if key not in live}
+            if wanted:
+                live |= self._live_keys(wire.get_many(list(wanted)), wanted, PY_KEY_VALUE_MEMCACHED_LAYOUT, collection)
+            wire.delete_quietly([*taken, *legacy])
+        return len(live)
+
+    def _live_keys(
+        self, taken: dict[bytes, bytes], wanted: dict[bytes, str], layout: MemcachedLayout, collection: str
+    ) -> set[str]:
+        """The keys of `wanted` (item name -> key) whose deleted item, in `taken`, held a live entry."""
+        live: set[str] = set()
+        for name, raw in taken.items():
+            key = wanted.get(name)
+            if key is None:
+                continue
+            try:
+                entry = layout.decode(raw, collection=collection, key=key)
+            except DeserializationError:
+                live.add(key)  # unreadable, but it was there
+                continue
+            if self._live(entry) is not None:
+                live.add(key)
+        return live
+
+
+def _owners(collection: str, keys: list[str]) -> dict[bytes, str]:
+    """py-key-value's item name -> key, for the keys it could have kept."""
+    return {name: key for name, key in zip(legacy_names(collection, keys), keys, strict=True) if name is not None}
+
+
+def _legacy_names(collection: str, keys: list[str]) -> list[bytes]:
+    """The items py-key-value's default store would keep the keys in (those it could)."""
+    names = legacy_names(collection, keys)
+    return [name for name in names if name is not None] if None in names else list(names)  # pyright: ignore[reportReturnType] - no None in it
 
 
 def expiry_flags(expires_at: float | None) -> int:

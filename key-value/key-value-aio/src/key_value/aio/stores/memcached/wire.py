@@ -10,7 +10,7 @@ pymemcache, whose `get_many`, `set_many` and `delete_many` already send one requ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from key_value.shared.errors import BaseKeyValueError, KeyValueStoreError, StoreConnectionError, ValueTooLargeError
@@ -63,24 +63,34 @@ if True:  # ASYNC
             """The values found for `keys` (one multi-get)."""
             return await self._call(b"get " + b" ".join(keys) + b"\r\n", _read_values)
 
-        async def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
-            """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
+        async def set_many(
+            self, items: list[tuple[bytes, bytes]], exptime: int, flags: int, discard: Sequence[bytes] = ()
+        ) -> None:
+            """Store every (key, value) with `exptime` and client `flags`, and delete the `discard` keys
+            (pipelined sets and unanswered deletes, one round trip)."""
             request = b"".join(
                 b"set %s %d %d %d\r\n%s\r\n" % (key, flags, exptime, len(value), value) for key, value in items
             )
+            if discard:
+                request += b"".join([b"delete " + key + b" noreply\r\n" for key in discard])
             _check(await self._call(request, lambda reader: _read_lines(reader, len(items))), (b"STORED\r\n",))
 
-        async def remove_many(self, keys: list[bytes]) -> dict[bytes, tuple[int, int]]:
-            """Delete `keys`, returning (client flags, seconds left or -1) of those that existed.
+        async def remove_many(
+            self, keys: list[bytes], taken: Sequence[bytes] = ()
+        ) -> tuple[dict[bytes, tuple[int, int]], dict[bytes, bytes]]:
+            """Delete `keys` and `taken`; return (client flags, seconds left or -1) of the `keys` that
+            existed, and the values of the `taken` that did.
 
-            Meta commands, pipelined in one round trip: a meta get of the flags and TTL of each key
-            (no value), quiet meta deletes, and a no-op that ends the reply. The server runs them in
-            order on this connection, so what comes back describes what the deletes removed, unless
-            another client wrote in between.
+            Pipelined in one round trip: a meta get of the flags and TTL of each key (no value),
+            quiet meta deletes of the keys, for each taken key a quiet meta get of its value (silent
+            when it is missing) and an unanswered delete, and a no-op that ends the reply. The server
+            runs them in order on this connection, so what comes back describes what the deletes
+            removed, unless another client wrote in between.
             """
             request = (
-                b"".join(b"mg %s f t\r\n" % key for key in keys)
-                + b"".join(b"md %s q\r\n" % key for key in keys)
+                b"".join([b"mg " + key + b" f t\r\n" for key in keys])
+                + b"".join([b"md " + key + b" q\r\n" for key in keys])
+                + b"".join([b"mg " + key + b" v q k\r\ndelete " + key + b" noreply\r\n" for key in taken])
                 + b"mn\r\n"
             )
             return await self._call(request, lambda reader: _read_removed(reader, keys))
@@ -133,9 +143,13 @@ if True:  # ASYNC
             _, key, _, size = line.split(maxsplit=4)[:4]
             values[key] = (await reader.readexactly(int(size) + 2))[:-2]
 
-    async def _read_removed(reader: asyncio.StreamReader, keys: list[bytes]) -> dict[bytes, tuple[int, int]]:
-        """The meta get replies (`HD f<flags> t<ttl>` or `EN`), then quiet deletes' `NF` lines up to `MN`."""
+    async def _read_removed(
+        reader: asyncio.StreamReader, keys: list[bytes]
+    ) -> tuple[dict[bytes, tuple[int, int]], dict[bytes, bytes]]:
+        """The meta get replies of `keys` (`HD f<flags> t<ttl>` or `EN`), then, up to `MN`, the quiet
+        deletes' `NF` lines and the quiet meta gets' values (`VA <size> k<key>` and the value)."""
         found: dict[bytes, tuple[int, int]] = {}
+        values: dict[bytes, bytes] = {}
         failure: BaseKeyValueError | None = None
         for key in keys:
             line = await _read_line(reader)
@@ -145,11 +159,15 @@ if True:  # ASYNC
             elif line != b"EN\r\n":
                 failure = failure or reply_error(line)
         while (line := await _read_line(reader)) != b"MN\r\n":  # read all, so the connection stays usable
-            if line != b"NF\r\n":
+            if line.startswith(b"VA "):
+                _, size, *flags = line.split()
+                data = (await reader.readexactly(int(size) + 2))[:-2]
+                values.update((flag[1:], data) for flag in flags if flag.startswith(b"k"))
+            elif line != b"NF\r\n":
                 failure = failure or reply_error(line)
         if failure is not None:
             raise failure
-        return found
+        return found, values
 
     async def _read_lines(reader: asyncio.StreamReader, count: int) -> list[bytes]:
         return [await _read_line(reader) for _ in range(count)]
@@ -231,12 +249,46 @@ else:
             with _translated():
                 return cast("dict[bytes, bytes]", self.client.get_many(keys))
 
-        def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
-            """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
+        def set_many(
+            self, items: list[tuple[bytes, bytes]], exptime: int, flags: int, discard: Sequence[bytes] = ()
+        ) -> None:
+            """Store every (key, value) with `exptime` and client `flags`, and delete the `discard` keys
+            (pipelined sets and unanswered deletes, one round trip)."""
+            if discard:
+                self._set_and_discard(items, exptime, flags, discard)
+                return
             with _translated():
                 failed = self.client.set_many(dict(items), expire=exptime, noreply=False, flags=flags)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
             if failed:
                 raise KeyValueStoreError(f"memcached did not store {len(failed)} of {len(items)} entries")
+
+        def _set_and_discard(
+            self, items: list[tuple[bytes, bytes]], exptime: int, flags: int, discard: Sequence[bytes]
+        ) -> None:
+            """The deletes and sets written at once (pymemcache would send them apart, and a second small
+            write waits for the first one's ACK): all unanswered but the last set, whose reply ends the
+            exchange. memcached still answers an unanswered command that fails, so any reply but STORED
+            fails the call and drops the connection, which may hold more replies."""
+            lines = [b"delete " + key + b" noreply\r\n" for key in discard]
+            last = len(items) - 1
+            for index, (key, value) in enumerate(items):
+                quiet = b" noreply" if index < last else b""
+                lines.append(b"set %s %d %d %d%s\r\n%s\r\n" % (key, flags, exptime, len(value), quiet, value))
+            request = b"".join(lines)[:-2]  # raw_command ends the request itself
+            with _translated(), self._connection() as client:
+                reply = client.raw_command(request, b"\r\n")
+                if reply != b"STORED":
+                    client.close()
+                    raise reply_error(reply)
+
+        @contextmanager
+        def _connection(self) -> Generator[Client, None, None]:
+            """One connection of the client (a pooled one goes back to its pool, or is dropped on an error)."""
+            if isinstance(self.client, PooledClient):
+                with self.client.client_pool.get_and_release(destroy_on_fail=True) as client:
+                    yield client
+            else:
+                yield self.client
 
         def take_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
             """Delete `keys`, returning the values they held (pymemcache: a multi-get, then pipelined deletes)."""
@@ -245,6 +297,17 @@ else:
                 with _translated():
                     self.client.delete_many(list(found), noreply=False)
             return found
+
+        def delete_quietly(self, keys: list[bytes]) -> None:
+            """Delete `keys` in one request: unanswered deletes, then a no-op whose reply ends the exchange
+            (no reply is data, so its end is unambiguous; unanswered deletes alone would leave the next
+            request waiting for their ACK)."""
+            request = b"".join([b"delete " + key + b" noreply\r\n" for key in keys]) + b"mn"
+            with _translated(), self._connection() as client:
+                reply = client.raw_command(request, b"MN\r\n")
+                if reply:  # only a failing command answers
+                    client.close()
+                    raise reply_error(reply)
 
         def item_size_max(self) -> int:
             """The server's largest item in bytes (its -I setting)."""

@@ -23,7 +23,8 @@ from key_value.shared.compat.strategies import (
     get_max_path_length,
 )
 from key_value.shared.errors import InvalidArgumentError
-from key_value.shared.layouts.filetree import FileTreeLayout
+from key_value.shared.layouts import LayoutName, choose_layout
+from key_value.shared.layouts.filetree import FileTreeLayout, NativeFileTreeLayout
 from key_value.sync.stores.base import (
     BaseCullStore,
     BaseDestroyCollectionStore,
@@ -32,7 +33,12 @@ from key_value.sync.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
-from key_value.sync.stores.filetree.py_key_value import layout_for
+from key_value.sync.stores.filetree.py_key_value import (
+    PyKeyValueTree,
+    TransparentTree,
+    layout_for,
+    py_key_value_collections,
+)
 from key_value.sync.stores.filetree.tree import FileTree
 
 P = ParamSpec("P")
@@ -55,9 +61,14 @@ class FileTreeStore(
     files do not. Expired files are removed when read and by `cull()`, which also clears temp files
     left by a crash. Several stores or processes may share a directory and the last write wins; the
     removal of an expired file re-checks it under a lock shared within the process, so it never drops
-    a value written meanwhile by this process. `metadata_directory` is accepted for compatibility with
-    py-key-value-aio but must be None or `data_directory`: raw collection names are kept in a small
-    file inside each collection directory.
+    a value written meanwhile by this process. Raw collection names are kept in a small file inside
+    each collection directory.
+
+    A directory py-key-value-aio 0.4.x's FileTreeStore wrote is read transparently (`py_key_value.py`):
+    setup looks for its `<collection>-info.json` files in `metadata_directory` (default:
+    `data_directory`), and where it finds them its entries are read with their TTLs, listed, and
+    replaced by ours on the next write or delete. `layout="py-key-value"` writes py-key-value's own
+    files instead, for old and new processes sharing one directory.
     """
 
     def __init__(
@@ -70,18 +81,16 @@ class FileTreeStore(
         key_sanitization_strategy: SanitizationStrategy | None = None,
         collection_sanitization_strategy: SanitizationStrategy | None = None,
         auto_create: bool = True,
-        layout: FileTreeLayout | None = None,
+        layout: LayoutName | FileTreeLayout = "native",
     ) -> None:
         """The sanitization strategies and serialization adapter are py-key-value's (see `py_key_value.py`):
-        given any of them, names and files are laid out as py-key-value lays them out with the same options.
-        `layout` lays them out by another `FileTreeLayout` instead, and excludes py-key-value's options.
+        given any of them, names and files are laid out as py-key-value lays them out with the same options
+        (documents also keep the raw names, for listings). `layout="py-key-value"` writes exactly what
+        py-key-value writes with the same options (by default: names as they are, which must then be
+        single file names). A layout object lays files out by another `FileTreeLayout`, and excludes
+        py-key-value's options. `metadata_directory` is where py-key-value keeps its collection files.
         """
         root = os.path.abspath(data_directory)
-        if metadata_directory is not None and os.path.abspath(metadata_directory) != root:
-            raise InvalidArgumentError(
-                "metadata_directory must be None or data_directory: metadata lives in each collection's directory",
-                extra_info={"data_directory": root, "metadata_directory": os.fspath(metadata_directory)},
-            )
         super().__init__(
             default_collection=default_collection,
             serialization_adapter=serialization_adapter,
@@ -90,20 +99,36 @@ class FileTreeStore(
         )
         self.data_directory = Path(root)
         self.auto_create = auto_create
+        self._metadata_root = root if metadata_directory is None else os.path.abspath(metadata_directory)
         compat_options = (serialization_adapter, key_sanitization_strategy, collection_sanitization_strategy)
-        if layout is None:
-            layout = layout_for(
-                key_strategy=key_sanitization_strategy,
-                collection_strategy=collection_sanitization_strategy,
-                adapter=serialization_adapter,
-            )
-        elif any(option is not None for option in compat_options):
-            raise InvalidArgumentError("pass either layout= or py-key-value's strategies and serialization adapter")
-        self._layout = layout
-        self._tree = FileTree(root, layout)
+        self._reads_py_key_value = False
+        if not isinstance(layout, str):
+            if any(option is not None for option in compat_options):
+                raise InvalidArgumentError("pass either a layout object or py-key-value's strategies and adapter")
+            self._tree = FileTree(root, layout)
+            return
+        exact = bool(choose_layout(layout, native=lambda: False, py_key_value=lambda: True, store="FileTreeStore"))
+        compat = layout_for(
+            key_strategy=key_sanitization_strategy,
+            collection_strategy=collection_sanitization_strategy,
+            adapter=serialization_adapter,
+            exact=exact,
+        )
+        if compat is None:
+            self._tree = FileTree(root, NativeFileTreeLayout())
+            self._reads_py_key_value = True
+        else:
+            self._tree = PyKeyValueTree(root, compat, self._metadata_root)
 
     def _setup(self) -> None:
-        _run(self._tree.prepare, create=self.auto_create)
+        self._tree = _run(self._prepared_tree)
+
+    def _prepared_tree(self) -> FileTree:
+        """The tree, its root made ready; the transparent one if py-key-value's default store wrote here."""
+        self._tree.prepare(create=self.auto_create)
+        if self._reads_py_key_value and (legacy := py_key_value_collections(self._metadata_root)):
+            return TransparentTree(self._tree.root, os.path.realpath(self._metadata_root), legacy)
+        return self._tree  # no py-key-value data: the native tree, with no extra work
 
     # -- entries ------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ pymemcache, whose `get_many`, `set_many` and `delete_many` already send one requ
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -48,12 +48,46 @@ class MemcachedWire:
         with _translated():
             return cast("dict[bytes, bytes]", self.client.get_many(keys))
 
-    def set_many(self, items: list[tuple[bytes, bytes]], exptime: int, flags: int) -> None:
-        """Store every (key, value) with `exptime` and client `flags` (pipelined sets, one round trip)."""
+    def set_many(
+        self, items: list[tuple[bytes, bytes]], exptime: int, flags: int, discard: Sequence[bytes] = ()
+    ) -> None:
+        """Store every (key, value) with `exptime` and client `flags`, and delete the `discard` keys
+        (pipelined sets and unanswered deletes, one round trip)."""
+        if discard:
+            self._set_and_discard(items, exptime, flags, discard)
+            return
         with _translated():
             failed = self.client.set_many(dict(items), expire=exptime, noreply=False, flags=flags)  # pyright: ignore[reportUnknownMemberType] - pymemcache leaves `values` untyped
         if failed:
             raise KeyValueStoreError(f"memcached did not store {len(failed)} of {len(items)} entries")
+
+    def _set_and_discard(
+        self, items: list[tuple[bytes, bytes]], exptime: int, flags: int, discard: Sequence[bytes]
+    ) -> None:
+        """The deletes and sets written at once (pymemcache would send them apart, and a second small
+        write waits for the first one's ACK): all unanswered but the last set, whose reply ends the
+        exchange. memcached still answers an unanswered command that fails, so any reply but STORED
+        fails the call and drops the connection, which may hold more replies."""
+        lines = [b"delete " + key + b" noreply\r\n" for key in discard]
+        last = len(items) - 1
+        for index, (key, value) in enumerate(items):
+            quiet = b" noreply" if index < last else b""
+            lines.append(b"set %s %d %d %d%s\r\n%s\r\n" % (key, flags, exptime, len(value), quiet, value))
+        request = b"".join(lines)[:-2]  # raw_command ends the request itself
+        with _translated(), self._connection() as client:
+            reply = client.raw_command(request, b"\r\n")
+            if reply != b"STORED":
+                client.close()
+                raise reply_error(reply)
+
+    @contextmanager
+    def _connection(self) -> Generator[Client, None, None]:
+        """One connection of the client (a pooled one goes back to its pool, or is dropped on an error)."""
+        if isinstance(self.client, PooledClient):
+            with self.client.client_pool.get_and_release(destroy_on_fail=True) as client:
+                yield client
+        else:
+            yield self.client
 
     def take_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
         """Delete `keys`, returning the values they held (pymemcache: a multi-get, then pipelined deletes)."""
@@ -62,6 +96,17 @@ class MemcachedWire:
             with _translated():
                 self.client.delete_many(list(found), noreply=False)
         return found
+
+    def delete_quietly(self, keys: list[bytes]) -> None:
+        """Delete `keys` in one request: unanswered deletes, then a no-op whose reply ends the exchange
+        (no reply is data, so its end is unambiguous; unanswered deletes alone would leave the next
+        request waiting for their ACK)."""
+        request = b"".join([b"delete " + key + b" noreply\r\n" for key in keys]) + b"mn"
+        with _translated(), self._connection() as client:
+            reply = client.raw_command(request, b"MN\r\n")
+            if reply:  # only a failing command answers
+                client.close()
+                raise reply_error(reply)
 
     def item_size_max(self) -> int:
         """The server's largest item in bytes (its -I setting)."""

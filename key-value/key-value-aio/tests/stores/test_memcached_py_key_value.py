@@ -1,0 +1,318 @@
+"""MemcachedStore with items of the real py-key-value-aio 0.4.x (run in its own venv, `testing.py_key_value`).
+
+- The default layout reads what py-key-value's default store wrote (`collection::key`), with its
+  TTLs, and leaves no old item behind when it writes or deletes a key.
+- `layout="py-key-value"` (alone, or with `MemcachedV1KeySanitizationStrategy`, as FastMCP passes it)
+  writes exactly py-key-value's items, and passes the contract for the names they can hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from key_value.aio.protocols.key_value import AsyncKeyValue
+from key_value.aio.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
+from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
+from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT
+from key_value.shared.records import encode_record
+from testing import py_key_value as upstream
+from testing.servers._round_trips import RoundTripCounter
+from testing.servers.memcached_server import MemcachedServer
+
+from ..support.contract import AWKWARD_NAMES, COLLIDING_PAIRS, ContractTests
+
+#: A TTL that outlives the driver's exit but not a short sleep.
+SHORT = 3
+#: What py-key-value writes first: (collection, key, value, ttl).
+WRITTEN = [
+    ("mcp-oauth-proxy-clients", "client-123", {"client_id": "client-123", "scopes": ["a", "b"]}, None),
+    ("mcp-oauth-proxy-tokens", "Tok:en", {"access": "x" * 50}, 600),
+    ("ünï-cödé", "kéy/with%odd#chars", {"n": 1.5, "nested": {"deep": [1, None, True]}}, None),
+    ("short", "gone-soon", {"v": 1}, SHORT),
+]
+BULK = ("bulk", ["k1", "k2"], [{"i": 1}, {"i": 2}], 300)
+LONG_KEY = "long-" + "x" * 300  # hashed by MemcachedV1KeySanitizationStrategy
+_REFUSED = re.compile("[\\s\x00-\x1f\x7f-\x9f]")
+
+
+def fits(collection: str, key: str, *, hashed: bool = False) -> bool:
+    """Whether py-key-value's memcached layout can name the entry (with the V1 strategy when `hashed`)."""
+    joined = f"{collection}::{key}"
+    if hashed and len(joined) > 240:
+        return "::" not in collection
+    return "::" not in collection and len(joined.encode()) <= 250 and not _REFUSED.search(joined)
+
+
+def theirs(server: MemcachedServer, **options: Any) -> dict[str, Any]:
+    return {"host": server.host, "port": server.port, **options}
+
+
+def upstream_write(server: MemcachedServer, *extra: dict[str, Any], **options: Any) -> None:
+    operations: list[dict[str, Any]] = [*extra] + [
+        {"op": "put", "collection": collection, "key": key, "value": value, "ttl": ttl}
+        for collection, key, value, ttl in WRITTEN
+    ]
+    collection, keys, values, ttl = BULK
+    operations.append({"op": "put_many", "collection": collection, "keys": keys, "values": values, "ttl": ttl})
+    upstream.run("memcached", theirs(server, **options), operations)
+
+
+def raw_item(server: MemcachedServer, name: bytes) -> tuple[int, bytes] | None:
+    """(client flags, data) of the item, or None if the server has no such item."""
+    reply = server.command(b"get " + name, until=b"END\r\n")
+    if reply == b"END\r\n":
+        return None
+    header, data = reply.split(b"\r\n")[:2]
+    return int(header.split()[2]), data
+
+
+async def check_reads(store: MemcachedStore) -> None:
+    """What `upstream_write` wrote reads back from `store`: values, TTLs (within 30 s), then expiry."""
+    for collection, key, value, ttl in WRITTEN:
+        read, remaining = await store.ttl(key, collection=collection)
+        assert read == value, (collection, key)
+        if ttl is None:
+            assert remaining is None
+        else:
+            assert remaining is not None
+            assert ttl - 30 < remaining <= ttl
+    collection, keys, values, ttl = BULK
+    assert await store.get_many([*keys, "missing"], collection=collection) == [*values, None]
+    for (read, remaining), value in zip(await store.ttl_many(keys, collection=collection), values, strict=True):
+        assert read == value
+        assert remaining is not None
+        assert ttl - 30 < remaining <= ttl
+    await asyncio.sleep(SHORT + 1.1)  # py-key-value gives memcached one whole second; its clock ticks once a second
+    assert await store.get("gone-soon", collection="short") is None
+
+
+# -- layout="py-key-value": the contract --------------------------------------------------------------------
+
+
+class PyKeyValueContract(ContractTests):
+    hashed = False
+
+    @pytest.mark.parametrize("name", AWKWARD_NAMES, ids=range(len(AWKWARD_NAMES)))
+    async def test_awkward_names(self, store: AsyncKeyValue, name: str) -> None:
+        """Names py-key-value's items can hold work; the others are refused before anything is written."""
+        if fits(name, name, hashed=self.hashed) and fits(name, "other", hashed=self.hashed):
+            await super().test_awkward_names(store, name)
+            return
+        with pytest.raises((InvalidKeyError, InvalidArgumentError)):
+            await store.put(name, {"name": name}, collection=name)
+        assert await store.get("other", collection="plain") is None
+
+    @pytest.mark.parametrize(("first", "second"), COLLIDING_PAIRS)
+    async def test_no_collisions(self, store: AsyncKeyValue, first: tuple[str, str], second: tuple[str, str]) -> None:
+        """`a` + `b::c` and `a::b` + `c` share py-key-value's item: no write or delete in `a::b`."""
+        if "::" not in first[0] + second[0]:
+            await super().test_no_collisions(store, first, second)
+            return
+        await store.put(first[1], {"who": "first"}, collection=first[0])
+        assert await store.get(second[1], collection=second[0]) is None  # the document names the first
+        with pytest.raises(InvalidArgumentError, match="::"):
+            await store.put(second[1], {"who": "second"}, collection=second[0])
+        with pytest.raises(InvalidArgumentError, match="::"):
+            await store.delete(second[1], collection=second[0])
+        assert await store.get(first[1], collection=first[0]) == {"who": "first"}
+
+
+class TestMemcachedStoreWithPyKeyValueLayout(PyKeyValueContract):
+    @pytest.fixture
+    async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
+        memcached_server.flush()
+        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout="py-key-value")
+        yield store
+        await store.close()
+
+
+class TestMemcachedStoreWithV1Strategy(PyKeyValueContract):
+    hashed = True
+
+    @pytest.fixture
+    async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
+        memcached_server.flush()
+        store = MemcachedStore(
+            host=memcached_server.host,
+            port=memcached_server.port,
+            key_sanitization_strategy=MemcachedV1KeySanitizationStrategy(),
+        )
+        yield store
+        await store.close()
+
+
+# -- cross-package ------------------------------------------------------------------------------------------
+
+
+class TestPyKeyValueLayout:
+    async def test_items_are_exactly_py_key_values(self, memcached_server: MemcachedServer) -> None:
+        memcached_server.flush()
+        async with MemcachedStore(
+            host=memcached_server.host, port=memcached_server.port, layout="py-key-value"
+        ) as store:
+            await store.put("alice", {"age": 30}, collection="users", ttl=60)
+            await store.put("bob", {"age": 40}, collection="users")
+        found = raw_item(memcached_server, b"users::alice")
+        assert found is not None
+        flags, data = found
+        assert flags == 0  # aiomcache, py-key-value's client, refuses items with flags
+        document = json.loads(data)
+        assert sorted(document) == ["collection", "created_at", "expires_at", "key", "value", "version"]
+        assert (document["collection"], document["key"], document["value"], document["version"]) == (
+            "users",
+            "alice",
+            {"age": 30},
+            1,
+        )
+        assert list(json.loads(data)) == sorted(document)  # sorted keys, as py-key-value dumps them
+        found = raw_item(memcached_server, b"users::bob")
+        assert found is not None
+        assert "expires_at" not in json.loads(found[1])
+        assert raw_item(memcached_server, NATIVE_MEMCACHED_LAYOUT.item_key("users", "alice")) is None
+
+    @pytest.mark.parametrize("v1", [False, True], ids=["default", "v1-strategy"])
+    async def test_py_key_value_reads_what_ours_writes(self, memcached_server: MemcachedServer, v1: bool) -> None:
+        memcached_server.flush()
+        options: dict[str, Any] = {"layout": "py-key-value"}
+        if v1:
+            options = {"key_sanitization_strategy": MemcachedV1KeySanitizationStrategy()}
+        written = [*WRITTEN, *([("long", LONG_KEY, {"long": True}, 120)] if v1 else [])]
+        async with MemcachedStore(host=memcached_server.host, port=memcached_server.port, **options) as store:
+            for collection, key, value, ttl in written:
+                await store.put(key, value, collection=collection, ttl=ttl)
+            await store.put_many(BULK[1], BULK[2], collection=BULK[0], ttl=BULK[3])
+            await asyncio.sleep(SHORT + 1.1)
+            driver = theirs(memcached_server, **({"strategies": "memcached-v1"} if v1 else {}))
+            results = upstream.run(
+                "memcached",
+                driver,
+                [{"op": "ttl", "collection": collection, "key": key} for collection, key, _, _ in written]
+                + [{"op": "get_many", "collection": BULK[0], "keys": BULK[1]}],
+            )
+            for (_, _, value, ttl), (read, remaining) in zip(written, results[:-1], strict=True):
+                if ttl == SHORT:
+                    assert (read, remaining) == (None, None)
+                elif ttl is None:
+                    assert (read, remaining) == (value, None)
+                else:
+                    assert read == value
+                    assert ttl - 30 < remaining <= ttl
+            assert results[-1] == BULK[2]
+            assert await store.delete("client-123", collection="mcp-oauth-proxy-clients") is True
+            [gone] = upstream.run(
+                "memcached", driver, [{"op": "get", "collection": "mcp-oauth-proxy-clients", "key": "client-123"}]
+            )
+            assert gone is None
+
+    @pytest.mark.parametrize("v1", [False, True], ids=["default", "v1-strategy"])
+    async def test_ours_reads_what_py_key_value_writes(self, memcached_server: MemcachedServer, v1: bool) -> None:
+        memcached_server.flush()
+        options: dict[str, Any] = {"layout": "py-key-value"}
+        if v1:
+            options = {"key_sanitization_strategy": MemcachedV1KeySanitizationStrategy()}
+            long_put = {"op": "put", "collection": "long", "key": LONG_KEY, "value": {"long": True}}
+            upstream_write(memcached_server, long_put, strategies="memcached-v1")
+        else:
+            upstream_write(memcached_server)
+        async with MemcachedStore(host=memcached_server.host, port=memcached_server.port, **options) as store:
+            if v1:
+                assert await store.get(LONG_KEY, collection="long") == {"long": True}
+            await check_reads(store)
+            assert await store.delete_many(["k1", "k2", "missing"], collection="bulk") == 2
+            assert await store.get_many(["k1", "k2"], collection="bulk") == [None, None]
+
+
+class TestTransparentReads:
+    @pytest.fixture
+    async def store(self, memcached_server: MemcachedServer) -> AsyncIterator[MemcachedStore]:
+        memcached_server.flush()
+        store = MemcachedStore(host=memcached_server.host, port=memcached_server.port)
+        yield store
+        await store.close()
+
+    async def test_reads_py_key_values_items(self, store: MemcachedStore, memcached_server: MemcachedServer) -> None:
+        upstream_write(memcached_server)
+        await check_reads(store)
+
+    async def test_writes_and_deletes_leave_no_old_item(
+        self, store: MemcachedStore, memcached_server: MemcachedServer
+    ) -> None:
+        upstream_write(memcached_server)
+        await store.put("Tok:en", {"ours": 1}, collection="mcp-oauth-proxy-tokens", ttl=1)
+        assert raw_item(memcached_server, b"mcp-oauth-proxy-tokens::Tok:en") is None
+        await store.put_many(["k1"], [{"ours": 2}], collection="bulk", ttl=1)
+        assert raw_item(memcached_server, b"bulk::k1") is None
+        assert await store.get_many(["k1", "k2"], collection="bulk") == [{"ours": 2}, {"i": 2}]
+        assert await store.delete("client-123", collection="mcp-oauth-proxy-clients") is True
+        assert await store.delete("client-123", collection="mcp-oauth-proxy-clients") is False
+        assert raw_item(memcached_server, b"mcp-oauth-proxy-clients::client-123") is None
+        assert await store.delete_many(["k2", "missing"], collection="bulk") == 1
+        assert raw_item(memcached_server, b"bulk::k2") is None
+        await asyncio.sleep(2.1)  # our copies expired: nothing of py-key-value's comes back
+        assert await store.get("Tok:en", collection="mcp-oauth-proxy-tokens") is None
+        assert await store.get_many(["k1", "k2"], collection="bulk") == [None, None]
+        results = upstream.run(
+            "memcached",
+            theirs(memcached_server),
+            [
+                {"op": "get", "collection": "mcp-oauth-proxy-tokens", "key": "Tok:en"},
+                {"op": "get", "collection": "mcp-oauth-proxy-clients", "key": "client-123"},
+            ],
+        )
+        assert results == [None, None]
+
+    async def test_delete_counts_live_py_key_value_items_only(
+        self, store: MemcachedStore, memcached_server: MemcachedServer
+    ) -> None:
+        upstream_write(memcached_server)
+        store.clock = lambda: time.time() + 1000  # py-key-value's 600 s token has expired
+        assert await store.delete_many(["client-123", "Tok:en"], collection="mcp-oauth-proxy-clients") == 1
+        assert await store.delete("Tok:en", collection="mcp-oauth-proxy-tokens") is False
+        assert raw_item(memcached_server, b"mcp-oauth-proxy-tokens::Tok:en") is None
+
+    async def test_round_trips(self, memcached_server: MemcachedServer) -> None:
+        """Hits and writes cost what they cost before; only a miss looks again, under py-key-value's name."""
+        memcached_server.flush()
+        with RoundTripCounter(memcached_server.port) as proxy:
+            store = MemcachedStore(host=memcached_server.host, port=proxy.port)
+            await store.put("warm-up", {"v": 0})
+            before = proxy.requests
+            await store.put("key", {"v": 1}, ttl=60)
+            await store.put_many(["a", "b"], [{"v": 1}, {"v": 2}])
+            await store.get("key")
+            await store.get_many(["a", "b"])
+            assert proxy.requests - before == 4
+            before = proxy.requests
+            await store.get("missing")
+            await store.get_many(["a", "missing"])
+            assert proxy.requests - before == 4
+            await store.close()
+
+    async def test_names_py_key_value_could_not_hold_are_not_looked_up(self, store: MemcachedStore) -> None:
+        await store.put("with space", {"v": 1}, collection="a::b")
+        assert await store.get("with space", collection="a::b") == {"v": 1}
+        assert await store.get("x" * 300) is None
+        assert await store.delete("with space", collection="a::b") is True
+
+
+async def test_records_of_earlier_versions_with_a_strategy_are_read(memcached_server: MemcachedServer) -> None:
+    """With `key_sanitization_strategy=` this store once wrote its own records under py-key-value's names."""
+    memcached_server.flush()
+    record = encode_record('{"v":1}', None, collection="c", key="k").encode()
+    assert memcached_server.command(b"set c::k 0 0 %d\r\n%s" % (len(record), record)) == b"STORED\r\n"
+    strategy = MemcachedV1KeySanitizationStrategy()
+    async with MemcachedStore(
+        host=memcached_server.host, port=memcached_server.port, key_sanitization_strategy=strategy
+    ) as store:
+        assert await store.get("k", collection="c") == {"v": 1}
+        await store.put("k", {"v": 2}, collection="c")
+        found = raw_item(memcached_server, b"c::k")
+        assert found is not None
+        assert json.loads(found[1])["version"] == 1  # now py-key-value's document
