@@ -66,6 +66,14 @@ def _size(item: Item) -> int:
 class DynamoDBLayout(Protocol):
     """Names and items of `DynamoDBStore`."""
 
+    #: Placeholders (`#name`) of the attributes that decide expiry, and their names: reads that check
+    #: expiry project these, and `live_condition` refers to them.
+    expiry_names: dict[str, str]
+
+    def live_condition(self, now: float) -> tuple[str, dict[str, Attribute]]:
+        """A filter expression that keeps the items live at `now`, and its values (`:name`)."""
+        ...
+
     def stored_collection(self, collection: str) -> str:
         """The partition key of `collection`'s items."""
         ...
@@ -101,6 +109,11 @@ class DynamoDBLayout(Protocol):
 
 class NativeDynamoDBLayout:
     """This library's DynamoDB layout (see the module docstring); stateless."""
+
+    expiry_names: dict[str, str] = {"#e": EXPIRES_AT}  # noqa: RUF012  (read only)
+
+    def live_condition(self, now: float) -> tuple[str, dict[str, Attribute]]:
+        return "attribute_not_exists(#e) OR #e > :now", {":now": {"N": repr(now)}}
 
     def stored_collection(self, collection: str) -> str:
         return _stored_name(collection, MAX_PARTITION_KEY_BYTES)

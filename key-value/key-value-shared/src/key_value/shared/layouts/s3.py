@@ -39,6 +39,9 @@ _PADDING = b"\n"
 class S3Layout(Protocol):
     """How (collection, key) names become object keys under the store's prefix, and entries become objects."""
 
+    #: The delimiter that lists a collection's objects without deeper names: "/", or None where keys may hold "/".
+    key_delimiter: str | None
+
     def collection_prefix(self, prefix: str, collection: str) -> str:
         """The key prefix shared by every object of `collection`, and by no other collection's."""
         ...
@@ -80,6 +83,8 @@ class S3Layout(Protocol):
 
 class NativeS3Layout:
     """Our layout (see the module docstring): percent-encoded components, records padded to tell expiry by size."""
+
+    key_delimiter: str | None = "/"
 
     def collection_prefix(self, prefix: str, collection: str) -> str:
         return f"{prefix}{path_component(collection, max_bytes=MAX_COLLECTION_BYTES)}/"

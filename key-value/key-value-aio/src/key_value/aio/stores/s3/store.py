@@ -35,9 +35,11 @@ from key_value.aio.stores.base import (
     Entry,
 )
 from key_value.aio.stores.s3.bucket import Listed, S3Bucket
+from key_value.shared.compat.layouts.s3 import PyKeyValueS3Layout
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import S3CollectionSanitizationStrategy, S3KeySanitizationStrategy
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
+from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.s3 import NativeS3Layout, S3Layout, normalize_prefix
 
 #: `delete_many` lists the collection around its keys instead of sending a HEAD per key when it has at
@@ -59,7 +61,8 @@ class S3Store(
     Pass `client=` (an open S3 client, which the store never closes), or `session=`, or
     `region_name=`, `endpoint_url=` (for S3-compatible services) and `aws_*` credentials, which default
     to botocore's usual chain. Objects outside `prefix` are never read, listed or deleted. `layout`
-    names and fills the objects (see `key_value.shared.layouts.s3`; the native layout when None).
+    names and fills the objects (see `key_value.shared.layouts.s3`): "native" (the default), "py-key-value"
+    (see `key_value.shared.compat.layouts.s3`) or a layout object.
     """
 
     def __init__(
@@ -77,10 +80,12 @@ class S3Store(
         default_collection: str | None = None,
         collection_sanitization_strategy: SanitizationStrategy | None = None,
         key_sanitization_strategy: SanitizationStrategy | None = None,
-        layout: S3Layout | None = None,
+        layout: LayoutName | S3Layout = "native",
     ) -> None:
         """The strategies are py-key-value's: its S3 ones, which only fit names to S3's length limits, are
-        accepted, and our layout (which always fits them, without collisions) stays; others are refused."""
+        accepted; our layout (which always fits them, without collisions) ignores them, and
+        `layout="py-key-value"` (py-key-value-aio 0.4.x's objects, at the top of the bucket, no `prefix`)
+        shortens names with them as py-key-value does. Other strategies are refused."""
         for strategy in (collection_sanitization_strategy, key_sanitization_strategy):
             if strategy is not None and not isinstance(strategy, S3KeySanitizationStrategy):
                 raise InvalidArgumentError(
@@ -91,7 +96,17 @@ class S3Store(
             raise InvalidArgumentError("bucket_name must be a non-empty str")
         self.bucket_name = bucket_name
         self.prefix = normalize_prefix(prefix)
-        self._layout: S3Layout = NativeS3Layout() if layout is None else layout
+        self._layout: S3Layout = choose_layout(
+            layout,
+            native=NativeS3Layout,
+            py_key_value=lambda: PyKeyValueS3Layout(
+                collection_max_bytes=_max_bytes(collection_sanitization_strategy),
+                key_max_bytes=_max_bytes(key_sanitization_strategy),
+            ),
+            store="S3Store",
+        )
+        if self.prefix and isinstance(self._layout, PyKeyValueS3Layout):
+            raise InvalidArgumentError("layout='py-key-value' keeps objects at the top of the bucket: pass no prefix")
         settings = AwsSettings(
             session=session,
             region_name=region_name,
@@ -246,7 +261,7 @@ class S3Store(
         keys: list[str] = []
         token: str | None = None
         while True:
-            page = await bucket.list_page(prefix, token=token, delimiter="/")
+            page = await bucket.list_page(prefix, token=token, delimiter=self._layout.key_delimiter)
             wanted = None if limit is None else limit - len(keys)
             keys.extend(key for _, key in await self._live_objects(bucket, page.objects, wanted=wanted))
             if page.next_token is None or (limit is not None and len(keys) >= limit):
@@ -276,14 +291,15 @@ class S3Store(
             return None
         token: str | None = None
         while True:
-            page = await bucket.list_page(prefix, token=token, delimiter="/")
+            page = await bucket.list_page(prefix, token=token, delimiter=self._layout.key_delimiter)
             live = await self._live_objects(bucket, page.objects, wanted=1)
             if live:
                 plain = self._layout.decode_component(component)
                 if plain is not None:
                     return plain
                 stored = await bucket.get(live[0][0])  # a hashed name: read it from an object
-                return None if stored is None else str(self._layout.decode_body(stored.body)["collection"])
+                # (py-key-value's documents lack the name: its shortened form, which names the same objects)
+                return None if stored is None else str(self._layout.decode_body(stored.body)["collection"] or component)
             if page.next_token is None:
                 return None
             token = page.next_token
@@ -334,7 +350,10 @@ class S3Store(
             return None
         record = self._layout.decode_body(stored.body)
         expires_at = record["expires_at"]
-        return str(record["key"]) if expires_at is None or expires_at > self.clock() else None
+        if expires_at is not None and expires_at <= self.clock():
+            return None
+        # py-key-value's documents lack the name: its shortened form then, which names the same object.
+        return str(record["key"] or (parts[1] if parts else name))
 
     # -- destroy and cull ---------------------------------------------------------------------------
 
@@ -367,6 +386,11 @@ class S3Store(
         ]
         if expired:
             await bucket.delete_all([name for name, _ in expired], [etag for _, etag in expired])
+
+
+def _max_bytes(strategy: SanitizationStrategy | None) -> int | None:
+    """The byte limit of one of py-key-value's S3 strategies (None without one)."""
+    return strategy.max_bytes if isinstance(strategy, S3KeySanitizationStrategy) else None
 
 
 __all__ = ["S3CollectionSanitizationStrategy", "S3KeySanitizationStrategy", "S3Store"]

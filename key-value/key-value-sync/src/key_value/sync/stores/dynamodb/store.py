@@ -28,11 +28,12 @@ from typing import Any
 import boto3
 from botocore.client import BaseClient
 
+from key_value.shared.compat.layouts.dynamodb import PyKeyValueDynamoDBLayout
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
+from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.dynamodb import (
     COLLECTION,
     COLLECTION_NAME,
-    EXPIRES_AT,
     KEY,
     KEY_NAME,
     NATIVE_DYNAMODB_LAYOUT,
@@ -87,9 +88,10 @@ class DynamoDBStore(
         default_collection: str | None = None,
         table_config: Mapping[str, Any] | None = None,
         auto_create: bool = True,
-        layout: DynamoDBLayout | None = None,
+        layout: LayoutName | DynamoDBLayout = "native",
     ) -> None:
-        """`layout` (ours) chooses the items written (`key_value.shared.layouts.dynamodb`); None is the native one."""
+        """`layout` chooses the items written: "native" (`key_value.shared.layouts.dynamodb`), "py-key-value"
+        (py-key-value-aio 0.4.x's items, `key_value.shared.compat.layouts.dynamodb`) or a layout object."""
         if not isinstance(table_name, str) or not table_name:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidArgumentError("table_name must be a non-empty str")
         config = dict(table_config or {})
@@ -97,7 +99,9 @@ class DynamoDBStore(
             raise InvalidArgumentError(f"table_config must not set {', '.join(sorted(reserved))}: the store sets them")
         self.table_name = table_name
         self.auto_create = auto_create
-        self._layout: DynamoDBLayout = NATIVE_DYNAMODB_LAYOUT if layout is None else layout
+        self._layout: DynamoDBLayout = choose_layout(
+            layout, native=lambda: NATIVE_DYNAMODB_LAYOUT, py_key_value=PyKeyValueDynamoDBLayout, store="DynamoDBStore"
+        )
         self._create_options = {"BillingMode": "PAY_PER_REQUEST", **config}
         settings = AwsSettings(
             session=session,
@@ -210,7 +214,8 @@ class DynamoDBStore(
         return old is not None and self._is_live(old)
 
     def _delete_entries(self, collection: str, keys: list[str]) -> int:
-        expiry = Projection("#c, #k, #e", {"#c": COLLECTION, "#k": KEY, "#e": EXPIRES_AT})
+        names = self._layout.expiry_names
+        expiry = Projection(", ".join(("#c", "#k", *names)), {"#c": COLLECTION, "#k": KEY, **names})
         found = list(self._batch_get(collection, keys, expiry).values())
         self._delete_items(found)
         return sum(1 for item in found if self._is_live(item))
@@ -227,12 +232,9 @@ class DynamoDBStore(
 
     def _live_only(self, expression: str, names: dict[str, str]) -> Projection:
         """`expression` for the items that have not expired by this store's clock."""
-        return Projection(
-            f"{expression}, #e",
-            {**names, "#e": EXPIRES_AT},
-            "attribute_not_exists(#e) OR #e > :now",
-            {":now": {"N": repr(self.clock())}},
-        )
+        condition, values = self._layout.live_condition(self.clock())
+        expiry = self._layout.expiry_names
+        return Projection(", ".join((expression, *expiry)), {**names, **expiry}, condition, values)
 
     def _keys(self, collection: str, *, limit: int | None) -> list[str]:
         table = self._table()

@@ -44,6 +44,7 @@ from key_value.shared.errors import (
     StoreSetupError,
     StoreTimeoutError,
 )
+from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.shared.validation import check_timeout
 from key_value.sync.stores._lazy_client import LazyClient
@@ -60,7 +61,13 @@ from key_value.sync.stores.base import (
 )
 from key_value.sync.stores.postgresql.deadline import StatementDeadline
 from key_value.sync.stores.postgresql.layout import NATIVE_POSTGRESQL_LAYOUT, PostgreSQLLayout
-from key_value.sync.stores.postgresql.statements import MAX_TABLE_NAME_BYTES, Statements, check_identifier
+from key_value.sync.stores.postgresql.py_key_value import PyKeyValuePostgreSQLLayout
+from key_value.sync.stores.postgresql.statements import (
+    MAX_IDENTIFIER_BYTES,
+    MAX_TABLE_NAME_BYTES,
+    Statements,
+    check_identifier,
+)
 
 #: A pool of the caller's; its connections may use any row factory (the store asks for tuples).
 Pool = ConnectionPool[Connection[Any]]
@@ -121,6 +128,8 @@ class PostgreSQLStore(
     exist (see the module docstring for its layout) and fails setup with `StoreSetupError` otherwise.
     `timeout` bounds connecting, waiting for a pooled connection and each statement's reply, in seconds:
     a reply that does not come in time breaks that connection and raises `StoreTimeoutError`.
+    `layout="py-key-value"` reads and writes py-key-value-aio 0.4.x's table instead of ours (its
+    `table_name`, as that library folds it; see `postgresql.py_key_value`), so both can share it.
     """
 
     def __init__(
@@ -139,10 +148,20 @@ class PostgreSQLStore(
         timeout: float = 10.0,
         default_collection: str | None = None,
         seed: SeedData | None = None,
-        layout: PostgreSQLLayout = NATIVE_POSTGRESQL_LAYOUT,
+        layout: LayoutName | PostgreSQLLayout = "native",
     ) -> None:
+        chosen: PostgreSQLLayout = choose_layout(
+            layout,
+            native=lambda: NATIVE_POSTGRESQL_LAYOUT,
+            py_key_value=PyKeyValuePostgreSQLLayout,
+            store="PostgreSQLStore",
+        )
+        # py-key-value's table names its index differently (and, when it is long, by a digest).
+        max_table_bytes = (
+            MAX_IDENTIFIER_BYTES if isinstance(chosen, PyKeyValuePostgreSQLLayout) else MAX_TABLE_NAME_BYTES
+        )
         table = check_identifier(
-            "table_name", DEFAULT_TABLE if table_name is None else table_name, max_bytes=MAX_TABLE_NAME_BYTES
+            "table_name", DEFAULT_TABLE if table_name is None else table_name, max_bytes=max_table_bytes
         )
         if schema is not None:
             check_identifier("schema", schema)
@@ -150,8 +169,8 @@ class PostgreSQLStore(
             url=url, host=host, port=port, database=database, user=user, password=password, timeout=timeout
         )
         super().__init__(default_collection=default_collection, seed=seed)
-        self._layout = layout
-        self._sql: Statements = layout.statements(schema=schema, table=table)
+        self._layout = chosen
+        self._sql: Statements = chosen.statements(schema=schema, table=table)
         self._auto_create = auto_create
         self._timeout = settings.timeout
         if pool is not None:
