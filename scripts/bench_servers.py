@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -150,6 +151,21 @@ def aws_settings(endpoints: Endpoints) -> dict[str, Any]:
         "aws_access_key_id": ACCESS_KEY_ID,
         "aws_secret_access_key": SECRET_ACCESS_KEY,
     }
+
+
+def empty_databases(endpoints: Endpoints) -> None:
+    """FLUSHALL on the Redis and Valkey servers: ours then starts on a database py-key-value left nothing in.
+
+    py-key-value's worker runs first on the same servers; with its `collection::key` entries there, our
+    native layout would read them too (the migration path), which is not the steady state measured here.
+    """
+    for port in (endpoints.redis_port, endpoints.valkey_port):
+        if port is not None:
+            client = redis.Redis(host=LOOPBACK, port=port)  # sync: this runs outside any event loop
+            try:
+                client.flushall()  # pyright: ignore[reportUnknownMemberType] - redis-py's sync reply type
+            finally:
+                client.close()
 
 
 def store_settings(name: str, endpoints: Endpoints, contender: str) -> dict[str, Any]:

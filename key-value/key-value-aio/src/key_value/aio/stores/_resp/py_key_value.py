@@ -9,8 +9,9 @@ this module. When there are some, the store reads them too, for as long as it li
 
 - a key our layout does not have is looked up under py-key-value's name, with its server TTL (one
   more round trip, only for keys that missed);
-- a write or delete of a key also deletes py-key-value's copy of it (one more DEL), so an old value
-  never comes back when ours expires or is deleted;
+- a write or delete of a key also deletes py-key-value's copy of it, in the same round trip (a
+  pipelined DEL; a delete names both in one DEL), so an old value never comes back when ours expires
+  or is deleted;
 - `keys()` / `collections()` list both layouts' entries once each; `destroy()` / `destroy_collection()`
   remove both (only names holding py-key-value documents, so foreign keys survive).
 
@@ -125,9 +126,10 @@ class PyKeyValueData(ScanEnumeration):
 
     # -- writes ---------------------------------------------------------------------------------
 
-    async def _forget_legacy(self, collection: str, keys: list[str]) -> int:
-        """Delete py-key-value's copies of `keys`; how many there were."""
-        return await self._delete_names(list(_LEGACY.server_keys(collection, keys)))
+    @staticmethod
+    def _legacy_server_keys(collection: str, keys: list[str]) -> list[str]:
+        """py-key-value's server keys of `keys`, for the stores' writes and deletes to remove in the same round trip."""
+        return _LEGACY.server_keys(collection, keys)
 
     # -- enumeration and destruction ------------------------------------------------------------
 

@@ -189,18 +189,18 @@ class RedisStore(
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, value = (
-            self._layout.server_key(collection, key),
-            self._layout.encode(collection, key, value_json, expires_at),
-        )
+        name = self._layout.server_key(collection, key)
+        value = self._layout.encode(collection, key, value_json, expires_at)
+        px = None if ttl is None else milliseconds(ttl)  # SET without PX drops an old TTL
         client = await self._clients.get()
         with _TRANSLATED:
-            if ttl is None:
-                await client.set(name, value)  # SET without PX drops an old TTL
+            if self._legacy:  # one round trip: ours written, py-key-value's copy gone
+                pipeline = _pipeline(client)
+                pipeline.set(name, value, px=px)
+                _queued(pipeline).delete(*self._legacy_server_keys(collection, [key]))
+                await pipeline.execute()
             else:
-                await client.set(name, value, px=milliseconds(ttl))
-        if self._legacy:
-            await self._forget_legacy(collection, [key])
+                await client.set(name, value, px=px)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
@@ -209,32 +209,35 @@ class RedisStore(
         values = self._layout.encode_many(collection, keys, values_json, expires_at)
         client = await self._clients.get()
         with _TRANSLATED:
-            if ttl is None:
+            if ttl is None and not self._legacy:
                 await client.mset(dict(zip(names, values, strict=True)))
-            else:
-                px = milliseconds(ttl)
-                pipeline = _pipeline(client)
-                for name, value in zip(names, values, strict=True):
-                    pipeline.set(name, value, px=px)
-                await pipeline.execute()
-        if self._legacy:
-            await self._forget_legacy(collection, keys)
+                return
+            px = None if ttl is None else milliseconds(ttl)
+            pipeline = _pipeline(client)
+            for name, value in zip(names, values, strict=True):
+                pipeline.set(name, value, px=px)
+            if self._legacy:  # one DEL per name: cluster pipelines refuse multi-key commands
+                for legacy in self._legacy_server_keys(collection, keys):
+                    _queued(pipeline).delete(legacy)
+            await pipeline.execute()
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
+        names = [self._layout.server_key(collection, key)]
+        if self._legacy:  # py-key-value's copy goes in the same DEL (redis-py splits it across cluster slots)
+            names += self._legacy_server_keys(collection, [key])
         client = await self._clients.get()
         with _TRANSLATED:
-            deleted = bool(await client.delete(self._layout.server_key(collection, key)))
-        if self._legacy:
-            deleted = await self._forget_legacy(collection, [key]) > 0 or deleted
-        return deleted
+            return bool(await client.delete(*names))
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        names = self._layout.server_keys(collection, keys)
+        if self._legacy:
+            names = [*names, *self._legacy_server_keys(collection, keys)]
         client = await self._clients.get()
         with _TRANSLATED:
-            deleted = int(await client.delete(*self._layout.server_keys(collection, keys)))
-        if self._legacy:  # a key is in one layout or the other: writes remove py-key-value's copy
-            deleted = min(len(set(keys)), deleted + await self._forget_legacy(collection, keys))
-        return deleted
+            deleted = int(await client.delete(*names))
+        # a key is in one layout or the other (writes remove py-key-value's copy), so this counts keys
+        return min(len(set(keys)), deleted) if self._legacy else deleted
 
     async def _set_name(self, name: str, value: str) -> None:
         client = await self._clients.get()
@@ -288,6 +291,16 @@ class _Pipelining(Protocol):
     """`pipeline()` as both kinds of client have it (the sync ones leave `shard_hint` untyped)."""
 
     def pipeline(self, *, transaction: bool) -> Pipeline | ClusterPipeline: ...
+
+
+class _Deleting(Protocol):
+    """A pipeline's DEL (the sync pipelines leave its reply untyped)."""
+
+    def delete(self, *names: str) -> object: ...
+
+
+def _queued(pipeline: Pipeline | ClusterPipeline) -> _Deleting:
+    return cast("_Deleting", pipeline)
 
 
 def _pipeline(client: RedisClient) -> Pipeline | ClusterPipeline:

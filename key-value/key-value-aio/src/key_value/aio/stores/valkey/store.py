@@ -196,54 +196,60 @@ class ValkeyStore(
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        name, value = (
-            self._layout.server_key(collection, key),
-            self._layout.encode(collection, key, value_json, expires_at),
-        )
+        name = self._layout.server_key(collection, key)
+        value = self._layout.encode(collection, key, value_json, expires_at)
+        expiry = None if ttl is None else _expiry(ttl)  # a SET without expiry drops an old TTL
+        if self._legacy:  # one round trip: ours written, py-key-value's copy gone
+            legacy = self._legacy_server_keys(collection, [key])
+
+            def fill(batch: Batch | ClusterBatch) -> None:
+                batch.set(name, value, expiry=expiry)
+                batch.delete([name for name in legacy])  # noqa: C416 - a list[TEncodable], not list[str]
+
+            await self._run_batch(fill)
+            return
         client = await self._client()
         async with self._translated(client):
-            if ttl is None:
-                await client.set(name, value)  # a SET without expiry drops an old TTL
-            else:
-                await client.set(name, value, expiry=_expiry(ttl))
-        if self._legacy:
-            await self._forget_legacy(collection, [key])
+            await client.set(name, value, expiry=expiry)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         names = self._layout.server_keys(collection, keys)
         values = self._layout.encode_many(collection, keys, values_json, expires_at)
-        if ttl is not None:
-            expiry = _expiry(ttl)
-
-            def fill(batch: Batch | ClusterBatch) -> None:
-                for name, value in zip(names, values, strict=True):
-                    batch.set(name, value, expiry=expiry)
-
-            await self._run_batch(fill)
-        else:
+        if ttl is None and not self._legacy:
             client = await self._client()
             async with self._translated(client):
                 await client.mset(dict(zip(names, values, strict=True)))
-        if self._legacy:
-            await self._forget_legacy(collection, keys)
+            return
+        expiry = None if ttl is None else _expiry(ttl)
+        legacy = self._legacy_server_keys(collection, keys) if self._legacy else []
+
+        def fill(batch: Batch | ClusterBatch) -> None:
+            for name, value in zip(names, values, strict=True):
+                batch.set(name, value, expiry=expiry)
+            for name in legacy:  # one DEL per name: any hash slot
+                batch.delete([name])
+
+        await self._run_batch(fill)
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
+        names = [self._layout.server_key(collection, key)]
+        if self._legacy:  # py-key-value's copy goes in the same DEL (GLIDE splits it across cluster slots)
+            names += self._legacy_server_keys(collection, [key])
         client = await self._client()
         async with self._translated(client):
-            deleted = await client.delete([self._layout.server_key(collection, key)]) > 0
-        if self._legacy:
-            deleted = await self._forget_legacy(collection, [key]) > 0 or deleted
-        return deleted
+            return await client.delete(list(names)) > 0
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
+        names = self._layout.server_keys(collection, keys)
+        if self._legacy:
+            names = [*names, *self._legacy_server_keys(collection, keys)]
         client = await self._client()
         async with self._translated(client):
-            deleted = await client.delete(list(self._layout.server_keys(collection, keys)))
-        if self._legacy:  # a key is in one layout or the other: writes remove py-key-value's copy
-            deleted = min(len(set(keys)), deleted + await self._forget_legacy(collection, keys))
-        return deleted
+            deleted = await client.delete(list(names))
+        # a key is in one layout or the other (writes remove py-key-value's copy), so this counts keys
+        return min(len(set(keys)), deleted) if self._legacy else deleted
 
     async def _set_name(self, name: str, value: str) -> None:
         client = await self._client()
