@@ -27,6 +27,8 @@ from key_value.sync.protocols.key_value import (
 )
 from testing.ids import stable_id
 
+from .conditional import ConditionalContractTests
+
 NESTED: dict[str, Any] = {
     "str": "text",
     "int": 42,
@@ -96,8 +98,8 @@ def assert_remaining(remaining: float | None, ttl: float, started: float) -> Non
     assert ttl - elapsed - 0.05 <= remaining <= ttl
 
 
-class ContractTests:
-    """Behaviour every `KeyValue` store keeps."""
+class ContractTests(ConditionalContractTests):
+    """Behaviour every `KeyValue` store keeps (the conditional segment's in `ConditionalContractTests`)."""
 
     #: Substrings that this store's layout cannot hold in a collection name (py-key-value's layouts
     #: join names with `::`): such a collection is refused with `InvalidArgumentError`, writing nothing.

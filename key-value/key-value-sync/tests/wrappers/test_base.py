@@ -50,7 +50,7 @@ class KeysOnly(BaseWrapper):
 
 def test_segments_follow_the_wrapped_store() -> None:
     full = BaseWrapper(MemoryStore())
-    assert full.capabilities == ALL_SEGMENTS
+    assert full.capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL  # a wrapper opts in to conditional calls
     assert all(isinstance(full, protocol) for protocol in SEGMENTS)
     empty = BaseWrapper(NullStore())
     assert empty.capabilities == Capability.NONE

@@ -14,6 +14,7 @@ class Capability(enum.Flag):
     DESTROY = enum.auto()
     DESTROY_COLLECTION = enum.auto()
     CULL = enum.auto()
+    CONDITIONAL = enum.auto()
 
 
 DEFAULT_COLLECTION_NAME = "default_collection"

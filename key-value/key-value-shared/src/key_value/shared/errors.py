@@ -12,6 +12,7 @@ BaseKeyValueError
 │   ├── ValueTooLargeError
 │   ├── EntryTooLargeError / EntryTooSmallError
 │   ├── ReadOnlyError
+│   ├── ConcurrencyConflictError    a conditional update kept losing to concurrent writers
 │   └── EncryptionError
 │       ├── EncryptionVersionError
 │       └── DecryptionError
@@ -208,6 +209,22 @@ class CorruptedDataError(DecryptionError):
     """Decrypted data is not a valid value."""
 
 
+class ConcurrencyConflictError(KeyValueOperationError):
+    """`transform` found the entry changed by another writer on every attempt, and gave up; nothing was written."""
+
+    def __init__(
+        self,
+        collection: str | None = None,
+        key: str | None = None,
+        attempts: int | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        self.collection, self.key, self.attempts = collection, key, attempts
+        info: ExtraInfoType = {"collection": collection, "key": key, "attempts": attempts}
+        super().__init__(message or "Concurrent writers changed the entry on every attempt.", info)
+
+
 class KeyValueStoreError(BaseKeyValueError):
     """The store itself failed."""
 
@@ -230,6 +247,7 @@ class PathSecurityError(KeyValueStoreError):
 
 __all__ = [
     "BaseKeyValueError",
+    "ConcurrencyConflictError",
     "CorruptedDataError",
     "DecryptionError",
     "DeserializationError",

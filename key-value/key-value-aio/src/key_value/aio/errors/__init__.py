@@ -2,6 +2,7 @@
 
 from key_value.shared.errors import (
     BaseKeyValueError,
+    ConcurrencyConflictError,
     CorruptedDataError,
     DecryptionError,
     DeserializationError,
@@ -28,6 +29,7 @@ from key_value.shared.errors import (
 
 __all__ = [
     "BaseKeyValueError",
+    "ConcurrencyConflictError",
     "CorruptedDataError",
     "DecryptionError",
     "DeserializationError",

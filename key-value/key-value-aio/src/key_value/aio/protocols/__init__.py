@@ -1,6 +1,7 @@
 """The key-value protocol and its optional segments."""
 
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncCullProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncDestroyStoreProtocol,
@@ -11,6 +12,7 @@ from key_value.aio.protocols.key_value import (
 )
 
 __all__ = [
+    "AsyncConditionalProtocol",
     "AsyncCullProtocol",
     "AsyncDestroyCollectionProtocol",
     "AsyncDestroyStoreProtocol",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncCullProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncDestroyStoreProtocol,
@@ -22,16 +23,21 @@ from key_value.shared.capabilities import Capability
 
 @dataclass(frozen=True)
 class Segment:
-    """One optional segment: the flag a store claims, the protocol it satisfies, its public methods."""
+    """One optional segment: the flag a store claims, the protocol it satisfies, its public methods.
+
+    `derived` methods are written once on top of the others (`transform` on `get_entry` and `put_if`):
+    a wrapper gets them with the segment, but they are not forwarded as calls of their own.
+    """
 
     capability: Capability
     protocol: type
     methods: tuple[str, ...]
+    derived: tuple[str, ...] = ()
 
     @property
     def hooks(self) -> tuple[str, ...]:
-        """The hook behind each public method (`keys` -> `_keys`), in stores and wrappers alike."""
-        return tuple(f"_{method}" for method in self.methods)
+        """The hook behind each forwarded method (`keys` -> `_keys`), in stores and wrappers alike."""
+        return tuple(f"_{method}" for method in self.methods if method not in self.derived)
 
 
 SEGMENTS: tuple[Segment, ...] = (
@@ -40,6 +46,12 @@ SEGMENTS: tuple[Segment, ...] = (
     Segment(Capability.DESTROY, AsyncDestroyStoreProtocol, ("destroy",)),
     Segment(Capability.DESTROY_COLLECTION, AsyncDestroyCollectionProtocol, ("destroy_collection",)),
     Segment(Capability.CULL, AsyncCullProtocol, ("cull",)),
+    Segment(
+        Capability.CONDITIONAL,
+        AsyncConditionalProtocol,
+        ("get_entry", "put_if", "delete_if", "put_if_absent", "transform"),
+        derived=("put_if_absent", "transform"),
+    ),
 )
 
 

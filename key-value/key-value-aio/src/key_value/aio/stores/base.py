@@ -17,8 +17,10 @@ from typing import Any, ClassVar, SupportsFloat
 
 from typing_extensions import Self
 
+from key_value.aio.conditional import TransformFunction, transform
 from key_value.aio.protocols.capabilities import implemented_segments
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncCullProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncDestroyStoreProtocol,
@@ -30,8 +32,21 @@ from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.codec import encode_value
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import SerializationAdapter
+from key_value.shared.conditional import (
+    ABSENT,
+    DELETE_CURRENT,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    check_condition,
+    check_etag,
+    check_retrieve,
+)
 from key_value.shared.entry import Entry
-from key_value.shared.errors import InvalidArgumentError
+from key_value.shared.errors import InvalidArgumentError, SerializationError
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import (
     check_collection,
@@ -405,6 +420,134 @@ class BaseCullStore(BaseStore, AsyncCullProtocol, ABC):
         """Hook: delete expired entries."""
 
 
+class BaseConditionalStore(BaseStore, AsyncConditionalProtocol, ABC):
+    """Mixin for stores with the conditional segment: implement `_get_versioned` and `_put_if`.
+
+    The public methods check their input (nothing is written on bad input), resolve the collection
+    and encode the value; `_put_if` gets JSON text or a joker and decides the condition in the same
+    step as the write, on the backend where it can. `delete_if` is `_put_if` with `DELETE_CURRENT`.
+    """
+
+    #: How far this store's check-and-write is one step; the contract suite holds it to this.
+    atomicity: Atomicity = Atomicity.ACROSS_PROCESSES  # pyright: ignore[reportIncompatibleMethodOverride]
+
+    @abstractmethod
+    async def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        """Hook: the live entry with its ETag, seconds left and write time; None if missing or expired."""
+
+    @abstractmethod
+    async def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        """Hook: apply `value` (JSON text, `KEEP_CURRENT` or `DELETE_CURRENT`) if `condition` holds, in one step.
+
+        An expired entry is absent. A satisfied write of JSON text replaces value and expiry (`ttl`
+        None clears it) and gives the entry a new ETag; `KEEP_CURRENT` with a `ttl` refreshes a live
+        entry's expiry and keeps its ETag; `DELETE_CURRENT` deletes. With `retrieve`, the result
+        carries the value the entry holds afterwards (None when absent), else `NOT_RETRIEVED`.
+        """
+
+    @public_api
+    async def get_entry(self, key: str, *, collection: str | None = None) -> VersionedEntry | None:
+        """Return the live entry (value, ETag, seconds left, write time), or None if missing or expired."""
+        collection = self._one_key(key, collection)
+        if not self._ready:
+            await self.setup()
+        return await self._get_versioned(collection, key)
+
+    @public_api
+    async def put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition = Condition.SAME,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+        retrieve: bool = True,
+    ) -> ConditionalResult:
+        """Write `value` (or apply a joker) if `condition` holds between the current ETag and `etag`."""
+        collection = self._one_key(key, collection)
+        expected = check_etag(etag)
+        checked_condition = check_condition(condition)
+        seconds = check_ttl(ttl)
+        wanted = check_retrieve(retrieve)
+        payload: str | Joker = value if isinstance(value, Joker) else encode_value(value)
+        if not self._ready:
+            await self.setup()
+        return await self._put_if(
+            collection,
+            key,
+            payload,
+            etag=expected,
+            condition=checked_condition,
+            ttl=seconds,
+            expires_at=self._expiry(seconds),
+            retrieve=wanted,
+        )
+
+    @public_api
+    async def delete_if(
+        self,
+        key: str,
+        *,
+        etag: str | Absent,
+        condition: Condition = Condition.SAME,
+        collection: str | None = None,
+        retrieve: bool = True,
+    ) -> ConditionalResult:
+        """Delete the entry if `condition` holds between its current ETag and `etag`."""
+        collection = self._one_key(key, collection)
+        expected = check_etag(etag)
+        checked_condition = check_condition(condition)
+        wanted = check_retrieve(retrieve)
+        if not self._ready:
+            await self.setup()
+        return await self._put_if(
+            collection,
+            key,
+            DELETE_CURRENT,
+            etag=expected,
+            condition=checked_condition,
+            ttl=None,
+            expires_at=None,
+            retrieve=wanted,
+        )
+
+    @public_api
+    async def put_if_absent(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> bool:
+        """Write `value` only if there is no live entry; return True if it was written."""
+        if isinstance(value, Joker):
+            raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
+        result = await self.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
+        return result.satisfied
+
+    async def transform(
+        self,
+        key: str,
+        fn: TransformFunction,
+        *,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+        retries: int = 20,
+        backoff: float = 0.002,
+    ) -> ConditionalResult:
+        """Replace the value with `fn(current value or None)`, retrying on conflicts (`conditional.transform`)."""
+        return await transform(self, key, fn, collection=collection, ttl=ttl, retries=retries, backoff=backoff)
+
+
 def _encode_seed(seed: SeedData) -> dict[str, dict[str, str]]:
     if not isinstance(seed, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise InvalidArgumentError("seed must be a mapping of {collection: {key: value}}")
@@ -415,6 +558,7 @@ def _encode_seed(seed: SeedData) -> dict[str, dict[str, str]]:
 
 
 __all__ = [
+    "BaseConditionalStore",
     "BaseContextManagerStore",
     "BaseCullStore",
     "BaseDestroyCollectionStore",

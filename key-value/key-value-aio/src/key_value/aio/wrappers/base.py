@@ -17,8 +17,10 @@ from typing import Any, ClassVar, SupportsFloat, TypeVar, cast
 
 from typing_extensions import Self
 
+from key_value.aio.conditional import TransformFunction, transform
 from key_value.aio.protocols.capabilities import capabilities_of
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncCullProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncDestroyStoreProtocol,
@@ -28,6 +30,17 @@ from key_value.aio.protocols.key_value import (
 )
 from key_value.aio.protocols.segments import ALL_SEGMENTS, SEGMENTS
 from key_value.shared.capabilities import Capability
+from key_value.shared.conditional import (
+    ABSENT,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    weakest,
+)
+from key_value.shared.errors import SerializationError
 
 _W = TypeVar("_W", bound="BaseWrapper")
 
@@ -46,8 +59,9 @@ class BaseWrapper(metaclass=_WrapperMeta):
     """Passes every call through to `key_value`; subclasses override what they change."""
 
     key_value: AsyncKeyValue
-    #: The optional segments this wrapper can offer when the wrapped store has them.
-    supported_segments: ClassVar[Capability] = ALL_SEGMENTS
+    #: The optional segments this wrapper can offer when the wrapped store has them. The conditional
+    #: segment is opt-in: a wrapper that changes names, values or writes must say what it means there.
+    supported_segments: ClassVar[Capability] = ALL_SEGMENTS & ~Capability.CONDITIONAL
 
     def __init__(self, key_value: AsyncKeyValue | None = None) -> None:
         """Wrap `key_value`; a subclass that sets `self.key_value` itself (as py-key-value's did) may pass nothing."""
@@ -66,6 +80,11 @@ class BaseWrapper(metaclass=_WrapperMeta):
         for store in self.wrapped_stores:
             found &= capabilities_of(store)
         return found & self.supported_segments
+
+    @property
+    def atomicity(self) -> Atomicity:
+        """How far conditional calls through this wrapper are one step: the weakest of the wrapped stores'."""
+        return weakest([cast("AsyncConditionalProtocol", store).atomicity for store in self.wrapped_stores])
 
     @property
     def default_collection(self) -> str | None:
@@ -126,6 +145,58 @@ class BaseWrapper(metaclass=_WrapperMeta):
 
     async def _cull(self) -> None:
         await cast("AsyncCullProtocol", self.key_value).cull()
+
+    def _conditional(self) -> AsyncConditionalProtocol:
+        return cast("AsyncConditionalProtocol", self.key_value)
+
+    async def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
+        return await self._conditional().get_entry(key, collection=collection)
+
+    async def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        return await self._conditional().put_if(
+            key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+        )
+
+    async def _delete_if(
+        self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
+    ) -> ConditionalResult:
+        return await self._conditional().delete_if(
+            key, etag=etag, condition=condition, collection=collection, retrieve=retrieve
+        )
+
+    # Derived: written on this wrapper's own `put_if` / `get_entry`, so what it changes applies to them too.
+
+    async def _put_if_absent(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None, ttl: SupportsFloat | None
+    ) -> bool:
+        if isinstance(value, Joker):
+            raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
+        conditional = cast("AsyncConditionalProtocol", self)
+        result = await conditional.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
+        return result.satisfied
+
+    async def _transform(
+        self,
+        key: str,
+        fn: TransformFunction,
+        *,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retries: int,
+        backoff: float,
+    ) -> ConditionalResult:
+        conditional = cast("AsyncConditionalProtocol", self)
+        return await transform(conditional, key, fn, collection=collection, ttl=ttl, retries=retries, backoff=backoff)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

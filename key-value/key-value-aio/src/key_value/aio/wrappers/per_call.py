@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, SupportsFloat, TypeVar
 
-from key_value.aio.protocols.segments import SEGMENTS
+from key_value.aio.protocols.segments import ALL_SEGMENTS, SEGMENTS
 from key_value.aio.wrappers.base import BaseWrapper
 
 T = TypeVar("T")
@@ -25,6 +25,8 @@ else:
 
 class PerCallWrapper(BaseWrapper):
     """Routes the protocol and the segment hooks through `_call`."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls too: each one runs under the policy
 
     @abstractmethod
     async def _call(self, operation: Operation[T]) -> T:

@@ -5,6 +5,7 @@
 
 from key_value.shared.errors import (
     BaseKeyValueError,
+    ConcurrencyConflictError,
     CorruptedDataError,
     DecryptionError,
     DeserializationError,
@@ -31,6 +32,7 @@ from key_value.shared.errors import (
 
 __all__ = [
     "BaseKeyValueError",
+    "ConcurrencyConflictError",
     "CorruptedDataError",
     "DecryptionError",
     "DeserializationError",

@@ -4,6 +4,7 @@
 """The key-value protocol and its optional segments."""
 
 from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
     CullProtocol,
     DestroyCollectionProtocol,
     DestroyStoreProtocol,
@@ -14,6 +15,7 @@ from key_value.sync.protocols.key_value import (
 )
 
 __all__ = [
+    "ConditionalProtocol",
     "CullProtocol",
     "DestroyCollectionProtocol",
     "DestroyStoreProtocol",

@@ -9,8 +9,10 @@ collection. TTLs are seconds (finite, > 0); a put without a TTL clears an earlie
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, SupportsFloat, runtime_checkable
+
+from key_value.shared.conditional import Absent, Atomicity, Condition, ConditionalResult, Joker, VersionedEntry
 
 
 @runtime_checkable
@@ -103,6 +105,69 @@ class DestroyCollectionProtocol(Protocol):
 
     def destroy_collection(self, collection: str) -> bool:
         """Delete every entry of `collection`; return True if it held any."""
+        ...
+
+
+#: What a `transform` function returns: the new value, or a joker.
+TransformOutcome = Mapping[str, Any] | Joker
+
+
+@runtime_checkable
+class ConditionalProtocol(Protocol):
+    """Stores that can check an entry's ETag and write in one step (optimistic concurrency)."""
+
+    @property
+    def atomicity(self) -> Atomicity:
+        """How far a check and its write are one step: across processes, within one process, or best effort."""
+        ...
+
+    def get_entry(self, key: str, *, collection: str | None = None) -> VersionedEntry | None:
+        """Return the live entry (value, ETag, seconds left, write time), or None if missing or expired."""
+        ...
+
+    def put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition = Condition.SAME,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+        retrieve: bool = True,
+    ) -> ConditionalResult:
+        """Write `value` (or apply a joker) if `condition` holds between the current ETag and `etag`."""
+        ...
+
+    def delete_if(
+        self,
+        key: str,
+        *,
+        etag: str | Absent,
+        condition: Condition = Condition.SAME,
+        collection: str | None = None,
+        retrieve: bool = True,
+    ) -> ConditionalResult:
+        """Delete the entry if `condition` holds between its current ETag and `etag`."""
+        ...
+
+    def put_if_absent(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> bool:
+        """Write `value` only if there is no live entry; return True if it was written."""
+        ...
+
+    def transform(
+        self,
+        key: str,
+        fn: Callable[[dict[str, Any] | None], Any],
+        *,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+        retries: int = 20,
+        backoff: float = 0.002,
+    ) -> ConditionalResult:
+        """Replace the value with `fn(current value or None)`, retrying on conflicts; see `conditional.transform`."""
         ...
 
 

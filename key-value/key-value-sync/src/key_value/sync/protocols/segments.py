@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from key_value.shared.capabilities import Capability
 from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
     CullProtocol,
     DestroyCollectionProtocol,
     DestroyStoreProtocol,
@@ -25,16 +26,21 @@ from key_value.sync.protocols.key_value import (
 
 @dataclass(frozen=True)
 class Segment:
-    """One optional segment: the flag a store claims, the protocol it satisfies, its public methods."""
+    """One optional segment: the flag a store claims, the protocol it satisfies, its public methods.
+
+    `derived` methods are written once on top of the others (`transform` on `get_entry` and `put_if`):
+    a wrapper gets them with the segment, but they are not forwarded as calls of their own.
+    """
 
     capability: Capability
     protocol: type
     methods: tuple[str, ...]
+    derived: tuple[str, ...] = ()
 
     @property
     def hooks(self) -> tuple[str, ...]:
-        """The hook behind each public method (`keys` -> `_keys`), in stores and wrappers alike."""
-        return tuple(f"_{method}" for method in self.methods)
+        """The hook behind each forwarded method (`keys` -> `_keys`), in stores and wrappers alike."""
+        return tuple(f"_{method}" for method in self.methods if method not in self.derived)
 
 
 SEGMENTS: tuple[Segment, ...] = (
@@ -43,6 +49,12 @@ SEGMENTS: tuple[Segment, ...] = (
     Segment(Capability.DESTROY, DestroyStoreProtocol, ("destroy",)),
     Segment(Capability.DESTROY_COLLECTION, DestroyCollectionProtocol, ("destroy_collection",)),
     Segment(Capability.CULL, CullProtocol, ("cull",)),
+    Segment(
+        Capability.CONDITIONAL,
+        ConditionalProtocol,
+        ("get_entry", "put_if", "delete_if", "put_if_absent", "transform"),
+        derived=("put_if_absent", "transform"),
+    ),
 )
 
 

@@ -21,8 +21,21 @@ from typing import Any, ClassVar, SupportsFloat, TypeVar, cast
 from typing_extensions import Self
 
 from key_value.shared.capabilities import Capability
+from key_value.shared.conditional import (
+    ABSENT,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    weakest,
+)
+from key_value.shared.errors import SerializationError
+from key_value.sync.conditional import TransformFunction, transform
 from key_value.sync.protocols.capabilities import capabilities_of
 from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
     CullProtocol,
     DestroyCollectionProtocol,
     DestroyStoreProtocol,
@@ -50,8 +63,9 @@ class BaseWrapper(metaclass=_WrapperMeta):
     """Passes every call through to `key_value`; subclasses override what they change."""
 
     key_value: KeyValue
-    #: The optional segments this wrapper can offer when the wrapped store has them.
-    supported_segments: ClassVar[Capability] = ALL_SEGMENTS
+    #: The optional segments this wrapper can offer when the wrapped store has them. The conditional
+    #: segment is opt-in: a wrapper that changes names, values or writes must say what it means there.
+    supported_segments: ClassVar[Capability] = ALL_SEGMENTS & ~Capability.CONDITIONAL
 
     def __init__(self, key_value: KeyValue | None = None) -> None:
         """Wrap `key_value`; a subclass that sets `self.key_value` itself (as py-key-value's did) may pass nothing."""
@@ -70,6 +84,11 @@ class BaseWrapper(metaclass=_WrapperMeta):
         for store in self.wrapped_stores:
             found &= capabilities_of(store)
         return found & self.supported_segments
+
+    @property
+    def atomicity(self) -> Atomicity:
+        """How far conditional calls through this wrapper are one step: the weakest of the wrapped stores'."""
+        return weakest([cast("ConditionalProtocol", store).atomicity for store in self.wrapped_stores])
 
     @property
     def default_collection(self) -> str | None:
@@ -130,6 +149,58 @@ class BaseWrapper(metaclass=_WrapperMeta):
 
     def _cull(self) -> None:
         cast("CullProtocol", self.key_value).cull()
+
+    def _conditional(self) -> ConditionalProtocol:
+        return cast("ConditionalProtocol", self.key_value)
+
+    def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
+        return self._conditional().get_entry(key, collection=collection)
+
+    def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        return self._conditional().put_if(
+            key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+        )
+
+    def _delete_if(
+        self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
+    ) -> ConditionalResult:
+        return self._conditional().delete_if(
+            key, etag=etag, condition=condition, collection=collection, retrieve=retrieve
+        )
+
+    # Derived: written on this wrapper's own `put_if` / `get_entry`, so what it changes applies to them too.
+
+    def _put_if_absent(
+        self, key: str, value: Mapping[str, Any], *, collection: str | None, ttl: SupportsFloat | None
+    ) -> bool:
+        if isinstance(value, Joker):
+            raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
+        conditional = cast("ConditionalProtocol", self)
+        result = conditional.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
+        return result.satisfied
+
+    def _transform(
+        self,
+        key: str,
+        fn: TransformFunction,
+        *,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retries: int,
+        backoff: float,
+    ) -> ConditionalResult:
+        conditional = cast("ConditionalProtocol", self)
+        return transform(conditional, key, fn, collection=collection, ttl=ttl, retries=retries, backoff=backoff)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, SupportsFloat, TypeVar
 
-from key_value.sync.protocols.segments import SEGMENTS
+from key_value.sync.protocols.segments import ALL_SEGMENTS, SEGMENTS
 from key_value.sync.wrappers.base import BaseWrapper
 
 T = TypeVar("T")
@@ -23,6 +23,8 @@ Operation = Callable[[], T]
 
 class PerCallWrapper(BaseWrapper):
     """Routes the protocol and the segment hooks through `_call`."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls too: each one runs under the policy
 
     @abstractmethod
     def _call(self, operation: Operation[T]) -> T:

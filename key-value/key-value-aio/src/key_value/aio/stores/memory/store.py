@@ -10,11 +10,13 @@ each collection is a least-recently-used cache of that size.
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
 from key_value.aio.stores.base import (
+    BaseConditionalStore,
     BaseCullStore,
     BaseDestroyCollectionStore,
     BaseDestroyStore,
@@ -25,14 +27,26 @@ from key_value.aio.stores.base import (
     ValueTTL,
 )
 from key_value.shared.codec import decode_value, encode_value
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.snapshot import Plan, freeze_value, thaw_value
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import check_keys, check_same_length, check_ttl
 
-#: (payload, absolute expiry or None, plan): the payload is a frozen value when the plan is a tuple
-#: (`freeze_value`), or JSON text when the plan is None (values written through the bulk hooks).
-_Record = tuple[Any, "float | None", "Plan | None"]
+#: (payload, absolute expiry or None, plan, version, written at): the payload is a frozen value when
+#: the plan is a tuple (`freeze_value`), or JSON text when the plan is None (values written through
+#: the bulk hooks). The version is unique within the store (the ETag), written at is on `clock`.
+_Record = tuple[Any, "float | None", "Plan | None", int, float]
 
 
 def _snapshot(value: Mapping[str, Any]) -> tuple[Any, Plan | None]:
@@ -42,7 +56,7 @@ def _snapshot(value: Mapping[str, Any]) -> tuple[Any, Plan | None]:
 
 
 def _value_of(record: _Record) -> dict[str, Any]:
-    payload, _, plan = record
+    payload, _, plan, _, _ = record
     return decode_value(payload) if plan is None else thaw_value(payload, plan)
 
 
@@ -52,6 +66,7 @@ class MemoryStore(
     BaseDestroyStore,
     BaseDestroyCollectionStore,
     BaseCullStore,
+    BaseConditionalStore,
 ):
     """A fast in-process store; optionally an LRU cache of `max_entries_per_collection` entries per collection.
 
@@ -79,10 +94,11 @@ class MemoryStore(
         # async: uncontended within one event loop; it guards the store when loops in several threads share it
         # sync: real mutual exclusion for the threads that share the store
         self._lock = threading.Lock()
+        self._versions = itertools.count(1)  # `next` is atomic: no lock needed to draw a version
         # Nothing to prepare: the seed goes in now, so the fast paths below need no lazy set-up.
         for collection, items in self._seed.items():
             for key, value_json in items.items():
-                self._store(collection, key, (value_json, None, None))
+                self._store(collection, key, (value_json, None, None, next(self._versions), self.clock()))
         self._ready = True
 
     # -- fast paths -----------------------------------------------------------------------------
@@ -135,9 +151,10 @@ class MemoryStore(
         collection = self._one_key(key, collection)
         seconds = check_ttl(ttl)
         payload, plan = _snapshot(value)
-        expires_at = None if seconds is None else self.clock() + seconds  # `_expiry`, inlined
+        now = self.clock()
+        expires_at = None if seconds is None else now + seconds  # `_expiry`, inlined
         with self._lock:
-            self._store(collection, key, (payload, expires_at, plan))
+            self._store(collection, key, (payload, expires_at, plan, next(self._versions), now))
             if self._expiries:
                 self._reclaim()
 
@@ -156,17 +173,19 @@ class MemoryStore(
         check_same_length(checked, values)
         seconds = check_ttl(ttl)
         latest = dict(zip(checked, map(_snapshot, values), strict=True))
-        expires_at = None if seconds is None else self.clock() + seconds  # `_expiry`, inlined
+        now = self.clock()
+        expires_at = None if seconds is None else now + seconds  # `_expiry`, inlined
+        versions = self._versions
         with self._lock:
             if latest and expires_at is None and self.max_entries_per_collection is None:  # `_store`, inlined
                 bucket = self._data.get(collection)
                 if bucket is None:
                     bucket = self._data[collection] = {}
                 for key, (payload, plan) in latest.items():
-                    bucket[key] = (payload, None, plan)
+                    bucket[key] = (payload, None, plan, next(versions), now)
             else:
                 for key, (payload, plan) in latest.items():
-                    self._store(collection, key, (payload, expires_at, plan))
+                    self._store(collection, key, (payload, expires_at, plan, next(versions), now))
             if self._expiries:
                 self._reclaim()
 
@@ -229,15 +248,16 @@ class MemoryStore(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
         with self._lock:
-            self._store(collection, key, (value_json, expires_at, None))
+            self._store(collection, key, (value_json, expires_at, None, next(self._versions), self.clock()))
             self._reclaim()
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
+        now = self.clock()
         with self._lock:
             for key, value_json in zip(keys, values_json, strict=True):
-                self._store(collection, key, (value_json, expires_at, None))
+                self._store(collection, key, (value_json, expires_at, None, next(self._versions), now))
             self._reclaim()
 
     def _store(self, collection: str, key: str, record: _Record) -> None:
@@ -302,6 +322,60 @@ class MemoryStore(
             return False
         self._drop_if_empty(collection, bucket)
         return record[1] is None or record[1] > self.clock()
+
+    # -- conditional segment --------------------------------------------------------------------
+    # Each check and its write happen under the store's lock: one step for every thread and task
+    # sharing this store object, not across processes (each process has its own memory).
+
+    atomicity = Atomicity.WITHIN_PROCESS
+
+    def _versioned(self, record: _Record) -> VersionedEntry:
+        expires_at = record[1]
+        return VersionedEntry(
+            _value_of(record), str(record[3]), None if expires_at is None else expires_at - self.clock(), record[4]
+        )
+
+    async def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        with self._lock:
+            record = self._lookup(collection, key)
+        return None if record is None else self._versioned(record)
+
+    async def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        with self._lock:
+            record = self._lookup(collection, key)
+            actual: str | Absent = ABSENT if record is None else str(record[3])
+            if not holds(condition, etag, actual):
+                result = record
+                satisfied = False
+            elif value is Joker.DELETE_CURRENT:
+                if record is not None:
+                    self._pop_live(collection, key)
+                result, satisfied = None, True
+            elif value is Joker.KEEP_CURRENT:
+                if record is not None and expires_at is not None:
+                    record = (record[0], expires_at, record[2], record[3], record[4])
+                    self._store(collection, key, record)
+                result, satisfied = record, True
+            else:
+                record = (value, expires_at, None, next(self._versions), self.clock())
+                self._store(collection, key, record)
+                self._reclaim()
+                result, satisfied = record, True
+        resulting: str | Absent = ABSENT if result is None else str(result[3])
+        if not retrieve:
+            return ConditionalResult(satisfied, actual, resulting, NOT_RETRIEVED)
+        return ConditionalResult(satisfied, actual, resulting, None if result is None else _value_of(result))
 
     # -- optional segments ----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from key_value.aio.protocols.key_value import (
 )
 from key_value.aio.wrappers.base import ALL_SEGMENTS
 from key_value.aio.wrappers.routing.wrapper import RoutingWrapper
+from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.validation import check_collection, check_limit
 
@@ -30,7 +31,7 @@ from key_value.shared.validation import check_collection, check_limit
 class CollectionRoutingWrapper(RoutingWrapper):
     """Routes by collection name through `collection_map`, with `default_store` for every other collection."""
 
-    supported_segments = ALL_SEGMENTS
+    supported_segments = ALL_SEGMENTS & ~Capability.CONDITIONAL
 
     def __init__(self, collection_map: Mapping[str, AsyncKeyValue], default_store: AsyncKeyValue) -> None:
         if not isinstance(collection_map, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]

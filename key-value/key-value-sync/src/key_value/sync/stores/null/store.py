@@ -5,11 +5,27 @@
 
 from __future__ import annotations
 
-from key_value.sync.stores.base import BaseStore, Entry
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
+from key_value.sync.stores.base import BaseConditionalStore, BaseStore, Entry
 
 
-class NullStore(BaseStore):
-    """Accepts every valid operation and stores nothing: reads miss, deletes find nothing."""
+class NullStore(BaseConditionalStore, BaseStore):
+    """Accepts every valid operation and stores nothing: reads miss, deletes find nothing.
+
+    Conditional calls see every key absent: `put_if(..., etag=ABSENT)` is satisfied and keeps nothing.
+    """
+
+    atomicity = Atomicity.ACROSS_PROCESSES  # nothing is ever stored, so no writer can slip in
 
     def _get_entry(self, collection: str, key: str) -> Entry | None:
         return None
@@ -21,3 +37,20 @@ class NullStore(BaseStore):
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         return False
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        return None
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        return ConditionalResult(holds(condition, etag, ABSENT), ABSENT, ABSENT, None if retrieve else NOT_RETRIEVED)

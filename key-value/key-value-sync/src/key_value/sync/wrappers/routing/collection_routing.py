@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import cast
 
+from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.validation import check_collection, check_limit
 from key_value.sync.protocols.key_value import (
@@ -33,7 +34,7 @@ from key_value.sync.wrappers.routing.wrapper import RoutingWrapper
 class CollectionRoutingWrapper(RoutingWrapper):
     """Routes by collection name through `collection_map`, with `default_store` for every other collection."""
 
-    supported_segments = ALL_SEGMENTS
+    supported_segments = ALL_SEGMENTS & ~Capability.CONDITIONAL
 
     def __init__(self, collection_map: Mapping[str, KeyValue], default_store: KeyValue) -> None:
         if not isinstance(collection_map, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]

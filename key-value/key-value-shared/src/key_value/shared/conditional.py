@@ -1,0 +1,196 @@
+"""The conditional segment's vocabulary: ETags, conditions, jokers, results, and how atomic a store is.
+
+An ETag is an opaque `str` naming one write of one (collection, key); a write (plain or conditional)
+gives the entry a new one, and a store never gives two different values the same ETag. Stores whose
+ETag is derived from the stored bytes (Redis, Valkey, S3) give equal ETags to byte-equal values.
+`ABSENT` stands for "no live entry" (missing or expired) wherever an ETag is expected or reported.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+from key_value.shared.errors import InvalidArgumentError, InvalidArgumentTypeError
+
+
+class Condition(enum.Enum):
+    """When a conditional write goes ahead, comparing the entry's current ETag with the expected one."""
+
+    ANY = "any"
+    """Always: an unconditional write that still reports the ETags."""
+    SAME = "same"
+    """Only if the current ETag is the expected one (`ABSENT`: only if there is no live entry)."""
+    CHANGED = "changed"
+    """Only if the current ETag is not the expected one (`ABSENT`: only if there is a live entry)."""
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ANY: Final = Condition.ANY
+SAME: Final = Condition.SAME
+CHANGED: Final = Condition.CHANGED
+
+
+class Absent(enum.Enum):
+    """The type of `ABSENT`."""
+
+    ABSENT = "ABSENT"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: "No live entry": the expected ETag of an insert, the ETag reported for a missing or expired entry.
+ABSENT: Final = Absent.ABSENT
+
+
+class NotRetrieved(enum.Enum):
+    """The type of `NOT_RETRIEVED`."""
+
+    NOT_RETRIEVED = "NOT_RETRIEVED"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: `ConditionalResult.value` of a call made with `retrieve=False`: the value was not read back.
+NOT_RETRIEVED: Final = NotRetrieved.NOT_RETRIEVED
+
+
+class Joker(enum.Enum):
+    """Values of `put_if` (and results of a `transform` function) that are not a new value."""
+
+    KEEP_CURRENT = "KEEP_CURRENT"
+    """Write nothing; with a TTL, only refresh the TTL of a live entry (its ETag stays)."""
+    DELETE_CURRENT = "DELETE_CURRENT"
+    """Delete the entry."""
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+KEEP_CURRENT: Final = Joker.KEEP_CURRENT
+DELETE_CURRENT: Final = Joker.DELETE_CURRENT
+
+#: What an ETag argument or report can be.
+ETag: TypeAlias = "str | Absent"
+
+
+class Atomicity(enum.Enum):
+    """How far a store's conditional calls are atomic (each check and its write happen as one step)."""
+
+    ACROSS_PROCESSES = "across processes"
+    """Every process and machine using the same backend sees one winner per ETag."""
+    WITHIN_PROCESS = "within one process"
+    """Atomic among the threads and tasks of one process sharing the store object; not across processes."""
+    BEST_EFFORT = "best effort"
+    """The check and the write are separate steps: a concurrent writer can slip in between."""
+
+    def __repr__(self) -> str:
+        return f"Atomicity.{self.name}"
+
+
+_ORDER = (Atomicity.BEST_EFFORT, Atomicity.WITHIN_PROCESS, Atomicity.ACROSS_PROCESSES)
+
+
+def weakest(levels: list[Atomicity]) -> Atomicity:
+    """The guarantee a stack over several stores keeps: the weakest of theirs."""
+    return min(levels, key=_ORDER.index) if levels else Atomicity.ACROSS_PROCESSES
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedEntry:
+    """A live entry as `get_entry` returns it (exported as `Entry` by the `conditional` modules)."""
+
+    value: dict[str, Any]
+    """A fresh copy, owned by the caller."""
+    etag: str
+    """This write's ETag, for `put_if` / `delete_if`."""
+    ttl: float | None
+    """Seconds left to live, or None when the entry never expires."""
+    written_at: float | None
+    """When the entry was last written (epoch seconds), or None where the store does not record it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalResult:
+    """What a conditional call did. True in a boolean context when the condition held."""
+
+    satisfied: bool
+    """The condition held, and the write (or delete, or TTL refresh) was made."""
+    actual_etag: str | Absent
+    """The entry's ETag when the condition was checked (`ABSENT` if there was no live entry)."""
+    resulting_etag: str | Absent
+    """The entry's ETag after the call (`ABSENT` if there is none)."""
+    value: dict[str, Any] | NotRetrieved | None = NOT_RETRIEVED
+    """The value the entry holds after the call (None if absent), or `NOT_RETRIEVED` with `retrieve=False`."""
+
+    def __bool__(self) -> bool:
+        return self.satisfied
+
+
+def holds(condition: Condition, expected: str | Absent, actual: str | Absent) -> bool:
+    """Whether `condition` holds for an entry whose current ETag is `actual`."""
+    if condition is Condition.SAME:
+        return actual == expected
+    if condition is Condition.CHANGED:
+        return actual != expected
+    return True
+
+
+def check_condition(condition: object) -> Condition:
+    """`condition` if it is a `Condition`; else `InvalidArgumentTypeError` (before anything is written)."""
+    if isinstance(condition, Condition):
+        return condition
+    raise InvalidArgumentTypeError(
+        "condition must be ANY, SAME or CHANGED (key_value.aio.conditional)", {"condition": repr(condition)}
+    )
+
+
+def check_etag(etag: object) -> str | Absent:
+    """`etag` if it is an ETag (a non-empty `str`) or `ABSENT`; else an `InvalidArgumentError`."""
+    if etag is ABSENT:
+        return ABSENT
+    if type(etag) is str and etag:
+        return etag
+    if isinstance(etag, str):
+        raise InvalidArgumentError("etag must be a non-empty string or ABSENT", {"etag": repr(etag)})
+    raise InvalidArgumentTypeError("etag must be a string or ABSENT", {"etag": repr(etag)})
+
+
+def check_retrieve(retrieve: object) -> bool:
+    if isinstance(retrieve, bool):
+        return retrieve
+    raise InvalidArgumentTypeError("retrieve must be True or False", {"retrieve": repr(retrieve)})
+
+
+def is_joker(value: Mapping[str, Any] | Joker) -> bool:
+    return isinstance(value, Joker)
+
+
+__all__ = [
+    "ABSENT",
+    "ANY",
+    "CHANGED",
+    "DELETE_CURRENT",
+    "KEEP_CURRENT",
+    "NOT_RETRIEVED",
+    "SAME",
+    "Absent",
+    "Atomicity",
+    "Condition",
+    "ConditionalResult",
+    "ETag",
+    "Joker",
+    "NotRetrieved",
+    "VersionedEntry",
+    "check_condition",
+    "check_etag",
+    "check_retrieve",
+    "holds",
+    "weakest",
+]
