@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, cast
 
 import diskcache
+from bench_conditional import VALUE as CONDITIONAL_VALUE
+from bench_conditional import ConditionalStats, measure_conditional
+from bench_conditional import table as conditional_table
 from bench_harness import (
     BATCH,
     BULK,
@@ -49,6 +52,7 @@ from bench_servers import (
     TITLES,
     UPSTREAM_HAS,
     Endpoints,
+    RawRedis,
     empty_databases,
     raw_client,
     start_servers,
@@ -64,6 +68,14 @@ UPSTREAM_VENV = ROOT / ".bench" / "upstream-venv"
 #: The newest py-key-value-aio release when this was written; `memory` and `disk` are its extras for these stores.
 UPSTREAM_REQUIREMENT = "py-key-value-aio[memory,disk,redis,valkey,memcached,postgresql,s3,dynamodb]==0.5.0"
 #: What `--only` accepts, in the report's order.
+CONDITIONAL_METHOD = (
+    "Our stores only (py-key-value-aio has no conditional operations), on the same store and server as the"
+    " tables above. `get_entry` vs `get` and `put_if` vs `put`: p50 of single calls on one key, the two taking"
+    " turns in ten rounds; each `put_if` is a satisfied compare-and-swap expecting the ETag the previous one"
+    " returned. `transform`: 8 tasks of one process incrementing one counter at once, increments/s and"
+    " `put_if` attempts per increment (1.00 = no conflict). Raw floor (Redis): the same compare-and-set as one"
+    " Lua script through redis-py (EVALSHA)."
+)
 SECTIONS = ("memory", "disk", *SERVER_BACKENDS)
 #: Client libraries of ours whose versions the report names, by backend.
 CLIENTS = {
@@ -166,6 +178,7 @@ class Section(NamedTuple):
     results: dict[str, Results]
     cpu_wait: dict[str, float]  # by measuring process: the share of its wall time spent waiting for a CPU
     notes: list[str]  # e.g. a contender that failed
+    conditional: ConditionalStats | None = None  # our store's conditional rows (`bench_conditional`)
 
 
 class Measured(NamedTuple):
@@ -205,7 +218,9 @@ async def measure_memory() -> Section:
     memory["raw"] = await bench_async(JsonDict(), MEMORY_BUDGET)
     log("memory: sync twin")
     memory["sync"] = bench_sync(SyncMemoryStore(), MEMORY_BUDGET)
-    return Section(memory, {"ours": meter.waiting()}, [])
+    log("memory: conditional operations")
+    conditional = await measure_conditional(MemoryStore(), calls=20_000)
+    return Section(memory, {"ours": meter.waiting()}, [], conditional)
 
 
 async def measure_disk() -> Section:
@@ -214,6 +229,8 @@ async def measure_disk() -> Section:
         log("disk: ours")
         async with DiskStore(directory=directory) as store:
             disk = {"ours": await bench_async(store, DISK_BUDGET)}
+            log("disk: conditional operations")
+            conditional = await measure_conditional(store, calls=2_000)
     with tempfile.TemporaryDirectory(prefix="bench-raw-") as directory:
         log("disk: raw floor")
         cache = diskcache.Cache(directory, eviction_policy="none")  # no culling work on writes: the floor
@@ -221,13 +238,15 @@ async def measure_disk() -> Section:
             disk["raw"] = await bench_async(JsonDiskCache(cache), DISK_BUDGET)
         finally:
             cache.close()
-    return Section(disk, {"ours": meter.waiting()}, [])
+    return Section(disk, {"ours": meter.waiting()}, [], conditional)
 
 
 async def measure_server(name: str, endpoints: Endpoints) -> Section:
     """Ours and the raw client taking turns against the running server; a failure is noted, not fatal."""
     meter = WaitMeter()
     notes: list[str] = []
+    results: dict[str, Results] = {}
+    conditional: ConditionalStats | None = None
     log(f"{name}: ours and the raw client, taking turns")
     try:
         async with (
@@ -235,10 +254,13 @@ async def measure_server(name: str, endpoints: Endpoints) -> Section:
             raw_client(name, endpoints) as raw,
         ):
             results = await bench_interleaved_async({"ours": store, "raw": raw}, server_budget(name), SERVER_OPERATIONS)
+            log(f"{name}: conditional operations")
+            floor = await raw.put_if_floor(CONDITIONAL_VALUE) if isinstance(raw, RawRedis) else None
+            calls = 60 if name in ("s3", "dynamodb") else 2_000
+            conditional = await measure_conditional(store, calls=calls, raw_put_if=floor)
     except Exception as error:  # reported in the table's place
-        results = {}
         notes.append(f"measuring failed: {type(error).__name__}: {error}")
-    return Section(results, {"ours": meter.waiting()}, notes)
+    return Section(results, {"ours": meter.waiting()}, notes, conditional)
 
 
 async def measure_ours(selected: Sequence[str], endpoints: Endpoints) -> dict[str, Section]:
@@ -462,6 +484,23 @@ def section_lines(name: str, section: Section) -> list[str]:
     return lines
 
 
+def conditional_lines(sections: Mapping[str, Section]) -> list[str]:
+    """The conditional segment's section: one row per store measured on it."""
+    rows = {TITLES.get(name, name.capitalize()): s.conditional for name, s in sections.items() if s.conditional}
+    if not rows:
+        return []
+    lines = ["", "## Conditional operations", "", *(CONDITIONAL_METHOD.splitlines()), ""]
+    lines += conditional_table(rows)
+    worst = max(rows.items(), key=lambda item: item[1].put_if_p50 / item[1].put_p50)
+    ratio_text = f"{worst[1].put_if_p50 / worst[1].put_p50:.2f}x"
+    met = "met" if worst[1].put_if_p50 <= 1.3 * worst[1].put_p50 else "not met"
+    lines += [
+        "",
+        f"**Target**: a conditional write costs at most 1.3x a plain put: {met} (worst: {worst[0]}, {ratio_text}).",
+    ]
+    return lines
+
+
 def render(measured: Measured) -> str:
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     python = f"{platform.python_implementation()} {platform.python_version()}"
@@ -499,6 +538,7 @@ def render(measured: Measured) -> str:
     ]
     for name, section in measured.sections.items():
         lines += section_lines(name, section)
+    lines += conditional_lines(measured.sections)
     lines.append("")
     return "\n".join(lines)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,11 +194,35 @@ def _load(data: bytes | str | None) -> dict[str, Any] | None:
     return None if data is None else json.loads(data)
 
 
+#: The raw floor of a conditional write on Redis: compare the stored bytes' SHA-1 with the expected one, then SET.
+CAS_SCRIPT = """
+local current = redis.call('GET', KEYS[1])
+if current and redis.sha1hex(current) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return redis.sha1hex(ARGV[2])
+end
+return false
+"""
+
+
 class RawRedis:
     """redis.asyncio doing the work and nothing else (also the shape of the Valkey and Memcached floors)."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
+
+    async def put_if_floor(self, value: Mapping[str, Any]) -> Callable[[], Awaitable[object]]:
+        """One compare-and-set as a Lua script through redis-py (EVALSHA), the floor of our `put_if`."""
+        script = self._client.register_script(CAS_SCRIPT)
+        text = json.dumps(value)
+        await self._client.set("raw-cas", text)
+        etag = hashlib.sha1(text.encode()).hexdigest()
+
+        async def call() -> None:
+            if await script(keys=["raw-cas"], args=[etag, text]) is None:
+                raise RuntimeError("the raw compare-and-set was refused")
+
+        return call
 
     async def get(self, key: str) -> dict[str, Any] | None:
         return _load(await self._client.get(key))

@@ -21,6 +21,8 @@ def _store_class(path: str, twin: str) -> Any:
     if twin == "sync":
         module_name = module_name.replace("key_value.aio", "key_value.sync", 1)
         class_name = class_name.removeprefix("Async")
+    else:  # the sync twin's copy of the contract names its own module (the generator rewrote "key_value.aio")
+        module_name = module_name.replace("key_value.sync", "key_value.aio", 1)
     return getattr(importlib.import_module(module_name), class_name)
 
 

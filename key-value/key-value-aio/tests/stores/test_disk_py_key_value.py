@@ -119,11 +119,17 @@ both = pytest.mark.parametrize("kind", ["disk", "multidisk"])
 
 
 class TestDiskStoreWithPyKeyValueLayout(ContractTests):
+    etag_from_content = True  # py-key-value's documents carry no version: their ETag is a hash of the text
+
     @pytest.fixture
     async def store(self, tmp_path: Path) -> AsyncIterator[DiskStore]:
         store = DiskStore(directory=tmp_path / "cache", layout="py-key-value")
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"directory": str(tmp_path / "cache"), "layout": "py-key-value"}
 
     @pytest.mark.parametrize(("first", "second"), COLLIDING_PAIRS)
     async def test_no_collisions(self, store: AsyncKeyValue, first: tuple[str, str], second: tuple[str, str]) -> None:
@@ -143,11 +149,17 @@ def same_directory(first: str, second: str) -> bool:
 
 
 class TestMultiDiskStoreWithPyKeyValueLayout(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, tmp_path: Path) -> AsyncIterator[MultiDiskStore]:
         store = MultiDiskStore(base_directory=tmp_path / "caches", layout="py-key-value")
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"base_directory": str(tmp_path / "caches"), "layout": "py-key-value"}
 
     @pytest.mark.parametrize("name", AWKWARD_NAMES, ids=range(len(AWKWARD_NAMES)))
     async def test_awkward_names(self, store: AsyncKeyValue, name: str) -> None:
@@ -211,6 +223,10 @@ class TestDiskStoreOverPyKeyValueData(OverPyKeyValueData):
         yield store
         await store.close()
 
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"directory": str(tmp_path / "cache")}  # finds the seeds at set-up, as the store under test did
+
 
 class TestMultiDiskStoreOverPyKeyValueData(OverPyKeyValueData):
     SEEDS = OVER_SEEDS
@@ -223,6 +239,10 @@ class TestMultiDiskStoreOverPyKeyValueData(OverPyKeyValueData):
         )
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"base_directory": str(tmp_path / "caches")}
 
 
 # -- the names and documents themselves ------------------------------------------------------------

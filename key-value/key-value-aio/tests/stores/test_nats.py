@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg, StreamConfig, StreamInfo
 from nats.js.errors import NotFoundError
 
+from key_value.aio.conditional import ABSENT, ANY, CHANGED, KEEP_CURRENT
 from key_value.aio.stores.nats import NATSStore
 from key_value.aio.stores.nats._runner import run
 from key_value.aio.stores.nats.tokens import MAX_SUBJECT_BYTES, decode_token, encode_token, split_subject
@@ -95,6 +96,10 @@ class TestNATSStore(ContractTests):
         yield store
         await store.close()
 
+    @pytest.fixture
+    def store_options(self, nats_server: NatsServer, bucket: str) -> dict[str, object]:
+        return {"url": nats_server.url, "bucket": bucket}
+
 
 class TestTokens:
     def test_round_trip_and_alphabet(self) -> None:
@@ -137,6 +142,7 @@ class TestNATSBehaviour:
 
     async def test_capabilities(self, store: NATSStore) -> None:
         expected = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
+        expected |= Capability.CONDITIONAL
         assert store.capabilities == expected
 
     async def test_bucket_layout(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
@@ -197,6 +203,10 @@ class TestNATSBehaviour:
             await store.put("key", {"v": 1})
             await store.put("key", {"v": 2})
             assert await store.get("key") == {"v": 2}  # history kept by the bucket, the last one read
+            entry = await store.get_entry("key")
+            assert entry is not None
+            assert (await store.put_if("key", {"v": 3}, etag=entry.etag)).satisfied  # expects the last message
+            assert not (await store.put_if("key", {"v": 4}, etag=entry.etag)).satisfied
             assert await store.delete("key") is True
             assert await store.get("key") is None
             assert await store.destroy() is False
@@ -249,6 +259,147 @@ class TestNATSBehaviour:
         monkeypatch.undo()
         assert await store.get_many(["raced", "plain"]) == [{"v": 2}, None]
         await other.close()
+
+    async def test_etags_are_stream_sequences(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
+        await store.put("plain", {"v": 1})
+        await store.put("short", {"v": 1}, ttl=30)
+        plain = await raw.last(bucket, f"$KV.{bucket}.default_collection.plain")
+        short = await raw.last(bucket, f"$KV.{bucket}.default_collection.short")
+        assert plain is not None
+        assert short is not None
+        entry = await store.get_entry("plain")
+        assert entry is not None
+        assert entry.etag == str(plain.seq)
+        assert entry.written_at is not None
+        assert plain.time is not None
+        assert entry.written_at == plain.time.timestamp()  # the server's time stamp
+        timed = await store.get_entry("short")
+        assert timed is not None
+        assert timed.etag == f"{short.seq}:{headers_of(short)['KV-Expires-At']}"  # the write and its expiry
+        written = await store.put_if("plain", {"v": 2}, etag=entry.etag)
+        after = await raw.last(bucket, f"$KV.{bucket}.default_collection.plain")
+        assert after is not None
+        assert written.resulting_etag == str(after.seq)
+
+    async def test_put_if_with_an_etag_is_one_round_trip(
+        self, store: NATSStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SAME with an ETag (or ABSENT, for an insert) is a single guarded publish; a refusal reads once."""
+        await store.put("key", {"v": 1}, ttl=60)
+        entry = await store.get_entry("key")
+        assert entry is not None
+        read = store._messages  # pyright: ignore[reportPrivateUsage]
+        reads: list[list[str]] = []
+
+        async def counted(collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+            reads.append(keys)
+            return await read(collection, keys)
+
+        monkeypatch.setattr(store, "_messages", counted)
+        replaced = await store.put_if("key", {"v": 2}, etag=entry.etag)
+        assert replaced.satisfied
+        assert replaced.value == {"v": 2}
+        assert (await store.put_if("new", {"v": 1}, etag=ABSENT)).satisfied
+        assert isinstance(replaced.resulting_etag, str)
+        assert (await store.delete_if("key", etag=replaced.resulting_etag)).satisfied
+        assert reads == []
+        refused = await store.put_if("new", {"v": 2}, etag=entry.etag)
+        assert not refused.satisfied
+        assert refused.value == {"v": 1}  # the loser's one read
+        assert reads == [["new"]]
+
+    async def test_keep_current_republishes_with_the_same_etag(
+        self, store: NATSStore, raw: RawNats, bucket: str
+    ) -> None:
+        await store.put("key", {"v": 1}, ttl=5)
+        entry = await store.get_entry("key")
+        assert entry is not None
+        refreshed = await store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=60)
+        assert refreshed.satisfied
+        assert refreshed.resulting_etag == entry.etag
+        message = await raw.last(bucket, f"$KV.{bucket}.default_collection.key")
+        assert message is not None
+        headers = headers_of(message)
+        assert headers["KV-ETag"] == entry.etag  # a new message, carrying the entry's ETag and write time
+        assert headers["Nats-TTL"] == "60s"
+        after = await store.get_entry("key")
+        assert after is not None
+        assert after.etag == entry.etag
+        assert after.written_at == entry.written_at
+        assert after.ttl is not None
+        assert after.ttl > 55
+        again = await store.put_if("key", {"v": 2}, etag=entry.etag)  # the refresh's message, found by a read
+        assert again.satisfied
+        assert not (await store.put_if("key", {"v": 3}, etag=entry.etag)).satisfied
+        await store.put("key", {"v": 4})
+        plain = await store.get_entry("key")
+        assert plain is not None
+        assert plain.etag not in (entry.etag, again.resulting_etag)
+
+    async def test_conditional_write_over_an_expired_message_the_server_still_holds(
+        self, store: NATSStore, raw: RawNats, bucket: str
+    ) -> None:
+        await store.put("key", {"v": 1}, ttl=0.2)
+        entry = await store.get_entry("key")
+        assert entry is not None
+        await asyncio.sleep(0.4)
+        old = await raw.last(bucket, f"$KV.{bucket}.default_collection.key")
+        assert old is not None  # expired by KV-Expires-At; the server removes it within a second
+        assert not (await store.put_if("key", {"v": 2}, etag=entry.etag)).satisfied
+        inserted = await store.put_if("key", {"v": 3}, etag=ABSENT)
+        assert inserted.satisfied
+        assert inserted.actual_etag is ABSENT
+        new = await raw.last(bucket, f"$KV.{bucket}.default_collection.key")
+        assert new is not None
+        assert new.seq is not None
+        assert old.seq is not None
+        assert new.seq > old.seq
+        assert (await raw.stream(bucket)).state.messages == 1  # one live copy
+        assert await store.get("key") == {"v": 3}
+
+    async def test_a_write_between_the_read_and_the_publish_is_decided_again(
+        self, store: NATSStore, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await store.put("key", {"v": 1})
+        other = NATSStore(url=nats_server.url, bucket=bucket)
+        read = store._messages  # pyright: ignore[reportPrivateUsage]
+        values = iter([{"v": 2}, {"v": 3}])
+
+        async def read_then_overwrite(collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+            messages = await read(collection, keys)
+            value = next(values, None)
+            if value is not None:
+                await other.put("key", value)  # lands after the read, before the guarded publish
+            return messages
+
+        monkeypatch.setattr(store, "_messages", read_then_overwrite)
+        result = await store.put_if("key", {"mine": True}, etag=ABSENT, condition=ANY)
+        monkeypatch.undo()
+        assert result.satisfied
+        written = await other.get_entry("key")
+        assert written is not None
+        assert written.value == {"mine": True}
+        assert written.etag == result.resulting_etag
+        assert result.actual_etag != ABSENT
+        assert await other.get("key") == {"mine": True}
+        values = iter([{"v": 4}])
+        monkeypatch.setattr(store, "_messages", read_then_overwrite)
+        deleted = await store.delete_if("key", etag=ABSENT, condition=CHANGED)
+        monkeypatch.undo()
+        assert deleted.satisfied  # the marker expected our write; it went again, over the other's
+        assert deleted.actual_etag not in (ABSENT, written.etag)
+        assert deleted.resulting_etag is ABSENT
+        assert await other.get("key") is None
+        await other.close()
+
+    @pytest.mark.parametrize("etag", ["abc", "0", "012", "1:soon", "99999999", "-1", "1.5"])
+    async def test_etags_the_store_did_not_make_match_nothing(self, store: NATSStore, etag: str) -> None:
+        assert not (await store.put_if("absent", {"v": 1}, etag=etag)).satisfied
+        assert not (await store.delete_if("absent", etag=etag)).satisfied
+        await store.put("key", {"v": 1})
+        assert not (await store.put_if("key", {"v": 2}, etag=etag)).satisfied
+        assert not (await store.delete_if("key", etag=etag)).satisfied
+        assert await store.get_many(["absent", "key"]) == [None, {"v": 1}]
 
     async def test_a_listing_cut_short_by_a_timeout_raises(
         self, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch

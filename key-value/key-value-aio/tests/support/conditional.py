@@ -486,7 +486,8 @@ class ConditionalContractTests:
         options = request.getfixturevalue("store_options")
         path = f"{type(store).__module__}:{type(store).__qualname__}"
         spec = {
-            "store": path.replace("key_value.sync", "key_value.aio", 1),  # the worker derives each twin's
+            # The worker derives each twin's class from the async one (joined: the generator renames literals).
+            "store": path.replace(".".join(["key_value", "sync"]), ".".join(["key_value", "aio"]), 1),
             "options": options,
             "collection": "race",
             "key": "across",

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from key_value.shared.errors import InvalidArgumentError, InvalidArgumentTypeError
 
@@ -102,32 +101,34 @@ def weakest(levels: list[Atomicity]) -> Atomicity:
     return min(levels, key=_ORDER.index) if levels else Atomicity.ACROSS_PROCESSES
 
 
-@dataclass(frozen=True, slots=True)
-class VersionedEntry:
-    """A live entry as `get_entry` returns it (exported as `Entry` by the `conditional` modules)."""
+class VersionedEntry(NamedTuple):
+    """A live entry as `get_entry` returns it (exported as `Entry` by the `conditional` modules).
+
+    `value` is a fresh copy owned by the caller; `etag` names this write (for `put_if` / `delete_if`);
+    `ttl` is the seconds left to live (None: never expires); `written_at` is when the entry was last
+    written, in epoch seconds, or None where the store does not record it. (A NamedTuple: it is made
+    once per read, and a frozen dataclass costs four times as much to build.)
+    """
 
     value: dict[str, Any]
-    """A fresh copy, owned by the caller."""
     etag: str
-    """This write's ETag, for `put_if` / `delete_if`."""
     ttl: float | None
-    """Seconds left to live, or None when the entry never expires."""
     written_at: float | None
-    """When the entry was last written (epoch seconds), or None where the store does not record it."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionalResult:
-    """What a conditional call did. True in a boolean context when the condition held."""
+class ConditionalResult(NamedTuple):
+    """What a conditional call did; true in a boolean context when the condition held.
+
+    `satisfied`: the condition held and the write (or delete, or TTL refresh) was made. `actual_etag`:
+    the entry's ETag when the condition was checked (`ABSENT` if there was no live entry).
+    `resulting_etag`: its ETag after the call (`ABSENT` if there is none). `value`: the value the entry
+    holds after the call (None if absent), or `NOT_RETRIEVED` when called with `retrieve=False`.
+    """
 
     satisfied: bool
-    """The condition held, and the write (or delete, or TTL refresh) was made."""
     actual_etag: str | Absent
-    """The entry's ETag when the condition was checked (`ABSENT` if there was no live entry)."""
     resulting_etag: str | Absent
-    """The entry's ETag after the call (`ABSENT` if there is none)."""
     value: dict[str, Any] | NotRetrieved | None = NOT_RETRIEVED
-    """The value the entry holds after the call (None if absent), or `NOT_RETRIEVED` with `retrieve=False`."""
 
     def __bool__(self) -> bool:
         return self.satisfied

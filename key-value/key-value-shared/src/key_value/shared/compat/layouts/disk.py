@@ -156,6 +156,16 @@ class PyKeyValueDiskLayout:
             return None  # a colliding pair's entry
         return self.entry(document, expire_time)
 
+    def written_at(self, document: dict[str, Any]) -> float | None:
+        """When py-key-value wrote a document (its `created_at`, set on every put), or None if it has none."""
+        created_at = document.get("created_at")
+        if not isinstance(created_at, str):
+            return None
+        try:
+            return _timestamp(datetime.fromisoformat(created_at))
+        except (ValueError, DeserializationError):
+            return None
+
     def entry(self, document: dict[str, Any], expire_time: float | None) -> Entry:
         """The value and expiry of a document; diskcache's `expire_time`, when it has one, wins (as there)."""
         loaded = self.adapter.load_dict(dict(document))

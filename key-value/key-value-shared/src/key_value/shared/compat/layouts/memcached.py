@@ -10,10 +10,13 @@ either library reads. Joined names are ambiguous when a collection holds `::` (`
 `a::b` + `c` share an item): reads check the names each document keeps, and writes and deletes in
 a collection holding `::` are refused (`InvalidArgumentError`) rather than clobber another entry.
 Records this store wrote with a strategy before it wrote py-key-value's documents are still read.
+A document whose TTL a conditional call refreshed also holds `etag` (the entry's version), a field
+py-key-value's reader ignores.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +28,7 @@ from key_value.shared.compat.serialization import BasicSerializationAdapter
 from key_value.shared.compat.strategies import sanitized
 from key_value.shared.entry import Entry
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
-from key_value.shared.layouts.memcached import MAX_KEY_BYTES, entry_of_record
+from key_value.shared.layouts.memcached import MAX_KEY_BYTES, entry_of_record, kept_version
 
 SEPARATOR = "::"
 #: What aiomcache, py-key-value's client, refuses in a key (checked on the text): whitespace, C0 and C1 controls.
@@ -69,9 +72,21 @@ class PyKeyValueMemcachedLayout:
                 extra_info={"collection": collection},
             )
 
-    def encode(self, name: bytes, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes:
+    def encode(
+        self,
+        name: bytes,
+        value_json: str,
+        expires_at: float | None,
+        *,
+        collection: str,
+        key: str,
+        version: str | None = None,
+    ) -> bytes:
         self.check_writable(collection)
-        return self.records.encode(value_json, expires_at, collection=collection, key=key).encode()
+        document = self.records.encode(value_json, expires_at, collection=collection, key=key)
+        if version is not None:  # only after a TTL refresh: an object, so one more member before its end
+            document = f'{document[:-1]},"etag":{json.dumps(version)}}}'
+        return document.encode()
 
     def decode(self, data: bytes, *, collection: str, key: str) -> Entry | None:
         """The entry, or None if the document names another entry sharing the item."""
@@ -81,7 +96,7 @@ class PyKeyValueMemcachedLayout:
         if document.get("key", key) != key or document.get("collection", collection) != collection:
             return None
         record: dict[str, Any] = self.records.decode(data)
-        return Entry(record["value"], record["expires_at"])
+        return Entry(record["value"], record["expires_at"], kept_version(document))
 
 
 def legacy_names(collection: str, keys: list[str]) -> Sequence[bytes | None]:
