@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis
 
+from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores.redis import RedisStore
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers.redis_server import PASSWORD, USER, TLSServer
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour
+from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour, race_separate_stores
 
 
 class TestRedisStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, redis_server: RespServer) -> AsyncIterator[RedisStore]:
         redis_server.flush()
@@ -28,8 +31,14 @@ class TestRedisStore(ContractTests):
         yield store
         await store.close()
 
+    @pytest.fixture
+    def store_options(self, redis_server: RespServer) -> dict[str, Any]:
+        return {"url": redis_server.url}
+
 
 class TestRedisStoreWithLayout(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, redis_server: RespServer) -> AsyncIterator[RedisStore]:
         redis_server.flush()
@@ -37,14 +46,27 @@ class TestRedisStoreWithLayout(ContractTests):
         yield store
         await store.close()
 
+    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+        """A layout object cannot reach the race's worker processes (JSON options): 4 stores of their own race."""
+        redis_server: RespServer = request.getfixturevalue("redis_server")
+        await race_separate_stores(
+            [RedisStore(url=redis_server.url, layout=MarkedRespLayout()) for _ in range(4)], store
+        )
+
 
 class TestRedisClusterStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, redis_cluster: RespCluster) -> AsyncIterator[RedisStore]:
         redis_cluster.flush()
         store = RedisStore(url=redis_cluster.url, cluster=True)
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, redis_cluster: RespCluster) -> dict[str, Any]:
+        return {"url": redis_cluster.url, "cluster": True}
 
 
 class CountingConnection(Connection):

@@ -11,16 +11,25 @@ from typing import Any
 import pytest
 from glide import GlideClient, GlideClientConfiguration, NodeAddress
 
+from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores.valkey import ValkeyStore
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers._round_trips import RoundTripCounter
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour, server_key
+from ..support.resp_behaviour import (
+    MarkedRespLayout,
+    RespBehaviour,
+    RespClusterBehaviour,
+    race_separate_stores,
+    server_key,
+)
 
 
 class TestValkeyStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, valkey_node: RespServer) -> AsyncIterator[ValkeyStore]:
         valkey_node.flush()
@@ -28,8 +37,14 @@ class TestValkeyStore(ContractTests):
         yield store
         await store.close()
 
+    @pytest.fixture
+    def store_options(self, valkey_node: RespServer) -> dict[str, Any]:
+        return {"host": valkey_node.host, "port": valkey_node.port}
+
 
 class TestValkeyStoreWithLayout(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, valkey_node: RespServer) -> AsyncIterator[ValkeyStore]:
         valkey_node.flush()
@@ -37,14 +52,28 @@ class TestValkeyStoreWithLayout(ContractTests):
         yield store
         await store.close()
 
+    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+        """A layout object cannot reach the race's worker processes (JSON options): 4 stores of their own race."""
+        valkey_node: RespServer = request.getfixturevalue("valkey_node")
+        racers = [
+            ValkeyStore(host=valkey_node.host, port=valkey_node.port, layout=MarkedRespLayout()) for _ in range(4)
+        ]
+        await race_separate_stores(racers, store)
+
 
 class TestValkeyClusterStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     async def store(self, valkey_cluster: RespCluster) -> AsyncIterator[ValkeyStore]:
         valkey_cluster.flush()
         store = ValkeyStore(url=valkey_cluster.url, cluster=True)
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, valkey_cluster: RespCluster) -> dict[str, Any]:
+        return {"url": valkey_cluster.url, "cluster": True}
 
 
 class TestValkeyBehaviour(RespBehaviour):

@@ -33,8 +33,13 @@ def document(collection: str, key: str, value_json: str, expires_at: float | Non
         "version": 1,
     }
     if expires_at is not None:
-        fields["expires_at"] = datetime.fromtimestamp(expires_at, tz=timezone.utc).isoformat()
+        fields["expires_at"] = expiry_text(expires_at)
     return json.dumps(fields, sort_keys=True)
+
+
+def expiry_text(expires_at: float) -> str:
+    """A document's `expires_at` for the instant `expires_at` (epoch seconds): ISO 8601 in UTC."""
+    return datetime.fromtimestamp(expires_at, tz=timezone.utc).isoformat()
 
 
 def document_value(raw: bytes | str) -> dict[str, Any]:
@@ -117,4 +122,11 @@ class PyKeyValueRespLayout:
 
 PY_KEY_VALUE_RESP_LAYOUT = PyKeyValueRespLayout()
 
-__all__ = ["PY_KEY_VALUE_RESP_LAYOUT", "PyKeyValueRespLayout", "document", "document_value", "is_document"]
+__all__ = [
+    "PY_KEY_VALUE_RESP_LAYOUT",
+    "PyKeyValueRespLayout",
+    "document",
+    "document_value",
+    "expiry_text",
+    "is_document",
+]
