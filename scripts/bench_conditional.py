@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from key_value.aio.conditional import ABSENT, ANY, ETag
 from key_value.aio.protocols.key_value import AsyncConditionalProtocol, AsyncKeyValue
@@ -59,10 +59,10 @@ async def _timed(call: Callable[[], Awaitable[object]], calls: int, into: list[i
 
 
 async def measure_conditional(
-    store: AsyncKeyValue, *, calls: int, raw_put_if: Callable[[], Awaitable[object]] | None = None
+    store: object, *, calls: int, raw_put_if: Callable[[], Awaitable[object]] | None = None
 ) -> ConditionalStats | None:
     """The rows above for `store`, `calls` timed calls per row; None for a store without the segment."""
-    if not isinstance(store, AsyncConditionalProtocol):
+    if not isinstance(store, AsyncConditionalProtocol) or not isinstance(store, AsyncKeyValue):
         return None
     kv = store
     await store.put("cond-plain", VALUE)

@@ -104,9 +104,10 @@ def test_protocols_and_capabilities() -> None:
     everything = (
         Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION | Capability.CULL
     )
+    everything |= Capability.CONDITIONAL
     assert store.capabilities == everything
     assert capabilities_of(store) == everything
     null = NullStore()
     assert isinstance(null, KeyValue)
     assert not isinstance(null, EnumerateKeysProtocol)
-    assert null.capabilities == Capability.NONE
+    assert null.capabilities == Capability.CONDITIONAL  # every key absent, every condition decided on that

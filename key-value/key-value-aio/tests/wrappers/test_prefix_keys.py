@@ -114,7 +114,7 @@ def test_bad_prefix(prefix: object) -> None:
 
 
 def test_capabilities_follow_the_inner_store() -> None:
-    assert PrefixKeysWrapper(MemoryStore(), "p").capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL  # conditional: not yet
+    assert PrefixKeysWrapper(MemoryStore(), "p").capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL
     nothing = PrefixKeysWrapper(PrefixKeysWrapper(PrefixKeysWrapper(NullStore(), "a"), "b"), "c")
     assert nothing.capabilities == Capability.NONE
     assert not isinstance(nothing, AsyncEnumerateKeysProtocol)

@@ -7,7 +7,6 @@ import pytest
 from key_value.aio.protocols.key_value import AsyncEnumerateKeysProtocol, AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.stores.null import NullStore
-from key_value.shared.capabilities import Capability
 from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.aio.wrappers.single_collection import SingleCollectionWrapper
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
@@ -144,7 +143,7 @@ async def test_bad_input_raises_before_writing() -> None:
 
 
 def test_capabilities_follow_the_inner_store() -> None:
-    assert SingleCollectionWrapper(MemoryStore(), "s").capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL  # conditional: not yet
+    assert SingleCollectionWrapper(MemoryStore(), "s").capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL
     nothing = SingleCollectionWrapper(SingleCollectionWrapper(SingleCollectionWrapper(NullStore(), "a"), "b"), "c")
     assert nothing.capabilities == Capability.NONE
     assert not isinstance(nothing, AsyncEnumerateKeysProtocol)

@@ -119,11 +119,17 @@ both = pytest.mark.parametrize("kind", ["disk", "multidisk"])
 
 
 class TestDiskStoreWithPyKeyValueLayout(ContractTests):
+    etag_from_content = True  # py-key-value's documents carry no version: their ETag is a hash of the text
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[DiskStore]:
         store = DiskStore(directory=tmp_path / "cache", layout="py-key-value")
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"directory": str(tmp_path / "cache"), "layout": "py-key-value"}
 
     @pytest.mark.parametrize(("first", "second"), COLLIDING_PAIRS)
     def test_no_collisions(self, store: KeyValue, first: tuple[str, str], second: tuple[str, str]) -> None:
@@ -143,11 +149,17 @@ def same_directory(first: str, second: str) -> bool:
 
 
 class TestMultiDiskStoreWithPyKeyValueLayout(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MultiDiskStore]:
         store = MultiDiskStore(base_directory=tmp_path / "caches", layout="py-key-value")
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"base_directory": str(tmp_path / "caches"), "layout": "py-key-value"}
 
     @pytest.mark.parametrize("name", AWKWARD_NAMES, ids=range(len(AWKWARD_NAMES)))
     def test_awkward_names(self, store: KeyValue, name: str) -> None:
@@ -211,6 +223,10 @@ class TestDiskStoreOverPyKeyValueData(OverPyKeyValueData):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"directory": str(tmp_path / "cache")}  # finds the seeds at set-up, as the store under test did
+
 
 class TestMultiDiskStoreOverPyKeyValueData(OverPyKeyValueData):
     SEEDS = OVER_SEEDS
@@ -221,6 +237,10 @@ class TestMultiDiskStoreOverPyKeyValueData(OverPyKeyValueData):
         store = seeded(MultiDiskStore(base_directory=base), MultiDiskStore(base_directory=base, layout="py-key-value"))
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"base_directory": str(tmp_path / "caches")}
 
 
 # -- the names and documents themselves ------------------------------------------------------------

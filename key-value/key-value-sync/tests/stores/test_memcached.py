@@ -21,12 +21,15 @@ from key_value.shared.entry import Entry
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, StoreConnectionError, ValueTooLargeError
 from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT, NativeMemcachedLayout
 from key_value.shared.records import decode_record
+from key_value.sync.conditional import ABSENT, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
 from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
     CullProtocol,
     DestroyCollectionProtocol,
     DestroyStoreProtocol,
     EnumerateCollectionsProtocol,
     EnumerateKeysProtocol,
+    KeyValue,
 )
 from key_value.sync.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
 from key_value.sync.stores.memcached.store import expiry_flags, expiry_from_meta
@@ -47,8 +50,18 @@ class MarkedMemcachedLayout(NativeMemcachedLayout):
     def item_key(self, collection: str, key: str) -> bytes:
         return b"m:" + super().item_key(collection, key)
 
-    def encode(self, name: bytes, value_json: str, expires_at: float | None, *, collection: str, key: str) -> bytes:
-        return b"#" + super().encode(name[2:], value_json, expires_at, collection=collection, key=key)
+    def encode(
+        self,
+        name: bytes,
+        value_json: str,
+        expires_at: float | None,
+        *,
+        collection: str,
+        key: str,
+        version: str | None = None,
+    ) -> bytes:
+        encoded = super().encode(name[2:], value_json, expires_at, collection=collection, key=key, version=version)
+        return b"#" + encoded
 
     def decode(self, data: bytes, *, collection: str, key: str) -> Entry | None:
         assert data.startswith(b"#"), data
@@ -63,6 +76,10 @@ class TestMemcachedStore(ContractTests):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, memcached_server: MemcachedServer) -> dict[str, Any]:
+        return {"host": memcached_server.host, "port": memcached_server.port}
+
 
 class TestMemcachedStoreWithLayout(ContractTests):
     @pytest.fixture
@@ -71,6 +88,30 @@ class TestMemcachedStoreWithLayout(ContractTests):
         store = MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout=MarkedMemcachedLayout())
         yield store
         store.close()
+
+    def test_transform_race_across_processes(self, store: KeyValue, request: pytest.FixtureRequest) -> None:
+        """A layout object does not go to another process: 4 stores of their own connections race instead
+        (async: tasks, sync: threads), so that the server's CAS uniques, not one store's lock, decide."""
+        memcached_server: MemcachedServer = request.getfixturevalue("memcached_server")
+        stores = [
+            MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout=MarkedMemcachedLayout())
+            for _ in range(4)
+        ]
+        rounds = 50
+
+        def increment(value: dict[str, Any] | None) -> dict[str, Any]:
+            return {"n": (0 if value is None else value["n"]) + 1}
+
+        def worker(racer: MemcachedStore) -> None:
+            for _ in range(rounds):
+                racer.transform("across", increment, collection="race", retries=1000)
+            racer.close()
+
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+        with ThreadPoolExecutor(max_workers=len(stores)) as pool:
+            list(pool.map(worker, stores))
+        assert store.get("across", collection="race") == {"n": len(stores) * rounds}
 
 
 def server_ttl(server: MemcachedServer, name: bytes) -> int | None:
@@ -100,7 +141,9 @@ class TestMemcachedBehaviour:
         store.close()
 
     def test_no_enumeration_or_destroy(self, store: MemcachedStore) -> None:
-        assert store.capabilities == Capability.NONE
+        assert store.capabilities == Capability.CONDITIONAL
+        assert isinstance(store, ConditionalProtocol)
+        assert store.atomicity is Atomicity.ACROSS_PROCESSES
         for segment in (
             EnumerateKeysProtocol,
             EnumerateCollectionsProtocol,
@@ -169,6 +212,75 @@ class TestMemcachedBehaviour:
             remaining = server_ttl(memcached_server, item_key("default_collection", key))
             assert remaining is not None
             assert days * DAY <= remaining <= days * DAY + 3
+
+    def test_etag_is_the_cas_unique(self, store: MemcachedStore, memcached_server: MemcachedServer) -> None:
+        store.put("key", {"v": 1})
+        entry = store.get_entry("key")
+        assert entry is not None
+        assert entry.written_at is None  # memcached does not record it
+        reply = memcached_server.command(b"mg " + item_key("default_collection", "key") + b" c")
+        assert reply == b"HD c" + entry.etag.encode() + b"\r\n"
+
+    def test_ttl_refresh_keeps_the_etag_in_the_record(
+        self, store: MemcachedStore, memcached_server: MemcachedServer
+    ) -> None:
+        """memcached 1.6.18 cannot rewrite an item and keep its CAS unique: the record keeps the ETag."""
+        name = item_key("default_collection", "key")
+        store.put("key", {"v": 1}, ttl=5)
+        entry = store.get_entry("key")
+        assert entry is not None
+        refreshed = store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=100)
+        assert refreshed.resulting_etag == entry.etag
+        assert raw_record(memcached_server, name)["etag"] == entry.etag
+        assert server_ttl(memcached_server, name) in (100, 101)
+        again = store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=200)  # a second refresh keeps it too
+        assert again.satisfied
+        assert again.resulting_etag == entry.etag
+        written = store.put_if("key", {"v": 2}, etag=entry.etag)
+        assert written.satisfied
+        assert written.resulting_etag != entry.etag
+        assert "etag" not in raw_record(memcached_server, name)  # a new write, the item's own CAS unique
+        store.put("key", {"v": 3})
+        assert not store.put_if("key", {"v": 4}, etag=entry.etag).satisfied
+
+    def test_expired_item_still_on_the_server_is_absent(self, store: MemcachedStore) -> None:
+        """The record's expiry decides (memcached keeps the item a second or two more); it is overwritten
+        only if nobody wrote it meanwhile."""
+        now = [time.time()]
+        store.clock = lambda: now[0]
+        store.put("key", {"v": 1}, ttl=30)
+        old = store.get_entry("key")
+        assert old is not None
+        now[0] += 31
+        assert store.get_entry("key") is None
+        assert not store.put_if("key", {"v": 2}, etag=old.etag).satisfied
+        assert not store.delete_if("key", etag=old.etag).satisfied
+        now[0] -= 31  # the same item is live again for this clock: nothing above wrote it
+        assert store.get("key") == {"v": 1}
+        now[0] += 31
+        changed = store.put_if("key", {"v": 3}, etag=old.etag, condition=CHANGED)
+        assert changed.satisfied
+        assert changed.actual_etag is ABSENT
+        assert store.get("key") == {"v": 3}
+        assert not store.put_if_absent("key", {"v": 4})
+
+    def test_conditional_round_trips(self, memcached_server: MemcachedServer) -> None:
+        """A decision is one meta get; a write, delete or TTL refresh on it one meta set or delete more."""
+        memcached_server.flush()
+        with RoundTripCounter(memcached_server.port) as proxy:
+            store = MemcachedStore(host=memcached_server.host, port=proxy.port)
+            store.put("warm-up", {"v": 0})
+            assert round_trips(proxy, lambda: store.get_entry("key")) == 1
+            assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 1})) == 2
+            assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 2})) == 1
+            entry = store.get_entry("key")
+            assert entry is not None
+            assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=9)) == 2
+            assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag)) == 1
+            assert round_trips(proxy, lambda: store.delete_if("key", etag="0")) == 1
+            assert round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=entry.etag)) == 2
+            assert round_trips(proxy, lambda: store.delete_if("key", etag=ABSENT)) == 1
+            store.close()
 
     def test_round_trips(self, memcached_server: MemcachedServer) -> None:
         memcached_server.flush()

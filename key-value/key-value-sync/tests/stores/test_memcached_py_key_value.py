@@ -22,6 +22,7 @@ import pytest
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT
 from key_value.shared.records import encode_record
+from key_value.sync.conditional import ABSENT, ANY, KEEP_CURRENT
 from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
 from testing import py_key_value as upstream
@@ -101,6 +102,21 @@ def check_reads(store: MemcachedStore) -> None:
 class PyKeyValueContract(ContractTests):
     hashed = False
 
+    def test_conditional_write_seen_by_plain_reads(self, store: KeyValue) -> None:
+        """A collection holding `::` is refused (see `test_no_collisions`); elsewhere the contract's check runs."""
+        assert isinstance(store, MemcachedStore)
+        with pytest.raises(InvalidArgumentError, match="::"):
+            store.put_if("a/b::c", {"v": 1}, etag=ABSENT, collection="x::y")
+        with pytest.raises(InvalidArgumentError, match="::"):
+            store.delete_if("a/b::c", etag=ABSENT, collection="x::y")
+        value: dict[str, Any] = {"nested": {"list": [1, 2.5, "three", None, True]}, "big": 2**70, "u": "é🙂"}
+        assert store.put_if("a/b::c", value, etag=ABSENT, collection="x-y").satisfied
+        assert store.get("a/b::c", collection="x-y") == value
+        entry = store.get_entry("a/b::c", collection="x-y")
+        assert entry is not None
+        assert store.put_if("a/b::c", {"v": 2}, etag=entry.etag, condition=ANY, collection="x-y").satisfied
+        assert store.get("a/b::c", collection="x-y") == {"v": 2}
+
     @pytest.mark.parametrize("name", AWKWARD_NAMES, ids=range(len(AWKWARD_NAMES)))
     def test_awkward_names(self, store: KeyValue, name: str) -> None:
         """Names py-key-value's items can hold work; the others are refused before anything is written."""
@@ -134,6 +150,10 @@ class TestMemcachedStoreWithPyKeyValueLayout(PyKeyValueContract):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, memcached_server: MemcachedServer) -> dict[str, Any]:
+        return {"host": memcached_server.host, "port": memcached_server.port, "layout": "py-key-value"}
+
 
 class TestMemcachedStoreWithV1Strategy(PyKeyValueContract):
     hashed = True
@@ -148,6 +168,11 @@ class TestMemcachedStoreWithV1Strategy(PyKeyValueContract):
         )
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, memcached_server: MemcachedServer) -> dict[str, Any]:
+        """The race's other processes: py-key-value's layout, whose items are the V1 strategy's for short names."""
+        return {"host": memcached_server.host, "port": memcached_server.port, "layout": "py-key-value"}
 
 
 # -- cross-package ------------------------------------------------------------------------------------------
@@ -211,6 +236,24 @@ class TestPyKeyValueLayout:
             )
             assert gone is None
 
+    def test_py_key_value_reads_a_refreshed_document(self, memcached_server: MemcachedServer) -> None:
+        """A TTL refresh keeps the ETag in the document (`etag`), which py-key-value's reader ignores."""
+        memcached_server.flush()
+        with MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout="py-key-value") as store:
+            store.put("alice", {"age": 30}, collection="users", ttl=60)
+            entry = store.get_entry("alice", collection="users")
+            assert entry is not None
+            refreshed = store.put_if("alice", KEEP_CURRENT, etag=entry.etag, collection="users", ttl=600)
+            assert refreshed.resulting_etag == entry.etag
+        found = raw_item(memcached_server, b"users::alice")
+        assert found is not None
+        assert json.loads(found[1])["etag"] == entry.etag
+        [(value, remaining)] = upstream.run(
+            "memcached", theirs(memcached_server), [{"op": "ttl", "collection": "users", "key": "alice"}]
+        )
+        assert value == {"age": 30}
+        assert 570 < remaining <= 600
+
     @pytest.mark.parametrize("v1", [False, True], ids=["default", "v1-strategy"])
     def test_ours_reads_what_py_key_value_writes(self, memcached_server: MemcachedServer, v1: bool) -> None:
         memcached_server.flush()
@@ -267,6 +310,44 @@ class TestTransparentReads:
             ],
         )
         assert results == [None, None]
+
+    def test_conditional_calls_on_py_key_values_items(
+        self, store: MemcachedStore, memcached_server: MemcachedServer
+    ) -> None:
+        """An entry only py-key-value's item holds has that item's CAS unique as ETag; a conditional write
+        or delete leaves one live copy, ours (or none)."""
+        upstream_write(memcached_server)
+        clients = "mcp-oauth-proxy-clients"
+        entry = store.get_entry("client-123", collection=clients)
+        assert entry is not None
+        assert entry.value == WRITTEN[0][2]
+        stale = store.put_if("client-123", {"ours": 0}, etag=entry.etag + "0", collection=clients)
+        assert not stale.satisfied
+        assert (stale.actual_etag, stale.value) == (entry.etag, WRITTEN[0][2])
+        written = store.put_if("client-123", {"ours": 1}, etag=entry.etag, collection=clients)
+        assert written.satisfied
+        assert raw_item(memcached_server, b"mcp-oauth-proxy-clients::client-123") is None
+        ours = store.get_entry("client-123", collection=clients)
+        assert ours is not None
+        assert (ours.value, ours.etag, ours.ttl) == ({"ours": 1}, written.resulting_etag, None)
+        tokens = "mcp-oauth-proxy-tokens"
+        token = store.get_entry("Tok:en", collection=tokens)
+        assert token is not None
+        refreshed = store.put_if("Tok:en", KEEP_CURRENT, etag=token.etag, collection=tokens, ttl=1000)
+        assert (refreshed.satisfied, refreshed.resulting_etag) == (True, token.etag)
+        assert raw_item(memcached_server, b"mcp-oauth-proxy-tokens::Tok:en") is None
+        after = store.get_entry("Tok:en", collection=tokens)
+        assert after is not None
+        assert (after.value, after.etag) == (token.value, token.etag)
+        assert after.ttl is not None
+        assert 990 < after.ttl <= 1000
+        odd = store.get_entry("kéy/with%odd#chars", collection="ünï-cödé")
+        assert odd is not None
+        assert store.delete_if("kéy/with%odd#chars", etag=odd.etag, collection="ünï-cödé").satisfied
+        assert raw_item(memcached_server, "ünï-cödé::kéy/with%odd#chars".encode()) is None
+        assert store.get("kéy/with%odd#chars", collection="ünï-cödé") is None
+        assert not store.put_if_absent("k1", {"ours": 2}, collection="bulk")  # py-key-value's is live
+        assert store.get("k1", collection="bulk") == {"i": 1}
 
     def test_delete_counts_live_py_key_value_items_only(
         self, store: MemcachedStore, memcached_server: MemcachedServer

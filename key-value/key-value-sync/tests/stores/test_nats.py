@@ -35,6 +35,7 @@ from key_value.shared.errors import (
     StoreTimeoutError,
     ValueTooLargeError,
 )
+from key_value.sync.conditional import ABSENT, ANY, CHANGED, KEEP_CURRENT
 from key_value.sync.stores.nats import NATSStore
 from key_value.sync.stores.nats._runner import run
 from key_value.sync.stores.nats.tokens import MAX_SUBJECT_BYTES, decode_token, encode_token, split_subject
@@ -97,6 +98,10 @@ class TestNATSStore(ContractTests):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, nats_server: NatsServer, bucket: str) -> dict[str, object]:
+        return {"url": nats_server.url, "bucket": bucket}
+
 
 class TestTokens:
     def test_round_trip_and_alphabet(self) -> None:
@@ -139,6 +144,7 @@ class TestNATSBehaviour:
 
     def test_capabilities(self, store: NATSStore) -> None:
         expected = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
+        expected |= Capability.CONDITIONAL
         assert store.capabilities == expected
 
     def test_bucket_layout(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
@@ -199,6 +205,10 @@ class TestNATSBehaviour:
             store.put("key", {"v": 1})
             store.put("key", {"v": 2})
             assert store.get("key") == {"v": 2}  # history kept by the bucket, the last one read
+            entry = store.get_entry("key")
+            assert entry is not None
+            assert store.put_if("key", {"v": 3}, etag=entry.etag).satisfied  # expects the last message
+            assert not store.put_if("key", {"v": 4}, etag=entry.etag).satisfied
             assert store.delete("key") is True
             assert store.get("key") is None
             assert store.destroy() is False
@@ -251,6 +261,143 @@ class TestNATSBehaviour:
         monkeypatch.undo()
         assert store.get_many(["raced", "plain"]) == [{"v": 2}, None]
         other.close()
+
+    def test_etags_are_stream_sequences(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
+        store.put("plain", {"v": 1})
+        store.put("short", {"v": 1}, ttl=30)
+        plain = raw.last(bucket, f"$KV.{bucket}.default_collection.plain")
+        short = raw.last(bucket, f"$KV.{bucket}.default_collection.short")
+        assert plain is not None
+        assert short is not None
+        entry = store.get_entry("plain")
+        assert entry is not None
+        assert entry.etag == str(plain.seq)
+        assert entry.written_at is not None
+        assert plain.time is not None
+        assert entry.written_at == plain.time.timestamp()  # the server's time stamp
+        timed = store.get_entry("short")
+        assert timed is not None
+        assert timed.etag == f"{short.seq}:{headers_of(short)['KV-Expires-At']}"  # the write and its expiry
+        written = store.put_if("plain", {"v": 2}, etag=entry.etag)
+        after = raw.last(bucket, f"$KV.{bucket}.default_collection.plain")
+        assert after is not None
+        assert written.resulting_etag == str(after.seq)
+
+    def test_put_if_with_an_etag_is_one_round_trip(self, store: NATSStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        """SAME with an ETag (or ABSENT, for an insert) is a single guarded publish; a refusal reads once."""
+        store.put("key", {"v": 1}, ttl=60)
+        entry = store.get_entry("key")
+        assert entry is not None
+        read = store._messages  # pyright: ignore[reportPrivateUsage]
+        reads: list[list[str]] = []
+
+        def counted(collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+            reads.append(keys)
+            return read(collection, keys)
+
+        monkeypatch.setattr(store, "_messages", counted)
+        replaced = store.put_if("key", {"v": 2}, etag=entry.etag)
+        assert replaced.satisfied
+        assert replaced.value == {"v": 2}
+        assert store.put_if("new", {"v": 1}, etag=ABSENT).satisfied
+        assert isinstance(replaced.resulting_etag, str)
+        assert store.delete_if("key", etag=replaced.resulting_etag).satisfied
+        assert reads == []
+        refused = store.put_if("new", {"v": 2}, etag=entry.etag)
+        assert not refused.satisfied
+        assert refused.value == {"v": 1}  # the loser's one read
+        assert reads == [["new"]]
+
+    def test_keep_current_republishes_with_the_same_etag(self, store: NATSStore, raw: RawNats, bucket: str) -> None:
+        store.put("key", {"v": 1}, ttl=5)
+        entry = store.get_entry("key")
+        assert entry is not None
+        refreshed = store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=60)
+        assert refreshed.satisfied
+        assert refreshed.resulting_etag == entry.etag
+        message = raw.last(bucket, f"$KV.{bucket}.default_collection.key")
+        assert message is not None
+        headers = headers_of(message)
+        assert headers["KV-ETag"] == entry.etag  # a new message, carrying the entry's ETag and write time
+        assert headers["Nats-TTL"] == "60s"
+        after = store.get_entry("key")
+        assert after is not None
+        assert after.etag == entry.etag
+        assert after.written_at == entry.written_at
+        assert after.ttl is not None
+        assert after.ttl > 55
+        again = store.put_if("key", {"v": 2}, etag=entry.etag)  # the refresh's message, found by a read
+        assert again.satisfied
+        assert not store.put_if("key", {"v": 3}, etag=entry.etag).satisfied
+        store.put("key", {"v": 4})
+        plain = store.get_entry("key")
+        assert plain is not None
+        assert plain.etag not in (entry.etag, again.resulting_etag)
+
+    def test_conditional_write_over_an_expired_message_the_server_still_holds(
+        self, store: NATSStore, raw: RawNats, bucket: str
+    ) -> None:
+        store.put("key", {"v": 1}, ttl=0.2)
+        entry = store.get_entry("key")
+        assert entry is not None
+        time.sleep(0.4)
+        old = raw.last(bucket, f"$KV.{bucket}.default_collection.key")
+        assert old is not None  # expired by KV-Expires-At; the server removes it within a second
+        assert not store.put_if("key", {"v": 2}, etag=entry.etag).satisfied
+        inserted = store.put_if("key", {"v": 3}, etag=ABSENT)
+        assert inserted.satisfied
+        assert inserted.actual_etag is ABSENT
+        new = raw.last(bucket, f"$KV.{bucket}.default_collection.key")
+        assert new is not None
+        assert new.seq is not None
+        assert old.seq is not None
+        assert new.seq > old.seq
+        assert raw.stream(bucket).state.messages == 1  # one live copy
+        assert store.get("key") == {"v": 3}
+
+    def test_a_write_between_the_read_and_the_publish_is_decided_again(
+        self, store: NATSStore, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store.put("key", {"v": 1})
+        other = NATSStore(url=nats_server.url, bucket=bucket)
+        read = store._messages  # pyright: ignore[reportPrivateUsage]
+        values = iter([{"v": 2}, {"v": 3}])
+
+        def read_then_overwrite(collection: str, keys: list[str]) -> list[RawStreamMsg | None]:
+            messages = read(collection, keys)
+            value = next(values, None)
+            if value is not None:
+                other.put("key", value)  # lands after the read, before the guarded publish
+            return messages
+
+        monkeypatch.setattr(store, "_messages", read_then_overwrite)
+        result = store.put_if("key", {"mine": True}, etag=ABSENT, condition=ANY)
+        monkeypatch.undo()
+        assert result.satisfied
+        written = other.get_entry("key")
+        assert written is not None
+        assert written.value == {"mine": True}
+        assert written.etag == result.resulting_etag
+        assert result.actual_etag != ABSENT
+        assert other.get("key") == {"mine": True}
+        values = iter([{"v": 4}])
+        monkeypatch.setattr(store, "_messages", read_then_overwrite)
+        deleted = store.delete_if("key", etag=ABSENT, condition=CHANGED)
+        monkeypatch.undo()
+        assert deleted.satisfied  # the marker expected our write; it went again, over the other's
+        assert deleted.actual_etag not in (ABSENT, written.etag)
+        assert deleted.resulting_etag is ABSENT
+        assert other.get("key") is None
+        other.close()
+
+    @pytest.mark.parametrize("etag", ["abc", "0", "012", "1:soon", "99999999", "-1", "1.5"])
+    def test_etags_the_store_did_not_make_match_nothing(self, store: NATSStore, etag: str) -> None:
+        assert not store.put_if("absent", {"v": 1}, etag=etag).satisfied
+        assert not store.delete_if("absent", etag=etag).satisfied
+        store.put("key", {"v": 1})
+        assert not store.put_if("key", {"v": 2}, etag=etag).satisfied
+        assert not store.delete_if("key", etag=etag).satisfied
+        assert store.get_many(["absent", "key"]) == [None, {"v": 1}]
 
     def test_a_listing_cut_short_by_a_timeout_raises(
         self, nats_server: NatsServer, bucket: str, monkeypatch: pytest.MonkeyPatch

@@ -15,15 +15,18 @@ import pytest
 from redis import Connection, ConnectionPool, Redis
 
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
+from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.redis import RedisStore
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers.redis_server import PASSWORD, USER, TLSServer
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour
+from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour, race_separate_stores
 
 
 class TestRedisStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, redis_server: RespServer) -> Iterator[RedisStore]:
         redis_server.flush()
@@ -31,8 +34,14 @@ class TestRedisStore(ContractTests):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, redis_server: RespServer) -> dict[str, Any]:
+        return {"url": redis_server.url}
+
 
 class TestRedisStoreWithLayout(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, redis_server: RespServer) -> Iterator[RedisStore]:
         redis_server.flush()
@@ -40,14 +49,25 @@ class TestRedisStoreWithLayout(ContractTests):
         yield store
         store.close()
 
+    def test_transform_race_across_processes(self, store: KeyValue, request: pytest.FixtureRequest) -> None:
+        """A layout object cannot reach the race's worker processes (JSON options): 4 stores of their own race."""
+        redis_server: RespServer = request.getfixturevalue("redis_server")
+        race_separate_stores([RedisStore(url=redis_server.url, layout=MarkedRespLayout()) for _ in range(4)], store)
+
 
 class TestRedisClusterStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, redis_cluster: RespCluster) -> Iterator[RedisStore]:
         redis_cluster.flush()
         store = RedisStore(url=redis_cluster.url, cluster=True)
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, redis_cluster: RespCluster) -> dict[str, Any]:
+        return {"url": redis_cluster.url, "cluster": True}
 
 
 class CountingConnection(Connection):

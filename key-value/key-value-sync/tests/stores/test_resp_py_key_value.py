@@ -10,14 +10,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from key_value.shared.errors import InvalidArgumentError
+from key_value.sync.conditional import ABSENT, ANY, KEEP_CURRENT
 from key_value.sync.migrate import CopyReport, copy_entries
+from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores._resp.py_key_value import MARKER
 from key_value.sync.stores.redis import RedisStore
 from key_value.sync.stores.valkey import ValkeyStore
@@ -25,13 +29,35 @@ from testing import py_key_value as upstream
 from testing.servers._resp import RespServer
 
 from ..support.contract import ContractTests
+from ..support.resp_behaviour import server_key
 
 RespStore = RedisStore | ValkeyStore
 
 
-class TestRedisStoreWithPyKeyValueLayout(ContractTests):
-    refused_in_collections = ("::",)
+class PyKeyValueLayoutContract(ContractTests):
+    """The contract on `layout="py-key-value"`, which cannot hold a collection named with `::`."""
 
+    refused_in_collections = ("::",)
+    etag_from_content = True
+
+    def test_conditional_write_seen_by_plain_reads(self, store: KeyValue) -> None:
+        """The contract's test (its collection `x::y` is refused here, writing nothing) on `x:y`."""
+        assert isinstance(store, RespStore)
+        with pytest.raises(InvalidArgumentError):
+            store.put_if("a/b::c", {"v": 1}, etag=ABSENT, collection="x::y")
+        value: dict[str, Any] = {"nested": {"list": [1, 2.5, "three", None, True]}, "big": 2**70, "u": "é🙂"}
+        assert store.put_if("a/b::c", value, etag=ABSENT, collection="x:y").satisfied
+        assert store.get("a/b::c", collection="x:y") == value
+        assert store.get_many(["a/b::c"], collection="x:y") == [value]
+        entry = store.get_entry("a/b::c", collection="x:y")
+        assert entry is not None
+        assert entry.value == value
+        assert store.put_if("a/b::c", {"v": 2}, etag=entry.etag, condition=ANY, collection="x:y").satisfied
+        assert store.get("a/b::c", collection="x:y") == {"v": 2}
+        assert store.delete("a/b::c", collection="x:y") is True
+
+
+class TestRedisStoreWithPyKeyValueLayout(PyKeyValueLayoutContract):
     @pytest.fixture
     def store(self, redis_server: RespServer) -> Iterator[RedisStore]:
         redis_server.flush()
@@ -39,16 +65,22 @@ class TestRedisStoreWithPyKeyValueLayout(ContractTests):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, redis_server: RespServer) -> dict[str, Any]:
+        return {"url": redis_server.url, "layout": "py-key-value"}
 
-class TestValkeyStoreWithPyKeyValueLayout(ContractTests):
-    refused_in_collections = ("::",)
 
+class TestValkeyStoreWithPyKeyValueLayout(PyKeyValueLayoutContract):
     @pytest.fixture
     def store(self, valkey_node: RespServer) -> Iterator[ValkeyStore]:
         valkey_node.flush()
         store = ValkeyStore(host=valkey_node.host, port=valkey_node.port, layout="py-key-value")
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, valkey_node: RespServer) -> dict[str, Any]:
+        return {"host": valkey_node.host, "port": valkey_node.port, "layout": "py-key-value"}
 
 
 #: What py-key-value writes first: (collection, key, value, ttl).
@@ -232,6 +264,86 @@ class RespPyKeyValueData:
             assert fresh._legacy is False  # pyright: ignore[reportPrivateUsage]
         finally:
             fresh.close()
+
+    def test_conditional_calls_on_py_key_value_entries(self, node: RespServer) -> None:
+        """A native store's conditional calls see py-key-value's copies; a write or delete leaves one copy (ours)."""
+        node.flush()
+        self.upstream_write(node)
+        store = self.ours(node)
+        try:
+            entry = store.get_entry("tok", collection="mcp-oauth-proxy-tokens")
+            assert store._legacy is True  # pyright: ignore[reportPrivateUsage] - set up by the call above
+            assert entry is not None
+            assert entry.value == {"access": "x" * 50}
+            assert entry.ttl is not None
+            assert 595 < entry.ttl <= 600
+            refused = store.put_if("tok", {"new": 1}, etag=ABSENT, collection="mcp-oauth-proxy-tokens")
+            assert not refused.satisfied
+            assert (refused.actual_etag, refused.value) == (entry.etag, {"access": "x" * 50})
+            assert not store.put_if_absent("k1", {"i": 0}, collection="bulk")  # their copy is an entry
+            # a TTL refresh keeps their copy, and its document says the new expiry too (py-key-value reads that)
+            kept = store.put_if("tok", KEEP_CURRENT, etag=entry.etag, ttl=900, collection="mcp-oauth-proxy-tokens")
+            assert kept.satisfied
+            assert kept.resulting_etag == entry.etag
+            assert 899_000 < node.command("PTTL", "mcp-oauth-proxy-tokens::tok") <= 900_000
+            document = json.loads(node.command("GET", "mcp-oauth-proxy-tokens::tok"))
+            expires_at = datetime.fromisoformat(document["expires_at"]).timestamp()
+            assert 895 < expires_at - time.time() <= 900
+            again = store.get_entry("tok", collection="mcp-oauth-proxy-tokens")
+            assert again is not None
+            assert again.etag == entry.etag
+            # a write leaves ours alone
+            written = store.put_if("tok", {"new": 2}, etag=entry.etag, collection="mcp-oauth-proxy-tokens")
+            assert written.satisfied
+            assert node.command("EXISTS", "mcp-oauth-proxy-tokens::tok") == 0
+            assert node.command("GET", server_key("mcp-oauth-proxy-tokens", "tok")) == b'{"new":2}'
+            assert node.command("PTTL", server_key("mcp-oauth-proxy-tokens", "tok")) == -1
+            # a delete leaves none
+            k2 = store.get_entry("k2", collection="bulk")
+            assert k2 is not None
+            assert store.delete_if("k2", etag=k2.etag, collection="bulk").satisfied
+            assert node.command("EXISTS", "bulk::k2") == 0
+            assert store.get("k2", collection="bulk") is None
+            result = store.transform(
+                "client-123", lambda value: {**(value or {}), "n": 1}, collection="mcp-oauth-proxy-clients"
+            )
+            assert result.value == {"client_id": "client-123", "scopes": ["a", "b"], "n": 1}
+            assert node.command("EXISTS", "mcp-oauth-proxy-clients::client-123") == 0
+            node.command("SET", "foreign::name", "not a document")
+            assert store.get_entry("name", collection="foreign") is None
+            assert store.put_if("name", {"v": 1}, etag=ABSENT, collection="foreign").satisfied
+        finally:
+            store.close()
+
+    def test_ttl_refresh_in_the_compatible_layout_reaches_py_key_value(self, node: RespServer) -> None:
+        """KEEP_CURRENT with a TTL rewrites the document's expires_at (py-key-value reads by it); same ETag."""
+        node.flush()
+        store = self.ours(node, layout="py-key-value")
+        try:
+            store.put("short", {"v": 1}, collection="c", ttl=60)
+            store.put("forever", {"v": 2}, collection="c")
+            for key in ("short", "forever"):
+                entry = store.get_entry(key, collection="c")
+                assert entry is not None
+                kept = store.put_if(key, KEEP_CURRENT, etag=entry.etag, ttl=600, collection="c")
+                assert kept.satisfied
+                assert kept.resulting_etag == entry.etag
+                assert kept.value == entry.value
+                after = store.get_entry(key, collection="c")
+                assert after is not None
+                assert after.etag == entry.etag
+                assert after.ttl is not None
+                assert 595 < after.ttl <= 600
+        finally:
+            store.close()
+        results = upstream.run(
+            self.kind,
+            self.theirs(node),
+            [{"op": "ttl", "collection": "c", "key": "short"}, {"op": "ttl", "collection": "c", "key": "forever"}],
+        )
+        for value, ttl in results:
+            assert value in ({"v": 1}, {"v": 2})
+            assert 590 < ttl <= 600
 
     def test_unknown_layout_name(self, node: RespServer) -> None:
         with pytest.raises(InvalidArgumentError, match="unknown layout 'pykv'"):

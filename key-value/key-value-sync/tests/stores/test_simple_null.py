@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from key_value.shared.errors import InvalidKeyError, InvalidTTLError, SerializationError
+from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, InvalidTTLError, SerializationError
+from key_value.sync.conditional import ABSENT, CHANGED, Atomicity, ConditionalResult
 from key_value.sync.stores.null import NullStore
 from key_value.sync.stores.simple import SimpleStore
 
@@ -39,3 +40,29 @@ class TestNullStore:
             store.put("key", {"v": 1}, ttl=0)
         with pytest.raises(SerializationError):
             store.put("key", {"v": {1, 2}})
+
+
+class TestNullStoreConditional:
+    """Every key is absent: conditions are decided against ABSENT, and nothing is kept."""
+
+    def test_every_key_absent(self) -> None:
+        store = NullStore()
+        assert store.atomicity is Atomicity.ACROSS_PROCESSES
+        assert store.get_entry("key") is None
+        inserted = store.put_if("key", {"v": 1}, etag=ABSENT)
+        assert inserted == ConditionalResult(True, ABSENT, ABSENT, None)
+        assert store.get("key") is None
+        assert not store.put_if("key", {"v": 1}, etag="some-etag")
+        assert store.put_if("key", {"v": 1}, etag="some-etag", condition=CHANGED)
+        assert not store.delete_if("key", etag="some-etag")
+        assert store.put_if_absent("key", {"v": 1}) is True
+        assert store.transform("key", lambda value: {"seen": value}).value is None
+
+    def test_checks_conditional_input(self) -> None:
+        store = NullStore()
+        with pytest.raises(InvalidArgumentError):
+            store.put_if("key", {"v": 1}, etag="")
+        with pytest.raises(InvalidTTLError):
+            store.put_if("key", {"v": 1}, etag=ABSENT, ttl=-1)
+        with pytest.raises(SerializationError):
+            store.put_if("key", {"v": {1}}, etag=ABSENT)

@@ -15,15 +15,24 @@ import pytest
 from glide_sync import GlideClient, GlideClientConfiguration, NodeAddress
 
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
+from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
 from testing.servers._round_trips import RoundTripCounter
 
 from ..support.contract import ContractTests
-from ..support.resp_behaviour import MarkedRespLayout, RespBehaviour, RespClusterBehaviour, server_key
+from ..support.resp_behaviour import (
+    MarkedRespLayout,
+    RespBehaviour,
+    RespClusterBehaviour,
+    race_separate_stores,
+    server_key,
+)
 
 
 class TestValkeyStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, valkey_node: RespServer) -> Iterator[ValkeyStore]:
         valkey_node.flush()
@@ -31,8 +40,14 @@ class TestValkeyStore(ContractTests):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, valkey_node: RespServer) -> dict[str, Any]:
+        return {"host": valkey_node.host, "port": valkey_node.port}
+
 
 class TestValkeyStoreWithLayout(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, valkey_node: RespServer) -> Iterator[ValkeyStore]:
         valkey_node.flush()
@@ -40,14 +55,28 @@ class TestValkeyStoreWithLayout(ContractTests):
         yield store
         store.close()
 
+    def test_transform_race_across_processes(self, store: KeyValue, request: pytest.FixtureRequest) -> None:
+        """A layout object cannot reach the race's worker processes (JSON options): 4 stores of their own race."""
+        valkey_node: RespServer = request.getfixturevalue("valkey_node")
+        racers = [
+            ValkeyStore(host=valkey_node.host, port=valkey_node.port, layout=MarkedRespLayout()) for _ in range(4)
+        ]
+        race_separate_stores(racers, store)
+
 
 class TestValkeyClusterStore(ContractTests):
+    etag_from_content = True
+
     @pytest.fixture
     def store(self, valkey_cluster: RespCluster) -> Iterator[ValkeyStore]:
         valkey_cluster.flush()
         store = ValkeyStore(url=valkey_cluster.url, cluster=True)
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, valkey_cluster: RespCluster) -> dict[str, Any]:
+        return {"url": valkey_cluster.url, "cluster": True}
 
 
 class TestValkeyBehaviour(RespBehaviour):

@@ -476,9 +476,10 @@ class ConditionalContractTests:
         if kv.atomicity is not Atomicity.ACROSS_PROCESSES:
             pytest.skip(f"conditional calls are atomic {kv.atomicity.value}, not across processes")
         options = request.getfixturevalue("store_options")
-        path = f"{type(store).__module__}:{type(store).__qualname__}"  # the worker derives each twin's
+        path = f"{type(store).__module__}:{type(store).__qualname__}"
+        # The worker derives each twin's class from the async one (joined: the generator renames literals).
         spec = {
-            "store": path.replace("key_value.sync", "key_value.sync", 1),
+            "store": path.replace(".".join(["key_value", "sync"]), ".".join(["key_value", "aio"]), 1),
             "options": options,
             "collection": "race",
             "key": "across",

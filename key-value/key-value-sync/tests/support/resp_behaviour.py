@@ -12,16 +12,19 @@ servers to use.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 
 from key_value.shared.capabilities import Capability
-from key_value.shared.errors import InvalidArgumentError, StoreConnectionError
+from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.layouts.resp import NATIVE_RESP_LAYOUT, NativeRespLayout
+from key_value.sync.conditional import ABSENT, KEEP_CURRENT
+from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.redis import RedisStore
 from key_value.sync.stores.valkey import ValkeyStore
 from testing.servers._resp import RespCluster, RespServer
@@ -61,6 +64,30 @@ class MarkedRespLayout(NativeRespLayout):
     def decode(self, raw: bytes | str) -> dict[str, Any]:
         assert raw[:1] in (b"#", "#"), raw
         return super().decode(raw[1:])
+
+
+def race_separate_stores(stores: Sequence[RespStore], reader: KeyValue, *, rounds: int = 50) -> None:
+    """Stores of their own connections increment one counter at once (async: tasks, sync: threads).
+
+    For stores whose layout is an object, which the cross-process race cannot hand to its workers (JSON
+    options): here too the server's script, not one store's client, decides each race.
+    """
+
+    def increment(value: dict[str, Any] | None) -> dict[str, Any]:
+        return {"n": (0 if value is None else value["n"]) + 1}
+
+    def worker(racer: RespStore) -> None:
+        try:
+            for _ in range(rounds):
+                racer.transform("across", increment, collection="race", retries=1000)
+        finally:
+            racer.close()
+
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    with ThreadPoolExecutor(max_workers=len(stores)) as pool:
+        list(pool.map(worker, stores))
+    assert reader.get("across", collection="race") == {"n": len(stores) * rounds}
 
 
 def round_trips(sent: Callable[[], int], operation: Callable[[], Any]) -> int:
@@ -103,7 +130,13 @@ class RespBehaviour:
         store.close()
 
     def test_capabilities(self, store: RespStore) -> None:
-        expected = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
+        expected = (
+            Capability.KEYS
+            | Capability.COLLECTIONS
+            | Capability.DESTROY
+            | Capability.DESTROY_COLLECTION
+            | Capability.CONDITIONAL
+        )
         assert store.capabilities == expected
 
     def test_key_layout(self, store: RespStore, node: RespServer) -> None:
@@ -185,6 +218,8 @@ class RespBehaviour:
         values = [{"i": i} for i in range(100)]
         with self.counting_store(node) as (store, sent):
             store.put("warm-up", {"v": 0})  # connects
+            store.get_entry("warm-up")  # the server learns the scripts (NOSCRIPT, SCRIPT LOAD)
+            store.put_if("warm-up", KEEP_CURRENT, etag=ABSENT)
             assert round_trips(sent, lambda: store.put_many(keys, values, ttl=60)) == 1
             assert round_trips(sent, lambda: store.put_many(keys, values)) == 1
             assert round_trips(sent, lambda: store.get_many(keys)) == 1
@@ -194,6 +229,38 @@ class RespBehaviour:
             assert round_trips(sent, lambda: store.get("key")) == 1
             assert round_trips(sent, lambda: store.ttl("key")) == 1
             assert round_trips(sent, lambda: store.delete("key")) == 1
+            assert round_trips(sent, lambda: store.get_entry("key")) == 1
+            inserted = store.put_if("key", {"v": 1}, etag=ABSENT)
+            assert inserted.satisfied
+            assert round_trips(sent, lambda: store.put_if("key", {"v": 2}, etag=ABSENT)) == 1  # refused
+            assert round_trips(sent, lambda: store.put_if("key", KEEP_CURRENT, etag=ABSENT, ttl=5)) == 1
+            assert round_trips(sent, lambda: store.delete_if("key", etag=inserted.resulting_etag)) == 1
+
+    def test_etag_is_the_stored_bytes_sha1(self, store: RespStore, node: RespServer) -> None:
+        """The ETag is derived from the bytes: another client's write changes it, the same bytes bring it back."""
+        store.put("key", {"v": 1})
+        entry = store.get_entry("key")
+        assert entry is not None
+        assert entry.etag == hashlib.sha1(b'{"v":1}').hexdigest()
+        assert entry.written_at is None
+        name = server_key("default_collection", "key")
+        node.command("SET", name, '{"v":2}')  # a writer that knows nothing of ETags
+        refused = store.put_if("key", {"v": 3}, etag=entry.etag)
+        assert not refused.satisfied
+        assert refused.value == {"v": 2}
+        assert refused.actual_etag == hashlib.sha1(b'{"v":2}').hexdigest()
+        node.command("PEXPIRE", name, 100_000)
+        kept = store.put_if("key", KEEP_CURRENT, etag=refused.actual_etag)  # no TTL: nothing changes
+        assert kept.satisfied
+        assert 99_000 < node.command("PTTL", name) <= 100_000
+
+    def test_scripts_reloaded_after_flush(self, store: RespStore, node: RespServer) -> None:
+        assert store.put_if("key", {"v": 1}, etag=ABSENT).satisfied
+        node.command("SCRIPT", "FLUSH")  # as after a restart or a failover to a server that never saw them
+        entry = store.get_entry("key")
+        assert entry is not None
+        assert store.put_if("key", {"v": 2}, etag=entry.etag).satisfied
+        assert store.get("key") == {"v": 2}
 
     def test_match_pattern_escaped(self, store: RespStore) -> None:
         names = ["a*", "a?", "[a]", "a\\", "ab", "a", "a]", "x"]
@@ -296,3 +363,21 @@ class RespClusterBehaviour:
             assert len(store.keys("collection-3", limit=5)) == 5
             assert store.destroy() is True
             assert store.collections() == []
+
+    def test_conditional_calls_on_every_node(self, cluster: RespCluster) -> None:
+        cluster.flush()
+        with self.make_store(host=cluster.host, port=cluster.port, cluster=True) as store:
+            names = [f"collection-{i}" for i in range(20)]
+            for name in names:
+                assert store.put_if("k", {"c": name}, etag=ABSENT, collection=name).satisfied
+            assert all(count > 0 for count in cluster.key_counts())  # the scripts ran on every node
+            for name in names:
+                entry = store.get_entry("k", collection=name)
+                assert entry is not None
+                assert entry.value == {"c": name}
+                assert store.delete_if("k", etag=entry.etag, collection=name).satisfied
+            store._legacy = True  # pyright: ignore[reportPrivateUsage] - as if py-key-value's entries were found
+            with pytest.raises(KeyValueStoreError, match="hash slots"):
+                store.put_if("k", {"v": 1}, etag=ABSENT)
+            with pytest.raises(KeyValueStoreError, match="hash slots"):
+                store.get_entry("k")

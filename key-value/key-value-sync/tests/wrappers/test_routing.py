@@ -157,7 +157,10 @@ def test_routing_function_sees_only_valid_names() -> None:
 
 
 def test_capabilities_are_what_every_store_has() -> None:
-    assert CollectionRoutingWrapper({"a": MemoryStore()}, MemoryStore()).capabilities == ALL_SEGMENTS
+    assert (
+        CollectionRoutingWrapper({"a": MemoryStore()}, MemoryStore()).capabilities
+        == ALL_SEGMENTS & ~Capability.CONDITIONAL
+    )
     keys_only = CollectionRoutingWrapper({"a": Limited(MemoryStore(), Capability.KEYS)}, MemoryStore())
     assert keys_only.capabilities == Capability.KEYS
     nothing = CollectionRoutingWrapper({"a": NullStore()}, MemoryStore())

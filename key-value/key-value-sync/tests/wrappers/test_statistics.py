@@ -165,7 +165,7 @@ def test_counts_exact_under_concurrency() -> None:
 
 
 def test_capabilities_follow_the_inner_store() -> None:
-    assert StatisticsWrapper(MemoryStore()).capabilities == ALL_SEGMENTS
+    assert StatisticsWrapper(MemoryStore()).capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL
     nothing = StatisticsWrapper(StatisticsWrapper(StatisticsWrapper(NullStore())))
     assert nothing.capabilities == Capability.NONE
     assert not isinstance(nothing, EnumerateKeysProtocol)

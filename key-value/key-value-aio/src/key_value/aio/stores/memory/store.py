@@ -372,8 +372,18 @@ class MemoryStore(
         if retrieve.__class__ is not bool:
             check_retrieve(retrieve)
         if isinstance(value, Joker):
-            return self._apply_if(collection, key, value, None, expected, condition, seconds, retrieve=retrieve)
-        return self._apply_if(collection, key, *_snapshot(value), expected, condition, seconds, retrieve=retrieve)
+            return self._apply_if(
+                collection, key, value, None, expected=expected, condition=condition, seconds=seconds, retrieve=retrieve
+            )
+        return self._apply_if(
+            collection,
+            key,
+            *_snapshot(value),
+            expected=expected,
+            condition=condition,
+            seconds=seconds,
+            retrieve=retrieve,
+        )
 
     async def _put_if(
         self,
@@ -387,18 +397,20 @@ class MemoryStore(
         expires_at: float | None,
         retrieve: bool,
     ) -> ConditionalResult:
-        return self._apply_if(collection, key, value, None, etag, condition, ttl, retrieve=retrieve)
+        return self._apply_if(
+            collection, key, value, None, expected=etag, condition=condition, seconds=ttl, retrieve=retrieve
+        )
 
-    def _apply_if(  # noqa: PLR0917 - one private step of two callers
+    def _apply_if(
         self,
         collection: str,
         key: str,
         payload: Any,
         plan: Plan | None,
+        *,
         expected: str | Absent,
         condition: Condition,
         seconds: float | None,
-        *,
         retrieve: bool,
     ) -> ConditionalResult:
         """The check and its effect, as one step under the lock; `payload` is a snapshot, JSON text or a joker."""
@@ -425,7 +437,9 @@ class MemoryStore(
                 if self._expiries:
                     self._reclaim()
                 if not retrieve:
-                    return ConditionalResult(True, actual, str(version), NOT_RETRIEVED)
+                    return ConditionalResult(
+                        satisfied=True, actual_etag=actual, resulting_etag=str(version), value=NOT_RETRIEVED
+                    )
                 satisfied = True
         resulting: str | Absent = ABSENT if result is None else str(result[3])
         if not retrieve:

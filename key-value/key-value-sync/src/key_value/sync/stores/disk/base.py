@@ -17,9 +17,11 @@ from typing import TypeVar
 
 from diskcache import Timeout
 
+from key_value.shared.conditional import Atomicity
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 from key_value.sync.stores.base import (
+    BaseConditionalStore,
     BaseContextManagerStore,
     BaseCullStore,
     BaseDestroyCollectionStore,
@@ -39,10 +41,14 @@ class BaseDiskStore(
     BaseDestroyStore,
     BaseDestroyCollectionStore,
     BaseCullStore,
+    BaseConditionalStore,
     ABC,
 ):
     """A store on diskcache: implement `_release` (and `_open` if needed); call diskcache only through `_run`."""
 
+    #: Each conditional call reads, compares and writes inside one `transact()` (SQLite's BEGIN IMMEDIATE),
+    #: which every process opening the same cache waits for: one winner per ETag across processes.
+    atomicity = Atomicity.ACROSS_PROCESSES
     #: Names and records in diskcache (`key_value.shared.layouts.disk`); the native one unless `layout=`.
     _layout: DiskLayout = NATIVE_DISK_LAYOUT
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from diskcache import Cache
 
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
@@ -51,6 +52,18 @@ from key_value.sync.stores.disk.cache import (
     read_many,
     typed,
     write_many,
+)
+from key_value.sync.stores.disk.conditional import (
+    BothSlot,
+    NativeSlot,
+    NoSlot,
+    Slot,
+    TheirSlot,
+    locked,
+    new_version,
+    new_versions,
+    put_if,
+    versioned_entry,
 )
 
 #: Inside a collection's directory: the file holding its raw name, and the diskcache directory.
@@ -221,7 +234,9 @@ class MultiDiskStore(BaseDiskStore):
 
     def _write(self, collection: str, key: str, value_json: str, ttl: float | None) -> None:
         cache = self._cache(collection)
-        cache.set(key, self._layout.encode(value_json, self._expiry(ttl)), ttl)
+        now = self.clock()
+        expires_at = None if ttl is None else now + ttl
+        cache.set(key, self._layout.encode(value_json, expires_at, version=new_version(), written_at=now), ttl)
 
     def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
@@ -234,8 +249,12 @@ class MultiDiskStore(BaseDiskStore):
     def _write_many(self, collection: str, keys: list[str], values_json: list[str], ttl: float | None) -> None:
         cache = self._cache(collection)
         # Counted from here, once the cache is open: opening a new collection's cache takes tens of milliseconds.
-        expires_at = self._expiry(ttl)
-        records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
+        encode, now = (self._layout.encode, self.clock())
+        expires_at = None if ttl is None else now + ttl
+        records = [
+            encode(value_json, expires_at, version=version, written_at=now)
+            for value_json, version in zip(values_json, new_versions(len(values_json)), strict=True)
+        ]
         write_many(cache, keys, records, expire=ttl, tag=None)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
@@ -255,6 +274,78 @@ class MultiDiskStore(BaseDiskStore):
     def _delete_many(self, collection: str, keys: list[str]) -> int:
         cache = self._existing_cache(collection)
         return 0 if cache is None else delete_many(cache, keys)
+
+    # -- conditional segment (`conditional.py`) --------------------------------------------------
+
+    def _slot(self, collection: str, key: str, *, create: bool) -> tuple[Slot, list[CacheAPI]]:
+        """Where `key` of `collection` lives, and the caches to lock (in this order) to change it.
+
+        `create`: open (create) the caches a write needs; else a collection without a cache is `NoSlot`.
+        """
+        theirs: TheirSlot | None = None
+        caches: list[CacheAPI] = []
+        if self._py_key_value:
+            found = self._their_cache(collection, create=create and self._py_key_value_only)
+            if found is not None:
+                theirs = TheirSlot(found[0], key, collection, key)
+            if self._py_key_value_only:
+                return (NoSlot(), []) if theirs is None else (theirs, [theirs.cache])
+        cache = self._cache(collection) if create else self._existing_cache(collection)
+        ours = None
+        if cache is not None:
+            documents = self.base_directory is None  # a factory's caches may hold py-key-value's documents
+            ours = NativeSlot(cache, key, self._layout, tag=None, documents=documents)
+            caches.append(cache)
+        if theirs is not None:
+            caches.append(theirs.cache)
+            return (BothSlot(ours, theirs), caches)
+        return (NoSlot() if ours is None else ours, caches)
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        return self._run(partial(self._read_versioned, collection, key))
+
+    def _read_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        slot, caches = self._slot(collection, key, create=False)
+        if len(caches) < 2:
+            return versioned_entry(slot, self.clock())
+        with locked(caches):  # two caches, read as one
+            return versioned_entry(slot, self.clock())
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        call = partial(
+            self._put_if_locked, collection, key, value, etag=etag, condition=condition, ttl=ttl, retrieve=retrieve
+        )
+        return self._run(call)
+
+    def _put_if_locked(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        slot, caches = self._slot(collection, key, create=not isinstance(value, Joker))
+        with locked(caches):
+            now = self.clock()  # as for plain writes: the TTL counts once the cache is open (and locked)
+            expires_at = None if ttl is None else now + ttl
+            return put_if(
+                slot, value, etag=etag, condition=condition, ttl=ttl, expires_at=expires_at, retrieve=retrieve, now=now
+            )
 
     # -- optional segments -----------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ def _sql(cache: CacheAPI, statement: str, parameters: tuple[Any, ...]) -> list[t
     return cast("list[tuple[Any, ...]]", execute(statement, parameters).fetchall())
 
 
-def _stored(cache: CacheAPI, name: str) -> tuple[object, float | None, str | None]:
+def stored(cache: CacheAPI, name: str) -> tuple[object, float | None, str | None]:
     """(value, diskcache's expire time, tag) of a live key; (None, None, None) when there is none."""
     return cast("tuple[object, float | None, str | None]", cast("Any", cache).get(name, expire_time=True, tag=True))
 
@@ -87,7 +87,7 @@ def holds_foreign_names(cache: CacheAPI, native: DiskLayout, tag: str) -> bool:
 
 def read(cache: CacheAPI, collection: str, key: str) -> Entry | None:
     """py-key-value's entry of (collection, key), or None."""
-    value, expire_time, tag = _stored(cache, LAYOUT.entry_name(collection, key))
+    value, expire_time, tag = stored(cache, LAYOUT.entry_name(collection, key))
     if tag is not None:
         return None
     return LAYOUT.decode(value, expire_time, collection=collection, key=key)
@@ -106,7 +106,7 @@ def write_many(cache: CacheAPI, collection: str, keys: list[str], values_json: l
 def delete(cache: CacheAPI, collection: str, key: str) -> bool:
     """Delete py-key-value's entry of (collection, key), if there is one; True if it was live."""
     name = LAYOUT.entry_name(collection, key)
-    value, _, tag = _stored(cache, name)
+    value, _, tag = stored(cache, name)
     return tag is None and LAYOUT.owns(value, collection=collection, key=key) and cache.delete(name)
 
 
@@ -179,7 +179,7 @@ def cache_directories(base: Path) -> set[str]:
 
 def read_raw(cache: CacheAPI, collection: str, key: str) -> Entry | None:
     """py-key-value's entry of `key` in a collection's cache, or None (another colliding collection's too)."""
-    value, expire_time, tag = _stored(cache, key)
+    value, expire_time, tag = stored(cache, key)
     if tag is not None:
         return None
     return LAYOUT.decode(value, expire_time, collection=collection, key=key)
@@ -196,7 +196,7 @@ def write_raw(cache: CacheAPI, collection: str, keys: list[str], values_json: li
 
 def delete_raw(cache: CacheAPI, collection: str, key: str) -> bool:
     """Delete py-key-value's entry of `key` in a collection's cache if it is `collection`'s; True if it was live."""
-    value, _, tag = _stored(cache, key)
+    value, _, tag = stored(cache, key)
     return tag is None and LAYOUT.owns(value, collection=collection, key=key) and cache.delete(key)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from diskcache import Cache
 
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
@@ -38,6 +39,16 @@ from key_value.sync.stores.disk.cache import (
     read_many,
     typed,
     write_many,
+)
+from key_value.sync.stores.disk.conditional import (
+    BothSlot,
+    NativeSlot,
+    Slot,
+    TheirSlot,
+    new_version,
+    new_versions,
+    put_if,
+    versioned_entry,
 )
 
 #: The diskcache tag on every entry this store writes.
@@ -112,7 +123,8 @@ class DiskStore(BaseDiskStore):
         if self._py_key_value:
             self._run(partial(self._write_both, collection, [key], [value_json], ttl, expires_at))
             return
-        name, record = (self._layout.entry_name(collection, key), self._layout.encode(value_json, expires_at))
+        name = self._layout.entry_name(collection, key)
+        record = self._layout.encode(value_json, expires_at, version=new_version(), written_at=self.clock())
         self._run(partial(self._cache.set, name, record, ttl, tag=TAG))
 
     def _put_entries(
@@ -122,8 +134,16 @@ class DiskStore(BaseDiskStore):
             self._run(partial(self._write_both, collection, keys, values_json, ttl, expires_at))
             return
         names = [self._layout.entry_name(collection, key) for key in keys]
-        records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
+        records = self._records(values_json, expires_at)
         self._run(partial(write_many, self._cache, names, records, expire=ttl, tag=TAG))
+
+    def _records(self, values_json: list[str], expires_at: float | None) -> list[str]:
+        """The native records of a batch: each with a version of its own, all written now."""
+        encode, now = (self._layout.encode, self.clock())
+        return [
+            encode(value_json, expires_at, version=version, written_at=now)
+            for value_json, version in zip(values_json, new_versions(len(values_json)), strict=True)
+        ]
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         if self._py_key_value:
@@ -135,6 +155,78 @@ class DiskStore(BaseDiskStore):
             return self._run(partial(self._delete_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         return self._run(partial(delete_many, self._cache, names))
+
+    # -- conditional segment (`conditional.py`) --------------------------------------------------
+
+    def _slot(self, collection: str, key: str) -> Slot:
+        """Where (collection, key) lives: our record, py-key-value's document, or ours else theirs."""
+        theirs = None
+        if self._py_key_value:
+            theirs = TheirSlot(self._cache, py_key_value.LAYOUT.entry_name(collection, key), collection, key)
+            if self._py_key_value_only:
+                return theirs
+        ours = NativeSlot(self._cache, self._layout.entry_name(collection, key), self._layout, tag=TAG, documents=False)
+        return ours if theirs is None else BothSlot(ours, theirs)
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        return self._run(partial(self._read_versioned, collection, key))
+
+    def _read_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        slot = self._slot(collection, key)
+        if not self._py_key_value:
+            return versioned_entry(slot, self.clock())
+        with self._cache.transact():  # two names, read as one
+            return versioned_entry(slot, self.clock())
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        call = partial(
+            self._put_if_locked,
+            collection,
+            key,
+            value,
+            etag=etag,
+            condition=condition,
+            ttl=ttl,
+            expires_at=expires_at,
+            retrieve=retrieve,
+        )
+        return self._run(call)
+
+    def _put_if_locked(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        slot = self._slot(collection, key)
+        with self._cache.transact():
+            return put_if(
+                slot,
+                value,
+                etag=etag,
+                condition=condition,
+                ttl=ttl,
+                expires_at=expires_at,
+                retrieve=retrieve,
+                now=self.clock(),
+            )
 
     # -- optional segments -----------------------------------------------------------------------
 
@@ -206,7 +298,7 @@ class DiskStore(BaseDiskStore):
             py_key_value.write_many(self._cache, collection, keys, values_json, ttl=ttl)
             return
         names = [self._layout.entry_name(collection, key) for key in keys]
-        records = [self._layout.encode(value_json, expires_at) for value_json in values_json]
+        records = self._records(values_json, expires_at)
         with self._cache.transact():
             write_many(self._cache, names, records, expire=ttl, tag=TAG)
             for key in keys:

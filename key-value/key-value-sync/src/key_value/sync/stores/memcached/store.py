@@ -29,16 +29,29 @@ removes both, so py-key-value's copy never comes back once ours expires or goes.
 adds quiet meta gets of py-key-value's items to its delete pipeline; the sync twin reads them only
 for keys it found no live entry of ours for, then sends all deletes unanswered in one request
 ended by a no-op.)
+
+Conditional calls (`put_if`, `delete_if`, `get_entry`) use memcached's CAS uniques: an entry's ETag is
+its item's CAS unique, which every write changes and the server never hands out twice (a record whose
+TTL was refreshed keeps its ETag in the record; see `key_value.shared.layouts.memcached`). A call reads
+the item with a meta get (value, CAS unique, flags; with the default layout, py-key-value's item too,
+in the same round trip), decides the condition on it, then writes with a meta set or delete that
+succeeds only if the CAS unique is still the one read (or, where there was no item, only if there is
+still none). If anything changed in between, nothing was written and the call decides again, so
+every decision is one atomic step for all clients of the server. An unsatisfied call is one round
+trip and reports the current value and ETag; a satisfied write, delete or TTL refresh is two. The
+entry's expiry, to the millisecond, is the record's (as for plain reads), so an item the server still
+keeps after its expiry is absent, and is overwritten only if its CAS unique did not change.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from typing_extensions import Self
 
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.compat.layouts.memcached import (
     PY_KEY_VALUE_MEMCACHED_LAYOUT,
     PyKeyValueMemcachedLayout,
@@ -46,14 +59,25 @@ from key_value.shared.compat.layouts.memcached import (
 )
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import MemcachedV1KeySanitizationStrategy
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, ValueTooLargeError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT, MemcachedLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_seconds_or_none
 from key_value.shared.validation import check_optional_timeout
 from key_value.sync.stores._lazy_client import LazyClient
-from key_value.sync.stores.base import BaseContextManagerStore, Entry, SeedData
-from key_value.sync.stores.memcached.wire import MemcachedClient, MemcachedWire, new_wire
+from key_value.sync.stores.base import BaseConditionalStore, BaseContextManagerStore, Entry, SeedData
+from key_value.sync.stores.memcached.wire import MemcachedClient, MemcachedWire, MetaItem, new_wire
 
 _RELATIVE_LIMIT = 30 * 24 * 3600  # memcached reads a larger expiry as an absolute Unix time
 _LATEST_EXPIRY = 2**31 - 1  # memcached's expiry is a 32-bit signed number
@@ -61,7 +85,19 @@ _FLAGS_MODULUS = 2**32  # memcached's client flags are 32 bits
 _ITEM_OVERHEAD = 64  # memcached's per-item header and line ending, counted against the item size limit
 
 
-class MemcachedStore(BaseContextManagerStore):
+class _Current(NamedTuple):
+    """What a conditional call found: our item's CAS unique, the live entry, its ETag, and py-key-value's item."""
+
+    cas: int | None
+    "Our item's CAS unique, live or not; None if the server has no item of ours (write only if still none)."
+    entry: Entry | None
+    "The live entry (ours, or py-key-value's where the server has no item of ours), or None."
+    etag: str | Absent
+    legacy: MetaItem | None
+    "py-key-value's item of the key (with the default layout), live or not."
+
+
+class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
     """A store on memcached: pass `host=`/`port=`, or your own `client=` (never closed by us).
 
     `timeout` bounds each request in the async twin (aiomcache has no timeouts of its own); the sync
@@ -193,9 +229,14 @@ class MemcachedStore(BaseContextManagerStore):
         else:
             wire.set_many(items, _exptime(ttl), flags)
 
-    def _item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> tuple[bytes, bytes]:
+    def _item(
+        self, collection: str, key: str, value_json: str, expires_at: float | None, *, version: str | None = None
+    ) -> tuple[bytes, bytes]:
         name = self._layout.item_key(collection, key)
-        data = self._layout.encode(name, value_json, expires_at, collection=collection, key=key)
+        if version is None:
+            data = self._layout.encode(name, value_json, expires_at, collection=collection, key=key)
+        else:
+            data = self._layout.encode(name, value_json, expires_at, collection=collection, key=key, version=version)
         if len(data) + len(name) + _ITEM_OVERHEAD > self._item_size_max:
             raise ValueTooLargeError(
                 len(data),
@@ -246,6 +287,97 @@ class MemcachedStore(BaseContextManagerStore):
             if self._live(entry) is not None:
                 live.add(key)
         return live
+
+    # -- conditional segment: meta gets, then meta sets and deletes on the CAS unique read -------------
+    atomicity = Atomicity.ACROSS_PROCESSES
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        name = self._layout.item_key(collection, key)
+        wire = self._clients.get()
+        current = self._current(wire, collection, key, name, self._legacy_name(collection, key))
+        entry = current.entry
+        if entry is None or current.etag is ABSENT:
+            return None
+        ttl = None if entry.expires_at is None else entry.expires_at - self.clock()
+        return VersionedEntry(entry.value, current.etag, ttl, None)
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        if isinstance(self._layout, PyKeyValueMemcachedLayout):
+            self._layout.check_writable(collection)
+        name = self._layout.item_key(collection, key)
+        legacy_name = self._legacy_name(collection, key)
+        wire = self._clients.get()
+        while True:  # each pass is one decision; a pass whose write found the item changed decides again
+            current = self._current(wire, collection, key, name, legacy_name)
+            actual, entry = (current.etag, current.entry)
+            if not holds(condition, etag, actual):
+                return _result(actual, actual, entry and entry.value, satisfied=False, retrieve=retrieve)
+            # py-key-value's copy goes with any write or delete of ours, so it never comes back
+            discard = [] if current.legacy is None or legacy_name is None else [legacy_name]
+            if value is Joker.DELETE_CURRENT:
+                if entry is None or actual is ABSENT:
+                    return _result(actual, ABSENT, None, satisfied=True, retrieve=retrieve)
+                if current.cas is not None:
+                    deleted = wire.meta_delete(name, current.cas, discard)
+                else:  # the live entry is py-key-value's alone
+                    legacy = current.legacy
+                    deleted = legacy is not None and bool(discard) and wire.meta_delete(discard[0], legacy.cas)
+                if deleted:
+                    return _result(actual, ABSENT, None, satisfied=True, retrieve=retrieve)
+                continue
+            version: str | None = None
+            if value is Joker.KEEP_CURRENT:
+                if expires_at is None or entry is None or actual is ABSENT:
+                    return _result(actual, actual, entry and entry.value, satisfied=True, retrieve=retrieve)
+                # memcached cannot change a record without a new CAS unique: the record keeps the ETag
+                value_json, version = (encode_value(entry.value), actual)
+            else:
+                value_json = value
+            _, data = self._item(collection, key, value_json, expires_at, version=version)
+            flags = expiry_flags(expires_at) if self._expiry_in_flags else 0
+            stored = wire.meta_set(name, data, flags=flags, exptime=_exptime(ttl), cas=current.cas, discard=discard)
+            if stored is not None:
+                written = decode_value(value_json) if retrieve else None
+                return _result(actual, version or str(stored), written, satisfied=True, retrieve=retrieve)
+
+    def _current(
+        self, wire: MemcachedWire, collection: str, key: str, name: bytes, legacy_name: bytes | None
+    ) -> _Current:
+        """Our item of the key and, with the default layout, py-key-value's, in one round trip."""
+        ours, legacy = wire.meta_get(name, legacy_name)
+        now = self.clock()
+        if ours is not None:
+            entry = self._layout.decode(ours.data, collection=collection, key=key)
+            if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
+                return _Current(ours.cas, None, ABSENT, legacy)
+            return _Current(ours.cas, entry, entry.version or str(ours.cas), legacy)
+        if legacy is not None:
+            entry = PY_KEY_VALUE_MEMCACHED_LAYOUT.decode(legacy.data, collection=collection, key=key)
+            if entry is not None and (entry.expires_at is None or entry.expires_at > now):
+                return _Current(None, entry, entry.version or str(legacy.cas), legacy)
+        return _Current(None, None, ABSENT, legacy)
+
+    def _legacy_name(self, collection: str, key: str) -> bytes | None:
+        """py-key-value's item of the key where the default layout reads it, else None."""
+        return legacy_names(collection, [key])[0] if self._reads_py_key_value else None
+
+
+def _result(
+    actual: str | Absent, resulting: str | Absent, value: dict[str, Any] | None, *, satisfied: bool, retrieve: bool
+) -> ConditionalResult:
+    """The result; `value` is the entry's after the call (None: absent), reported only with `retrieve`."""
+    return ConditionalResult(satisfied, actual, resulting, value if retrieve else NOT_RETRIEVED)
 
 
 def _owners(collection: str, keys: list[str]) -> dict[bytes, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pymemcache.client.base import Client, PooledClient
 from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
@@ -35,6 +35,61 @@ def reply_error(line: bytes) -> BaseKeyValueError:
     if b"object too large" in line:
         return ValueTooLargeError(message="the entry is larger than memcached's item size limit (its -I setting)")
     return KeyValueStoreError(f"memcached replied {line.strip()!r}")
+
+
+class MetaItem(NamedTuple):
+    """An item as a meta get reports it: its CAS unique, client flags, seconds left (-1: none) and data."""
+
+    cas: int
+    flags: int
+    ttl: int
+    data: bytes
+
+
+def _meta_get_request(key: bytes, other: bytes | None) -> bytes:
+    """A meta get of the item's CAS unique, flags, TTL and value, then a quiet one of `other`'s, and a no-op."""
+    request = b"mg " + key + b" c f t v\r\n"
+    if other is not None:
+        request += b"mg " + other + b" c f t v q\r\n"
+    return request + b"mn\r\n"
+
+
+def _meta_item(line: bytes, data: bytes) -> MetaItem:
+    fields = {token[:1]: token[1:] for token in line.split()[2:]}  # VA <size> c<cas> f<flags> t<ttl>
+    return MetaItem(int(fields[b"c"]), int(fields[b"f"]), int(fields[b"t"]), data)
+
+
+def _meta_set_request(
+    key: bytes, data: bytes, *, flags: int, exptime: int, cas: int | None, discard: Sequence[bytes]
+) -> bytes:
+    """A meta set returning the new CAS unique: only if the item's CAS unique is `cas`, or (None) only if
+    there is no item; then unanswered deletes of `discard`."""
+    mode = b"ME" if cas is None else b"C%d" % cas
+    request = b"ms %s %d c F%d T%d %s\r\n%s\r\n" % (key, len(data), flags, exptime, mode, data)
+    return request + b"".join([b"delete " + name + b" noreply\r\n" for name in discard])
+
+
+def _meta_delete_request(key: bytes, cas: int, discard: Sequence[bytes]) -> bytes:
+    """A meta delete only if the item's CAS unique is `cas`, then unanswered deletes of `discard`."""
+    return b"md %s C%d\r\n" % (key, cas) + b"".join([b"delete " + name + b" noreply\r\n" for name in discard])
+
+
+def _stored_cas(line: bytes) -> int | None:
+    """The new CAS unique of a meta set's `HD c<cas>`; None when it stored nothing (`NS`, `EX`, `NF`)."""
+    if line.startswith(b"HD "):
+        return int(line.split()[1][1:])
+    if line in (b"NS\r\n", b"EX\r\n", b"NF\r\n") or line.startswith((b"NS ", b"EX ", b"NF ")):
+        return None
+    raise reply_error(line)
+
+
+def _deleted(line: bytes) -> bool:
+    """Whether a meta delete deleted (`HD`), or found another CAS unique or nothing (`EX`, `NF`)."""
+    if line.startswith(b"HD"):
+        return True
+    if line.startswith((b"EX", b"NF")):
+        return False
+    raise reply_error(line)
 
 
 class MemcachedWire:
@@ -114,8 +169,73 @@ class MemcachedWire:
             settings = cast("dict[bytes, Any]", self.client.stats("settings"))  # pyright: ignore[reportUnknownMemberType] - untyped *args
         return int(settings.get(b"item_size_max") or 1024 * 1024)
 
+    def meta_get(self, key: bytes, other: bytes | None = None) -> tuple[MetaItem | None, MetaItem | None]:
+        """The item `key` with its CAS unique (None if missing), and `other`'s when given (one round trip)."""
+        found = _parse_meta_items(self._meta(_meta_get_request(key, other)))
+        return (found[0], found[1] if len(found) > 1 else None)
+
+    def meta_set(
+        self, key: bytes, data: bytes, *, flags: int, exptime: int, cas: int | None, discard: Sequence[bytes] = ()
+    ) -> int | None:
+        """Store `data` only if the item's CAS unique is `cas` (None: only if there is no item) and delete
+        the `discard` keys, in one round trip; the new CAS unique, or None if nothing was stored."""
+        request = _meta_set_request(key, data, flags=flags, exptime=exptime, cas=cas, discard=discard)
+        return _stored_cas(self._meta(request + b"mn\r\n"))
+
+    def meta_delete(self, key: bytes, cas: int, discard: Sequence[bytes] = ()) -> bool:
+        """Delete the item only if its CAS unique is `cas`, and the `discard` keys; whether it was deleted."""
+        return _deleted(self._meta(_meta_delete_request(key, cas, discard) + b"mn\r\n"))
+
+    def _meta(self, request: bytes) -> bytes:
+        """Send meta commands ended by a no-op and return the replies before its `MN` (pymemcache has no
+        meta commands). The connection is dropped unless the replies parse whole: data holding an `MN` line
+        (never JSON, which has no raw line breaks) would end the read early."""
+        with _translated(), self._connection() as client:
+            reply = client.raw_command(request[:-2], b"MN\r\n")  # raw_command ends the request itself
+            if not _whole(reply):
+                client.close()
+                raise KeyValueStoreError("memcached's reply to a meta command was cut short")
+            return reply
+
     def close(self) -> None:
         self.client.close()
+
+
+def _parse_meta_items(reply: bytes) -> list[MetaItem | None]:
+    """The items of meta get replies (`VA <size> <flags>` and the data, or `EN`), as `_whole` checked them."""
+    found: list[MetaItem | None] = []
+    position = 0
+    while position < len(reply):
+        end = reply.index(b"\r\n", position) + 2
+        line = reply[position:end]
+        if line.startswith(b"VA "):
+            position = end + int(line.split()[1]) + 2
+            found.append(_meta_item(line, reply[end : position - 2]))
+        elif line == b"EN\r\n":
+            found.append(None)
+            position = end
+        else:
+            raise reply_error(line)
+    return found
+
+
+def _whole(reply: bytes) -> bool:
+    """Whether the replies end where their sizes say (not inside an item's data)."""
+    position = 0
+    while position < len(reply):
+        end = reply.find(b"\r\n", position)
+        if end < 0:
+            return False
+        line = reply[position : end + 2]
+        position = end + 2
+        if line.startswith(b"VA "):
+            parts = line.split()
+            if len(parts) < 2 or not parts[1].isdigit():
+                return False
+            position += int(parts[1]) + 2
+            if position > len(reply) or reply[position - 2 : position] != b"\r\n":
+                return False
+    return position == len(reply)
 
 
 @contextmanager

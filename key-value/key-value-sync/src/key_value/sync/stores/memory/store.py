@@ -28,6 +28,9 @@ from key_value.shared.conditional import (
     ConditionalResult,
     Joker,
     VersionedEntry,
+    check_condition,
+    check_etag,
+    check_retrieve,
     holds,
 )
 from key_value.shared.errors import InvalidArgumentError
@@ -336,10 +339,52 @@ class MemoryStore(
             _value_of(record), str(record[3]), None if expires_at is None else expires_at - self.clock(), record[4]
         )
 
+    @public_api
+    def get_entry(self, key: str, *, collection: str | None = None) -> VersionedEntry | None:
+        """Return the live entry (value, ETag, seconds left, write time), or None if missing or expired."""
+        collection = self._one_key(key, collection)  # a fast path, as `get` is: no hook hop
+        with self._lock:
+            record = self._lookup(collection, key)
+        return None if record is None else self._versioned(record)
+
     def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
         with self._lock:
             record = self._lookup(collection, key)
         return None if record is None else self._versioned(record)
+
+    @public_api
+    def put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition = Condition.SAME,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+        retrieve: bool = True,
+    ) -> ConditionalResult:
+        """Write `value` (or apply a joker) if `condition` holds between the current ETag and `etag`."""
+        collection = self._one_key(key, collection)  # BaseConditionalStore's checks, with `put`'s snapshot
+        expected = etag if etag.__class__ is str and etag else check_etag(etag)
+        if condition.__class__ is not Condition:
+            check_condition(condition)
+        seconds = check_ttl(ttl)
+        if retrieve.__class__ is not bool:
+            check_retrieve(retrieve)
+        if isinstance(value, Joker):
+            return self._apply_if(
+                collection, key, value, None, expected=expected, condition=condition, seconds=seconds, retrieve=retrieve
+            )
+        return self._apply_if(
+            collection,
+            key,
+            *_snapshot(value),
+            expected=expected,
+            condition=condition,
+            seconds=seconds,
+            retrieve=retrieve,
+        )
 
     def _put_if(
         self,
@@ -353,26 +398,50 @@ class MemoryStore(
         expires_at: float | None,
         retrieve: bool,
     ) -> ConditionalResult:
+        return self._apply_if(
+            collection, key, value, None, expected=etag, condition=condition, seconds=ttl, retrieve=retrieve
+        )
+
+    def _apply_if(
+        self,
+        collection: str,
+        key: str,
+        payload: Any,
+        plan: Plan | None,
+        *,
+        expected: str | Absent,
+        condition: Condition,
+        seconds: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        """The check and its effect, as one step under the lock; `payload` is a snapshot, JSON text or a joker."""
+        now = self.clock()
+        expires_at = None if seconds is None else now + seconds
         with self._lock:
             record = self._lookup(collection, key)
             actual: str | Absent = ABSENT if record is None else str(record[3])
-            if not holds(condition, etag, actual):
-                result = record
-                satisfied = False
-            elif value is Joker.DELETE_CURRENT:
+            if actual != expected if condition is Condition.SAME else not holds(condition, expected, actual):
+                result, satisfied = (record, False)
+            elif payload is Joker.DELETE_CURRENT:
                 if record is not None:
                     self._pop_live(collection, key)
                 result, satisfied = (None, True)
-            elif value is Joker.KEEP_CURRENT:
+            elif payload is Joker.KEEP_CURRENT:
                 if record is not None and expires_at is not None:
                     record = (record[0], expires_at, record[2], record[3], record[4])
                     self._store(collection, key, record)
                 result, satisfied = (record, True)
             else:
-                record = (value, expires_at, None, next(self._versions), self.clock())
-                self._store(collection, key, record)
-                self._reclaim()
-                result, satisfied = (record, True)
+                version = next(self._versions)
+                result = (payload, expires_at, plan, version, now)
+                self._store(collection, key, result)
+                if self._expiries:
+                    self._reclaim()
+                if not retrieve:
+                    return ConditionalResult(
+                        satisfied=True, actual_etag=actual, resulting_etag=str(version), value=NOT_RETRIEVED
+                    )
+                satisfied = True
         resulting: str | Absent = ABSENT if result is None else str(result[3])
         if not retrieve:
             return ConditionalResult(satisfied, actual, resulting, NOT_RETRIEVED)

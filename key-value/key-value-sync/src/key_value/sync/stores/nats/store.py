@@ -12,6 +12,16 @@ seconds), by which readers hide it to the millisecond. A delete writes a purge m
 PURGE` with `Nats-Rollup: sub`) that drops the entry at once and itself expires a second later;
 readers and `keys()` never show markers.
 
+Conditional calls use JetStream's optimistic concurrency: a write carries
+`Nats-Expected-Last-Subject-Sequence`, so it lands only if the subject's last message is still the one
+the decision was made on (0: none), for every client of the server. An entry's ETag is its message's
+stream sequence (never reused while the stream lives), followed by `:<KV-Expires-At>` when it expires,
+so that `put_if` with an ETag can tell on its own whether the write it names is still live and publish
+at once, in one round trip; any other call, or a refused publish, reads the subject and decides on what
+it holds (an entry past `KV-Expires-At` but not yet removed by the server is absent, and a write over it
+expects its sequence). A TTL refresh (`KEEP_CURRENT`) republishes the value, so its message carries the
+entry's ETag and write time in `KV-ETag` and `KV-Written-At`.
+
 Bulk calls send their requests together (one direct get or publish per key, awaited as one batch), so
 a bulk call costs one round trip of latency, not one per key. Enumeration reads only headers, through
 an ephemeral consumer that delivers the last message per subject.
@@ -47,6 +57,17 @@ from nats.js.errors import APIError, NoStreamResponseError, NotFoundError, Servi
 from typing_extensions import Self
 
 from key_value.shared.codec import decode_value
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
 from key_value.shared.errors import (
     DeserializationError,
     InvalidArgumentError,
@@ -60,6 +81,7 @@ from key_value.shared.urls import merge_options, parse_store_url, url_bool
 from key_value.shared.validation import check_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import (
+    BaseConditionalStore,
     BaseContextManagerStore,
     BaseDestroyCollectionStore,
     BaseDestroyStore,
@@ -76,6 +98,9 @@ DEFAULT_BUCKET = "kv_store"
 #: The oldest nats-server with per-message TTL (ADR-43).
 MIN_SERVER_VERSION = (2, 11)
 EXPIRES_HEADER = "KV-Expires-At"
+#: Headers of a TTL refresh: the entry's ETag and write time, which the refresh keeps.
+ETAG_HEADER = "KV-ETag"
+WRITTEN_HEADER = "KV-Written-At"
 _MARKER = {"KV-Operation": "PURGE", "Nats-Rollup": "sub", "Nats-TTL": "1s"}
 _EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
 _WRONG_LAST_SEQUENCE = 10071  # JetStream's error code when that expectation fails
@@ -126,6 +151,7 @@ class NATSStore(
     BaseEnumerateCollectionsStore,
     BaseDestroyStore,
     BaseDestroyCollectionStore,
+    BaseConditionalStore,
     BaseContextManagerStore,
 ):
     """A store in one NATS JetStream key-value bucket (nats-server 2.11+, started with JetStream).
@@ -296,18 +322,9 @@ class NATSStore(
         subjects = [entry_subject(self._prefix, token, key) for key in keys]
         connection = self._connection()
         payloads = [value.encode() for value in values_json]
-        limit = connection.client.max_payload - _HEADER_ALLOWANCE
         for key, payload in zip(keys, payloads, strict=True):
-            if len(payload) > limit:
-                raise ValueTooLargeError(
-                    len(payload),
-                    limit,
-                    key=key,
-                    message="value is larger than the NATS server accepts (its max_payload)",
-                )
-        headers = None
-        if ttl is not None and expires_at is not None:
-            headers = {"Nats-TTL": f"{math.ceil(ttl)}s", EXPIRES_HEADER: repr(expires_at)}
+            _check_size(connection, key, payload)
+        headers = _expiry_headers(ttl, expires_at) or None
         messages = [(subject, payload, headers) for subject, payload in zip(subjects, payloads, strict=True)]
         self._publish(connection, messages)
 
@@ -354,6 +371,77 @@ class NATSStore(
         if doomed:
             self._publish(self._connection(), doomed, guarded=True)
         return live
+
+    # -- conditional segment --------------------------------------------------------------------
+    # Every write below expects the subject's last sequence to be the one the decision was made on: the
+    # server applies it only then, for all clients at once. A refused write means the subject moved on,
+    # and the call decides again on what it holds now.
+    atomicity = Atomicity.ACROSS_PROCESSES
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        current = _current(self._messages(collection, [key])[0], self.clock())
+        if current.message is None or isinstance(current.etag, Absent):
+            return None
+        expires_at = current.expires_at
+        ttl = None if expires_at is None else expires_at - self.clock()
+        return VersionedEntry(decode_value(current.data()), current.etag, ttl, current.written_at())
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        subject = entry_subject(self._prefix, encode_token(collection), key)
+        connection = self._connection()
+        payload = b"" if isinstance(value, Joker) else value.encode()
+        _check_size(connection, key, payload)
+        headers = _MARKER if value is Joker.DELETE_CURRENT else _expiry_headers(ttl, expires_at)
+        if condition is Condition.SAME and value is not Joker.KEEP_CURRENT:
+            # One round trip: an ETag names its message's sequence (and expiry), so the publish itself checks it.
+            if isinstance(etag, Absent):
+                expected = None if value is Joker.DELETE_CURRENT else 0  # deleting nothing writes nothing
+            else:
+                expected = _named_sequence(etag, self.clock())
+            if expected is not None:
+                sequence = self._publish_expecting(connection, subject, payload, headers, expected)
+                if sequence is not None:
+                    return _written(etag, value, sequence, headers, retrieve=retrieve)
+        while True:
+            current = _current(self._messages(collection, [key])[0], self.clock())
+            actual = current.etag
+            if not holds(condition, etag, actual):
+                return _unchanged(current, satisfied=False, retrieve=retrieve)
+            if value is Joker.KEEP_CURRENT or (value is Joker.DELETE_CURRENT and isinstance(actual, Absent)):
+                if isinstance(actual, Absent) or ttl is None:  # nothing to write
+                    return _unchanged(current, satisfied=True, retrieve=retrieve)
+                payload = current.data()
+                headers = {**_expiry_headers(ttl, expires_at), ETAG_HEADER: actual, WRITTEN_HEADER: current.written()}
+            sequence = self._publish_expecting(connection, subject, payload, headers, current.sequence)
+            if sequence is not None:
+                return _written(actual, value, sequence, headers, retrieve=retrieve, kept=payload)
+
+    def _publish_expecting(
+        self, connection: _Connection, subject: str, payload: bytes, headers: Mapping[str, str], expected: int
+    ) -> int | None:
+        """Publish if the subject's last sequence is still `expected` (0: it has none): the new sequence, or None."""
+        js = connection.js
+        guarded = {**headers, _EXPECTED_LAST_SEQUENCE: str(expected)}
+        try:
+            ack = run(lambda: js.publish(subject, payload, headers=guarded))
+        except APIError as exc:
+            if exc.err_code == _WRONG_LAST_SEQUENCE:
+                return None
+            raise _store_error(exc) from exc
+        except _CLIENT_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return ack.seq
 
     # -- enumeration and destruction ------------------------------------------------------------
 
@@ -465,15 +553,135 @@ def _is_live(headers: Mapping[str, str] | None, now: float) -> bool:
 
 def _entry(message: RawStreamMsg) -> Entry | None:
     """The entry a message holds; None for a delete marker."""
-    headers = cast("dict[str, str]", message.headers or {})  # nats-py leaves RawStreamMsg.headers untyped
-    if headers.get("KV-Operation") in ("DEL", "PURGE") or "Nats-Marker-Reason" in headers:
+    headers = _headers(message)
+    if _is_marker(headers):
         return None
+    return Entry(decode_value(message.data or b""), _expires_at(headers))
+
+
+def _headers(message: RawStreamMsg) -> dict[str, str]:
+    return cast("dict[str, str]", message.headers or {})  # nats-py leaves RawStreamMsg.headers untyped
+
+
+def _is_marker(headers: Mapping[str, str]) -> bool:
+    return headers.get("KV-Operation") in ("DEL", "PURGE") or "Nats-Marker-Reason" in headers
+
+
+def _expires_at(headers: Mapping[str, str]) -> float | None:
     expires = headers.get(EXPIRES_HEADER)
     try:
-        expires_at = None if expires is None else float(expires)
+        return None if expires is None else float(expires)
     except ValueError as exc:
         raise DeserializationError(f"stored {EXPIRES_HEADER} header is not a number: {expires!r}") from exc
-    return Entry(decode_value(message.data or b""), expires_at)
+
+
+def _check_size(connection: _Connection, key: str, payload: bytes) -> None:
+    limit = connection.client.max_payload - _HEADER_ALLOWANCE
+    if len(payload) > limit:
+        raise ValueTooLargeError(
+            len(payload), limit, key=key, message="value is larger than the NATS server accepts (its max_payload)"
+        )
+
+
+def _expiry_headers(ttl: float | None, expires_at: float | None) -> dict[str, str]:
+    """`Nats-TTL` (whole seconds, rounded up, for the server) and `KV-Expires-At` (for readers); none without TTL."""
+    if ttl is None or expires_at is None:
+        return {}
+    return {"Nats-TTL": f"{math.ceil(ttl)}s", EXPIRES_HEADER: repr(expires_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """A subject's last message as a conditional call sees it."""
+
+    sequence: int
+    "The message's stream sequence; 0 when the subject has none."
+    etag: str | Absent
+    message: RawStreamMsg | None = None
+    "The live entry's message; None when absent (no message, a marker, or expired)."
+    expires_at: float | None = None
+
+    def data(self) -> bytes:
+        return b"" if self.message is None else self.message.data or b""
+
+    def value(self) -> dict[str, Any] | None:
+        return None if self.message is None else decode_value(self.data())
+
+    def written(self) -> str:
+        """When the entry was written, as the text of `KV-Written-At` (the message's time if not a refresh)."""
+        assert self.message is not None
+        carried = _headers(self.message).get(WRITTEN_HEADER)
+        if carried is not None:
+            return carried
+        return "" if self.message.time is None else repr(self.message.time.timestamp())
+
+    def written_at(self) -> float | None:
+        try:
+            return float(self.written())
+        except ValueError:
+            return None
+
+
+def _current(message: RawStreamMsg | None, now: float) -> _Current:
+    """What `message` (a subject's last, or None) holds at `now`: its ETag if a live entry, else ABSENT."""
+    if message is None:
+        return _Current(0, ABSENT)
+    sequence = message.seq or 0
+    headers = _headers(message)
+    if _is_marker(headers):
+        return _Current(sequence, ABSENT)
+    expires_at = _expires_at(headers)
+    if expires_at is not None and expires_at <= now:
+        return _Current(sequence, ABSENT)
+    return _Current(sequence, headers.get(ETAG_HEADER) or _etag(sequence, headers), message, expires_at)
+
+
+def _etag(sequence: int, headers: Mapping[str, str]) -> str:
+    """A written message's ETag: its sequence, and `:<KV-Expires-At>` if it expires."""
+    expires = headers.get(EXPIRES_HEADER)
+    return str(sequence) if expires is None else f"{sequence}:{expires}"
+
+
+def _named_sequence(etag: str, now: float) -> int | None:
+    """The sequence of the write `etag` names if that write is live by its own expiry, else None.
+
+    None too for anything not shaped like our ETags; then the caller reads the subject and compares.
+    """
+    sequence, _, expires = etag.partition(":")
+    if not (sequence.isascii() and sequence.isdigit()) or sequence.startswith("0"):
+        return None
+    if expires:
+        try:
+            if float(expires) <= now:
+                return None
+        except ValueError:
+            return None
+    return int(sequence)
+
+
+def _written(
+    actual: str | Absent,
+    value: str | Joker,
+    sequence: int,
+    headers: Mapping[str, str],
+    *,
+    retrieve: bool,
+    kept: bytes = b"",
+) -> ConditionalResult:
+    """The result of a write that landed as `sequence`: a new value, a deletion, or a TTL refresh."""
+    if value is Joker.DELETE_CURRENT:
+        resulting, after = (ABSENT, None)
+    elif value is Joker.KEEP_CURRENT:
+        resulting, after = (actual, kept)
+    else:
+        resulting, after = (_etag(sequence, headers), value)
+    shown = NOT_RETRIEVED if not retrieve else None if after is None else decode_value(after)
+    return ConditionalResult(satisfied=True, actual_etag=actual, resulting_etag=resulting, value=shown)
+
+
+def _unchanged(current: _Current, *, satisfied: bool, retrieve: bool) -> ConditionalResult:
+    """The result of a call that wrote nothing: the entry as it stands."""
+    return ConditionalResult(satisfied, current.etag, current.etag, current.value() if retrieve else NOT_RETRIEVED)
 
 
 _CLIENT_ERRORS = (nats.errors.Error, OSError, asyncio.TimeoutError)

@@ -12,7 +12,9 @@ milliseconds).
 Every operation is one round trip: `get` is one GET, `ttl` a GET and PTTL pipelined, `get_many` one
 MGET, `ttl_many` pipelined GETs and PTTLs, `put` one SET (with PX when there is a TTL; a SET
 without PX clears an old TTL), `put_many` one MSET or, with a TTL, pipelined SETs, `delete_many` one
-DEL. Enumeration follows SCAN cursors to the end on every primary.
+DEL. Enumeration follows SCAN cursors to the end on every primary. The conditional calls
+(`get_entry`, `put_if`, `delete_if`, ...) are one EVALSHA each (`_resp.conditional`: the ETag is
+the SHA-1 of the stored bytes, atomic across processes).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from redis import Redis, RedisCluster
 from redis.client import Pipeline
 from redis.cluster import ClusterPipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from typing_extensions import Self
 
@@ -42,6 +44,7 @@ from key_value.sync.stores._resp import (
     milliseconds,
     values_with_ttl,
 )
+from key_value.sync.stores._resp.conditional import LuaScript, ScriptedConditional, cluster_refused
 from key_value.sync.stores._resp.py_key_value import PyKeyValueData, resp_layout
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
@@ -66,6 +69,7 @@ class RedisStore(
     BaseDestroyStore,
     BaseDestroyCollectionStore,
     BaseContextManagerStore,
+    ScriptedConditional,
 ):
     """A store on Redis: pass `url=`, or `host=`/`port=`/`db=`..., or your own `client=` (never closed by us).
 
@@ -241,6 +245,20 @@ class RedisStore(
         with _TRANSLATED:
             client.set(name, value)
 
+    # -- conditional ----------------------------------------------------------------------------
+
+    def _run_script(self, script: LuaScript, keys: list[str], args: list[str]) -> Any:
+        client = self._clients.get()
+        if len(keys) > 1 and isinstance(client, RedisCluster):
+            raise cluster_refused()
+        scripting = cast("_Scripting", client)
+        with _TRANSLATED:
+            try:
+                return scripting.evalsha(script.sha, len(keys), *keys, *args)
+            except NoScriptError:  # a server that has not seen it (or flushed its scripts) learns it once
+                scripting.script_load(script.text)
+                return scripting.evalsha(script.sha, len(keys), *keys, *args)
+
     # -- enumeration and destruction ------------------------------------------------------------
 
     def _delete_names(self, names: list[Any]) -> int:
@@ -288,6 +306,14 @@ class _Pipelining(Protocol):
     """`pipeline()` as both kinds of client have it (the sync ones leave `shard_hint` untyped)."""
 
     def pipeline(self, *, transaction: bool) -> Pipeline | ClusterPipeline: ...
+
+
+class _Scripting(Protocol):
+    """EVALSHA and SCRIPT LOAD as both kinds of client have them (typed loosely by redis-py)."""
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: str) -> Any: ...
+
+    def script_load(self, script: str) -> Any: ...
 
 
 class _Deleting(Protocol):

@@ -11,7 +11,9 @@ their `kv:{` prefix. The value is the entry's JSON text; the expiry is the serve
 Every operation is one round trip: `get` is one GET, `get_many` one MGET, `put` one SET (with a
 millisecond expiry when there is a TTL; a SET without one clears an old TTL), `put_many` one MSET or,
 with a TTL, a batch of SETs, `delete_many` one DEL, and `ttl`/`ttl_many` a batch of GETs and PTTLs.
-Enumeration follows SCAN cursors to the end (GLIDE's cluster cursor visits every node).
+Enumeration follows SCAN cursors to the end (GLIDE's cluster cursor visits every node). The
+conditional calls (`get_entry`, `put_if`, `delete_if`, ...) are one script invocation each
+(`_resp.conditional`: the ETag is the SHA-1 of the stored bytes, atomic across processes).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from glide_sync import (
     GlideClusterClientConfiguration,
     GlideError,
     NodeAddress,
+    Script,
     ServerCredentials,
+    TEncodable,
 )
 from glide_sync import ConnectionError as GlideConnectionError
 from glide_sync import TimeoutError as GlideTimeoutError
@@ -53,6 +57,7 @@ from key_value.sync.stores._resp import (
     milliseconds,
     values_with_ttl,
 )
+from key_value.sync.stores._resp.conditional import GET_ENTRY, PUT_IF, LuaScript, ScriptedConditional, cluster_refused
 from key_value.sync.stores._resp.py_key_value import PyKeyValueData, resp_layout
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
@@ -80,6 +85,7 @@ class ValkeyStore(
     BaseDestroyStore,
     BaseDestroyCollectionStore,
     BaseContextManagerStore,
+    ScriptedConditional,
 ):
     """A store on Valkey: pass `url=`, or `host=`/`port=`/`db=`..., a GLIDE `config=`, or your own `client=`.
 
@@ -252,6 +258,16 @@ class ValkeyStore(
         with self._translated(client):
             client.set(name, value)
 
+    def _run_script(self, script: LuaScript, keys: list[str], args: list[str]) -> Any:
+        client = self._client()
+        if len(keys) > 1 and isinstance(client, GlideClusterClient):
+            raise cluster_refused()
+        with self._translated(client):  # GLIDE sends EVALSHA, and loads the script on NOSCRIPT
+            # GLIDE types its reply partly Unknown
+            return cast("Any", client).invoke_script(
+                _SCRIPTS[script], keys=cast("list[TEncodable]", keys), args=cast("list[TEncodable]", args)
+            )
+
     def _run_batch(self, fill: Callable[[Batch | ClusterBatch], None]) -> list[Any]:
         """Send the commands `fill` adds as one non-atomic batch (a pipeline: one round trip)."""
         client = self._client()
@@ -320,6 +336,10 @@ class _Translated:
             if isinstance(exc, ClosingError):
                 self._clients.discard(self._client)
             raise _TRANSLATED.error(exc) from exc
+
+
+#: GLIDE's handles of the conditional scripts (it keeps each script's text for EVALSHA's NOSCRIPT fallback).
+_SCRIPTS = {script: Script(script.text) for script in (GET_ENTRY, PUT_IF)}
 
 
 def _expiry(ttl: float) -> ExpirySet:
