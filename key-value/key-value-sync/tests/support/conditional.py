@@ -475,7 +475,10 @@ class ConditionalContractTests:
         kv = conditional(store)
         if kv.atomicity is not Atomicity.ACROSS_PROCESSES:
             pytest.skip(f"conditional calls are atomic {kv.atomicity.value}, not across processes")
-        options = request.getfixturevalue("store_options")
+        try:
+            options = request.getfixturevalue("store_options")
+        except pytest.FixtureLookupError:  # a wrapper stack: its store's own test class races processes
+            pytest.skip("no `store_options`: the store's own test class runs the cross-process race")
         path = f"{type(store).__module__}:{type(store).__qualname__}"
         # The worker derives each twin's class from the async one (joined: the generator renames literals).
         spec = {
