@@ -45,6 +45,16 @@ class TestFileTreeStoreWithV1Strategies(ContractTests):
     async def store(self, tmp_path: Path) -> FileTreeStore:
         return v1_store(tmp_path)
 
+    #: See `TestFileTreeStore.race_increments` (test_filetree.py).
+    race_increments = 250
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        """The racing processes cannot be handed strategy objects (their options are JSON): they open the
+        directory with py-key-value's exact layout, which keeps the race's plain names as the V1 strategies
+        do, so both address the same file (`race/across.json`) and read its ETag the same way."""
+        return {"data_directory": str(tmp_path), "layout": "py-key-value"}
+
 
 def entry_files(directory: Path) -> set[str]:
     """The entry files below `directory` (not its py-key-value `-info.json` files, nor our dot-files)."""

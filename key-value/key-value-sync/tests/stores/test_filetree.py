@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +21,9 @@ from key_value.shared.errors import InvalidArgumentError, PathSecurityError, Sto
 from key_value.shared.layouts.filetree import NativeFileTreeLayout
 from key_value.shared.naming import is_hashed_component, path_component
 from key_value.shared.records import encode_record
+from key_value.sync.conditional import ABSENT, KEEP_CURRENT
 from key_value.sync.stores.filetree import FileTreeStore
+from key_value.sync.stores.filetree import files as files_module
 from key_value.sync.stores.filetree import store as store_module
 from key_value.sync.stores.filetree import tree as tree_module
 from key_value.sync.stores.filetree.files import read_file
@@ -68,9 +72,17 @@ def frozen_clock(store: FileTreeStore) -> list[float]:
 
 
 class TestFileTreeStore(ContractTests):
+    #: Every conditional write fsyncs its file and the directory, so the 8 racing processes commit 400
+    #: to 800 increments a second on this 2-core machine: 8 x 250 takes 2.5-5 s, 8 x 1000 took 10-22 s.
+    race_increments = 250
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> FileTreeStore:
         return FileTreeStore(data_directory=tmp_path / "data")
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"data_directory": str(tmp_path / "data")}
 
 
 class TestContainment:
@@ -337,6 +349,110 @@ class TestInjectedLayout:
             )
 
 
+class TestConditionalOnDisk:
+    def test_records_carry_etag_and_write_time(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        before = time.time()
+        result = store.put_if("key", {"v": 1}, etag=ABSENT, collection="c", ttl=5)
+        record = json.loads(entry_file(data, "c", "key").read_text())
+        assert sorted(record) == ["collection", "etag", "expires_at", "key", "value"]
+        assert record["etag"] == result.resulting_etag
+        entry = store.get_entry("key", collection="c")
+        assert entry is not None
+        assert entry.written_at is not None
+        assert entry.written_at == pytest.approx(entry_file(data, "c", "key").stat().st_mtime, abs=1e-6)  # the mtime
+        assert before - 1 <= entry.written_at <= time.time() + 1
+        time.sleep(0.05)
+        refreshed = store.put_if("key", KEEP_CURRENT, etag=entry.etag, collection="c", ttl=60)
+        assert refreshed.resulting_etag == entry.etag
+        after = store.get_entry("key", collection="c")
+        assert after is not None
+        assert (after.etag, after.written_at) == (entry.etag, entry.written_at)  # a refresh is not a write
+        store.put("key", {"v": 1}, collection="c")
+        again = json.loads(entry_file(data, "c", "key").read_text())
+        assert again["etag"] != record["etag"]  # a plain write draws a new ETag too
+
+    def test_records_from_before_etags(self, tmp_path: Path) -> None:
+        """A record without an ETag is named by a hash of its bytes; a TTL refresh keeps that name."""
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        store.put("other", {"v": 0}, collection="c")
+        path = entry_file(data, "c", "key")
+        path.write_text(encode_record('{"v":1}', None, collection="c", key="key"))
+        entry = store.get_entry("key", collection="c")
+        assert entry is not None
+        assert entry.value == {"v": 1}
+        assert entry.written_at == pytest.approx(path.stat().st_mtime, abs=1e-6)
+        refreshed = store.put_if("key", KEEP_CURRENT, etag=entry.etag, collection="c", ttl=60)
+        assert refreshed.satisfied
+        assert refreshed.resulting_etag == entry.etag
+        assert json.loads(path.read_text())["etag"] == entry.etag
+        assert store.put_if("key", {"v": 2}, etag=entry.etag, collection="c").satisfied
+
+    def test_failed_checks_leave_nothing(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        assert not store.put_if("key", {"v": 1}, etag="0123456789abcdef", collection="none").satisfied
+        assert store.delete_if("key", etag=ABSENT, collection="none").satisfied
+        assert store.put_if("key", KEEP_CURRENT, etag=ABSENT, collection="none", ttl=5).satisfied
+        assert not (data / path_component("none")).exists()  # no collection made for writes that did not happen
+        store.put("key", {"v": 1}, collection="c")
+        assert not store.put_if("key", {"v": 2}, etag=ABSENT, collection="c").satisfied
+        assert names_in(data / "c") == [".collection.json", "key.json"]  # the written-ahead temp file is gone
+
+    def test_expired_entry_is_absent_and_removed(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        now = frozen_clock(store)
+        store.put("key", {"v": 1}, collection="c", ttl=5)
+        entry = store.get_entry("key", collection="c")
+        assert entry is not None
+        now[0] += 10
+        result = store.delete_if("key", etag=entry.etag, collection="c")
+        assert (result.satisfied, result.actual_etag) == (False, ABSENT)
+        assert not entry_file(data, "c", "key").exists()
+
+    def test_a_held_lock_makes_conditional_writes_wait(self, tmp_path: Path) -> None:
+        """What another process holding the directory's lock looks like: the check waits for it."""
+        data = tmp_path / "data"
+        store = FileTreeStore(data_directory=data)
+        store.put("key", {"v": 1}, collection="c")
+        entry = store.get_entry("key", collection="c")
+        assert entry is not None
+        directory = str(data / "c")
+        order: list[str] = []
+        holding, release = (threading.Event(), threading.Event())
+
+        def holder() -> None:
+            with files_module.locked(directory):
+                holding.set()
+                release.wait(5)
+                entry_file(data, "c", "key").write_text(
+                    encode_record('{"v":"meanwhile"}', None, collection="c", key="key")
+                )
+                order.append("holder")
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        assert holding.wait(5)
+        threading.Timer(0.3, release.set).start()
+        result = store.put_if("key", {"v": 2}, etag=entry.etag, collection="c")
+        order.append("put_if")
+        thread.join()
+        assert order == ["holder", "put_if"]
+        assert not result.satisfied  # it saw the holder's write, not the value it read before
+        assert result.value == {"v": "meanwhile"}
+
+    def test_destroy_between_calls(self, tmp_path: Path) -> None:
+        store = FileTreeStore(data_directory=tmp_path / "data")
+        first = store.put_if("key", {"v": 1}, etag=ABSENT, collection="c")
+        assert store.destroy_collection("c") is True
+        assert not store.put_if("key", {"v": 2}, etag=first.resulting_etag, collection="c").satisfied
+        assert store.put_if("key", {"v": 3}, etag=ABSENT, collection="c").satisfied
+        assert store.get("key", collection="c") == {"v": 3}
+
+
 class TestWorkerThreadHops:
     def test_bulk_operations_use_one_hop(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         store = FileTreeStore(data_directory=tmp_path / "data")
@@ -355,3 +471,20 @@ class TestWorkerThreadHops:
         store.ttl_many(keys, collection="c")
         assert store.delete_many(keys, collection="c") == 100
         assert hops == ["put_entries", "get_entries", "get_entries", "delete_entries"]
+
+    def test_conditional_calls_use_one_hop(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store = FileTreeStore(data_directory=tmp_path / "data")
+        store.setup()
+        original = store_module._run  # pyright: ignore[reportPrivateUsage]
+        hops: list[str] = []
+
+        def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            hops.append(function.__name__)
+            return original(function, *args, **kwargs)
+
+        monkeypatch.setattr(store_module, "_run", counting_run)
+        inserted = store.put_if("key", {"v": 1}, etag=ABSENT)
+        store.get_entry("key")
+        store.put_if("key", KEEP_CURRENT, etag=inserted.resulting_etag, ttl=60)
+        store.delete_if("key", etag=inserted.resulting_etag)
+        assert hops == ["put_if", "get_versioned", "put_if", "put_if"]

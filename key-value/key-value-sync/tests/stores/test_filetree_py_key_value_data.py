@@ -21,6 +21,7 @@ import pytest
 
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.shared.naming import path_component
+from key_value.sync.conditional import ABSENT, ANY, KEEP_CURRENT
 from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.filetree import (
     FileTreeStore,
@@ -85,9 +86,16 @@ def holds_as_a_file_name(name: str) -> bool:
 
 
 class TestFileTreeStoreWithPyKeyValueLayout(ContractTests):
+    #: See `TestFileTreeStore.race_increments` (test_filetree.py).
+    race_increments = 250
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> FileTreeStore:
         return FileTreeStore(data_directory=tmp_path / "data", layout="py-key-value")
+
+    @pytest.fixture
+    def store_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"data_directory": str(tmp_path / "data"), "layout": "py-key-value"}
 
     @pytest.mark.parametrize("name", AWKWARD_NAMES, ids=range(len(AWKWARD_NAMES)))
     def test_awkward_names(self, store: KeyValue, name: str) -> None:
@@ -101,6 +109,22 @@ class TestFileTreeStoreWithPyKeyValueLayout(ContractTests):
             store.put("key", {"name": name}, collection=name)
         assert isinstance(store, FileTreeStore)
         assert store.collections() == []
+
+    def test_conditional_write_seen_by_plain_reads(self, store: KeyValue) -> None:
+        """The contract's names hold a `/`, which this layout refuses before writing; the same checks on others."""
+        assert isinstance(store, FileTreeStore)
+        with pytest.raises(InvalidKeyError):
+            store.put_if("a/b::c", {"v": 1}, etag=ABSENT, collection="x::y")
+        value: dict[str, Any] = {"nested": {"list": [1, 2.5, "three", None, True]}, "big": 2**70, "u": "é🙂"}
+        assert store.put_if("a b::c", value, etag=ABSENT, collection="x::y").satisfied
+        assert store.get("a b::c", collection="x::y") == value
+        assert store.get_many(["a b::c"], collection="x::y") == [value]
+        entry = store.get_entry("a b::c", collection="x::y")
+        assert entry is not None
+        assert entry.value == value
+        assert store.put_if("a b::c", {"v": 2}, etag=entry.etag, condition=ANY, collection="x::y").satisfied
+        assert store.get("a b::c", collection="x::y") == {"v": 2}
+        assert store.delete("a b::c", collection="x::y") is True
 
     @pytest.mark.parametrize(("first", "second"), COLLIDING_PAIRS)
     def test_no_collisions(self, store: KeyValue, first: tuple[str, str], second: tuple[str, str]) -> None:
@@ -266,6 +290,51 @@ class TestTransparentReads:
         store.cull()
         assert not (tmp_path / "mcp-oauth-proxy-tokens" / "Tok.en.json").exists()
         assert (tmp_path / "mcp-oauth-proxy-clients" / "client-123.json").exists()
+
+    def test_conditional_calls_on_py_key_values_entries(self, tmp_path: Path) -> None:
+        """ETags of py-key-value's files (shared path and a path of its own); a write leaves one live copy."""
+        upstream_write(tmp_path)
+        store = FileTreeStore(data_directory=tmp_path)
+        before = time.time()
+        shared = store.get_entry("client-123", collection="mcp-oauth-proxy-clients")
+        apart = store.get_entry("Tok.en", collection="mcp-oauth-proxy-tokens")
+        assert shared is not None
+        assert apart is not None
+        assert shared.value == WRITTEN[0][2]
+        assert apart.written_at is not None
+        assert before - 600 < apart.written_at <= before  # py-key-value's created_at
+        assert apart.ttl is not None
+        assert 500 < apart.ttl <= 600
+        assert not store.put_if_absent("Tok.en", {"ours": 0}, collection="mcp-oauth-proxy-tokens")
+        # A TTL refresh keeps the ETag, and moves the entry to our path (one copy).
+        refreshed = store.put_if("Tok.en", KEEP_CURRENT, etag=apart.etag, collection="mcp-oauth-proxy-tokens", ttl=60)
+        assert refreshed.satisfied
+        assert refreshed.resulting_etag == apart.etag
+        assert not (tmp_path / "mcp-oauth-proxy-tokens" / "Tok.en.json").exists()
+        entry = store.get_entry("Tok.en", collection="mcp-oauth-proxy-tokens")
+        assert entry is not None
+        assert (entry.etag, entry.value) == (apart.etag, apart.value)
+        assert entry.written_at == pytest.approx(apart.written_at, abs=1e-6)  # the file's mtime, set to created_at
+        assert entry.ttl is not None
+        assert 55 < entry.ttl <= 60
+        # A write in place of py-key-value's document at the shared path, then a delete of one at its own.
+        written = store.put_if("client-123", {"ours": 1}, etag=shared.etag, collection="mcp-oauth-proxy-clients")
+        assert written.satisfied
+        assert written.resulting_etag != shared.etag
+        assert "key" in document(tmp_path / "mcp-oauth-proxy-clients" / "client-123.json")  # our record
+        spaces = store.get_entry("key with spaces", collection="Ünï Cödé")
+        assert spaces is not None
+        assert not store.delete_if("key with spaces", etag=shared.etag, collection="Ünï Cödé").satisfied
+        assert store.delete_if("key with spaces", etag=spaces.etag, collection="Ünï Cödé").satisfied
+        assert not (tmp_path / "Ünï Cödé" / "key with spaces.json").exists()
+        assert store.get("key with spaces", collection="Ünï Cödé") is None
+        # A write over py-key-value's entry at a path of its own: ours only, afterwards.
+        k2 = store.get_entry("K2", collection="Bulk")
+        assert k2 is not None
+        assert store.put_if("K2", {"ours": 2}, etag=k2.etag, collection="Bulk").satisfied
+        assert not (tmp_path / "Bulk" / "K2.json").exists()
+        assert store.get("K2", collection="Bulk") == {"ours": 2}
+        assert sorted(store.keys("Bulk")) == ["K2", "k1"]
 
     def test_without_py_key_value_data_the_native_tree_stays(self, tmp_path: Path) -> None:
         store = FileTreeStore(data_directory=tmp_path)

@@ -20,20 +20,31 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeGuard, cast
 
 from key_value.aio.stores.base import Entry
-from key_value.aio.stores.filetree.files import fsync_directory, read_file, remove, write_atomic
-from key_value.aio.stores.filetree.tree import ENTRY_SUFFIX, FileTree, _entry_paths, _lock  # pyright: ignore[reportPrivateUsage]
-from key_value.shared.compat.managed_entry import dump_to_json
+from key_value.aio.stores.filetree.files import (
+    fsync_directory,
+    locked,
+    read_file,
+    read_file_stamped,
+    remove,
+    write_atomic,
+)
+from key_value.aio.stores.filetree.tree import ENTRY_SUFFIX, FileTree, Found, _entry_paths  # pyright: ignore[reportPrivateUsage]
+from key_value.shared.codec import decode_value
+from key_value.shared.compat.managed_entry import ManagedEntry, dump_to_json
 from key_value.shared.compat.records import AdapterRecords
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import BasicSerializationAdapter, SerializationAdapter
 from key_value.shared.compat.strategies import MAX_FILE_NAME_LENGTH, sanitized
 from key_value.shared.errors import DeserializationError, InvalidKeyError, StoreSetupError
-from key_value.shared.layouts.filetree import NativeFileTreeLayout
+from key_value.shared.layouts.filetree import NativeFileTreeLayout, Versioned, content_etag
 from key_value.shared.records import decode_record
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 #: py-key-value's collection metadata file: `<metadata_directory>/<collection component>-info.json`.
 INFO_SUFFIX = "-info.json"
@@ -97,6 +108,41 @@ class PyKeyValueLayout(NativeFileTreeLayout):
 
     def decode(self, data: bytes) -> dict[str, Any]:
         return self.records.decode(data)
+
+    # py-key-value's documents have no room for a version: their ETag is a hash of the write time
+    # (`created_at`, microseconds) and the value, and a TTL refresh keeps both, so it keeps the ETag.
+
+    def encode_versioned(
+        self, value_json: str, expires_at: float | None, *, collection: str, key: str
+    ) -> tuple[bytes, str]:
+        data = self.encode(value_json, expires_at, collection=collection, key=key)
+        return data, self.decode_versioned(data).etag
+
+    def decode_versioned(self, data: bytes) -> Versioned:
+        record = self.records.decode(data)
+        created = self._entry(data).created_at
+        value = json.dumps(record["value"], sort_keys=True, separators=(",", ":"))
+        if created is None:
+            return Versioned(record, content_etag("", value), None)
+        if created.tzinfo is None:
+            return Versioned(record, content_etag(created.isoformat(), value), None)
+        instant = (created - _EPOCH) // _MICROSECOND
+        return Versioned(record, content_etag(str(instant), value), created.timestamp())
+
+    def with_expiry(self, data: bytes, expires_at: float | None, *, collection: str, key: str) -> bytes:
+        entry = self._entry(data)
+        entry = ManagedEntry(
+            value=entry.value,
+            created_at=entry.created_at,
+            expires_at=None if expires_at is None else datetime.fromtimestamp(expires_at, tz=timezone.utc),
+        )
+        adapter = self.records.adapter
+        if self.records.raw_names:
+            return adapter.dump_json(entry, key=key, collection=collection).encode()
+        return adapter.dump_json(entry).encode()
+
+    def _entry(self, data: bytes) -> ManagedEntry:
+        return self.records.adapter.load_dict(dict(decode_value(data)))
 
     def raw_key(self, record: dict[str, Any], path: str) -> str:
         key = record.get("key")
@@ -238,6 +284,15 @@ class TransparentLayout(NativeFileTreeLayout):
             return self.legacy.decode(data)  # py-key-value's document, or its own error
         return record if "key" in record or "version" not in record else self.legacy.decode(data)
 
+    def decode_versioned(self, data: bytes) -> Versioned:
+        try:
+            record = decode_record(data)
+        except DeserializationError:
+            return self.legacy.decode_versioned(data)
+        if "key" in record or "version" not in record:
+            return super().decode_versioned(data)
+        return self.legacy.decode_versioned(data)
+
 
 def _is_ours(record: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     """True for our records (they always carry the raw key), False for py-key-value's documents and None."""
@@ -300,16 +355,42 @@ class TransparentTree(FileTree):
         live = 0
         for ours, theirs in self._paths(collection, keys):
             removed: list[bytes] = []
-            with _lock(ours):
+            changed: set[str] = set()
+            with self._locked_slot(os.path.dirname(ours), theirs, required=False):  # both copies go in one step
                 data = read_file(ours)
                 if data is not None and (theirs is None or _is_ours(self._decoded(data))) and remove(ours):
                     removed.append(data)
-            if removed:
-                fsync_directory(os.path.dirname(ours))
-            if theirs is not None:
-                self._remove_theirs([theirs], removed)
+                    changed.add(os.path.dirname(ours))
+                if theirs is not None and self._remove_their_file(theirs, removed):
+                    changed.add(os.path.dirname(theirs))
+            for directory in changed:
+                fsync_directory(directory)
             live += any(self._held_live(data, now) for data in removed)
         return live
+
+    # -- the conditional segment: py-key-value's copy is the current version while ours is missing --
+
+    def _slot(self, collection: str, key: str) -> tuple[str, str | None]:
+        if collection not in self.legacy:
+            return super()._slot(collection, key)
+        [(ours, theirs)] = self._paths(collection, [key])
+        return ours, theirs
+
+    def _current(self, ours: str, theirs: str | None) -> Found | None:
+        found = super()._current(ours, theirs)
+        if theirs is None or (found is not None and _is_ours(found.versioned.record)):
+            return found
+        stamped = read_file_stamped(theirs)  # ours is missing, or is py-key-value's file of another collection
+        if stamped is None:
+            return None
+        data, mtime_ns = stamped
+        versioned = self.layout.decode_versioned(data)
+        return None if _is_ours(versioned.record) else Found(theirs, data, mtime_ns, versioned)
+
+    def _drop_their_copy(self, theirs: str | None) -> set[str]:
+        if theirs is not None and self._remove_their_file(theirs, []):
+            return {os.path.dirname(theirs)}
+        return set()
 
     def _decoded(self, data: bytes) -> dict[str, Any] | None:
         try:
@@ -321,13 +402,25 @@ class TransparentTree(FileTree):
         """Remove py-key-value's files at `paths` (ours found there stay), adding their bytes to `removed`."""
         directories: set[str] = set()
         for path in paths:
-            with _lock(path):
-                data = read_file(path)
-                if data is not None and not _is_ours(self._decoded(data)) and remove(path):
-                    removed.append(data)
-                    directories.add(os.path.dirname(path))
+            try:
+                with locked(os.path.dirname(path)):
+                    if self._remove_their_file(path, removed):
+                        directories.add(os.path.dirname(path))
+            except FileNotFoundError:  # noqa: PERF203  (no such directory: nothing to remove)
+                pass
         for directory in directories:
             fsync_directory(directory)
+
+    def _remove_their_file(self, path: str, removed: list[bytes]) -> bool:
+        """Remove py-key-value's file at `path` (ours found there stays), adding its bytes to `removed`.
+
+        The caller holds the lock of the file's directory.
+        """
+        data = read_file(path)
+        if data is not None and not _is_ours(self._decoded(data)) and remove(path):
+            removed.append(data)
+            return True
+        return False
 
     def keys(self, collection: str, *, limit: int | None, now: float) -> list[str]:
         if collection not in self.legacy:

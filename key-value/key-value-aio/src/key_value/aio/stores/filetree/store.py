@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from key_value.aio.stores.base import (
+    BaseConditionalStore,
     BaseCullStore,
     BaseDestroyCollectionStore,
     BaseDestroyStore,
@@ -20,6 +21,7 @@ from key_value.aio.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
+from key_value.aio.stores.filetree.files import LOCKS_ACROSS_PROCESSES
 from key_value.aio.stores.filetree.py_key_value import (
     PyKeyValueTree,
     TransparentTree,
@@ -35,6 +37,7 @@ from key_value.shared.compat.strategies import (
     get_max_file_name_length,
     get_max_path_length,
 )
+from key_value.shared.conditional import Absent, Atomicity, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.filetree import FileTreeLayout, NativeFileTreeLayout
@@ -61,6 +64,7 @@ class FileTreeStore(
     BaseDestroyStore,
     BaseDestroyCollectionStore,
     BaseCullStore,
+    BaseConditionalStore,
 ):
     """Entries as files: `<data_directory>/<collection>/<key>.json`, names percent-encoded (hashed when too long).
 
@@ -68,10 +72,18 @@ class FileTreeStore(
     when it returns: temp file, fsync, rename, then one fsync of the directory per call (a crash leaves
     the old value or the new one); deletes and destroys fsync the directory too, removals of expired
     files do not. Expired files are removed when read and by `cull()`, which also clears temp files
-    left by a crash. Several stores or processes may share a directory and the last write wins; the
-    removal of an expired file re-checks it under a lock shared within the process, so it never drops
-    a value written meanwhile by this process. Raw collection names are kept in a small file inside
-    each collection directory.
+    left by a crash. Several stores or processes may share a directory; of two plain writes the last
+    rename wins. Raw collection names are kept in a small file inside each collection directory.
+
+    Conditional calls (`put_if`, `delete_if`, `transform`...) are atomic across processes on a local
+    POSIX file system: each holds an `flock` on the collection directory across its read, check and
+    rename, and plain writes, deletes, removals of expired files and destroys take the same lock for
+    their renames and removals (reads take none), so none slips in between. ETags are random tokens
+    kept in our records (in py-key-value's documents, which have no room for one, a hash of their
+    creation time and value); `written_at` is the recorded write time. Not atomic on NFS or other
+    network file systems (flock there is emulated with byte-range locks or local to one client), on
+    Windows (no flock: atomic within one process), nor against py-key-value-aio processes, which take
+    no lock.
 
     A directory py-key-value-aio 0.4.x's FileTreeStore wrote is read transparently (`py_key_value.py`):
     setup looks for its `<collection>-info.json` files in `metadata_directory` (default:
@@ -79,6 +91,8 @@ class FileTreeStore(
     replaced by ours on the next write or delete. `layout="py-key-value"` writes py-key-value's own
     files instead, for old and new processes sharing one directory.
     """
+
+    atomicity = Atomicity.ACROSS_PROCESSES if LOCKS_ACROSS_PROCESSES else Atomicity.WITHIN_PROCESS
 
     def __init__(
         self,
@@ -162,6 +176,36 @@ class FileTreeStore(
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         return await _run(self._tree.delete_entries, collection, keys, now=self.clock())
+
+    # -- the conditional segment (one worker-thread hop per call) ------------------------------------
+
+    async def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        return await _run(self._tree.get_versioned, collection, key, now=self.clock())
+
+    async def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        return await _run(
+            self._tree.put_if,
+            collection,
+            key,
+            value,
+            etag=etag,
+            condition=condition,
+            ttl=ttl,
+            expires_at=expires_at,
+            retrieve=retrieve,
+            clock=self.clock,
+        )
 
     # -- optional segments --------------------------------------------------------------------------
 

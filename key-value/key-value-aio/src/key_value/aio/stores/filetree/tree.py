@@ -8,6 +8,11 @@ The layout object (names -> path components, value -> record bytes) is injected:
 makes for itself (the metadata file, temp files, trash directories) start with a dot, which no
 layout may produce, so they can never be mistaken for a collection or an entry.
 Each operation takes a whole batch of keys, so the async store needs one worker-thread hop per call.
+
+Every change to a collection directory (renames of written files, deletes, removals of expired
+files, the rename of a destroy) is made holding the directory's lock (`files.locked`, an `flock`), and
+a conditional write holds it across its read, its check and its rename: so the check and the write are
+one step for every process using this library on the directory. Reads take no lock (a rename is atomic).
 """
 
 from __future__ import annotations
@@ -15,23 +20,37 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import threading
 import time
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.filetree.files import (
     TEMP_PREFIX,
     fsync_directory,
+    locked,
     read_file,
+    read_file_stamped,
     remove,
     write_atomic,
     write_temp,
 )
 from key_value.shared.codec import decode_value, encode_value
+from key_value.shared.conditional import (
+    ABSENT,
+    DELETE_CURRENT,
+    NOT_RETRIEVED,
+    Absent,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
 from key_value.shared.errors import DeserializationError, InvalidKeyError, PathSecurityError, StoreSetupError
-from key_value.shared.layouts.filetree import FileTreeLayout, raw_name
+from key_value.shared.layouts.filetree import FileTreeLayout, Versioned, raw_name
 
 #: Holds the raw collection name; entry files never start with a dot, so it cannot clash with one.
 METADATA_NAME = ".collection.json"
@@ -45,14 +64,45 @@ PARALLEL_BATCH = 32
 WRITER_THREADS = 8
 #: cull() removes temp files and trash older than this; live operations hold them for milliseconds.
 STALE_SECONDS = 3600.0
-
-# Striped locks serialise, within this process, a write's rename with the re-check before an expired
-# file is removed, so removing an expired entry never removes a value written a moment before.
-_LOCKS = tuple(threading.Lock() for _ in range(64))
+#: A conditional call retries this often when its collection is destroyed under it, then gives up.
+DESTROYED_RETRIES = 8
 
 
-def _lock(path: str) -> threading.Lock:
-    return _LOCKS[hash(path) % len(_LOCKS)]
+def _result(
+    *, satisfied: bool, actual: str | Absent, resulting: str | Absent, value: dict[str, Any] | None, retrieve: bool
+) -> ConditionalResult:
+    return ConditionalResult(satisfied, actual, resulting, value if retrieve else NOT_RETRIEVED)
+
+
+def _no_entry(condition: Condition, etag: str | Absent, *, retrieve: bool) -> ConditionalResult:
+    """The result of a call that found no entry and changed nothing (jokers on absent entries, failed inserts)."""
+    return _result(
+        satisfied=holds(condition, etag, ABSENT), actual=ABSENT, resulting=ABSENT, value=None, retrieve=retrieve
+    )
+
+
+class Found:
+    """The file holding an entry's current version: its path, bytes, modification time and decoded record."""
+
+    __slots__ = ("data", "mtime_ns", "path", "versioned")
+
+    def __init__(self, path: str, data: bytes, mtime_ns: int, versioned: Versioned) -> None:
+        self.path = path
+        self.data = data
+        self.mtime_ns = mtime_ns
+        self.versioned = versioned
+
+    def expired(self, now: float) -> bool:
+        return _expired(self.versioned.record, now)
+
+    def written_at(self) -> float:
+        """The write time the document records, else the file's modification time (our records)."""
+        recorded = self.versioned.written_at
+        return self.mtime_ns / 1e9 if recorded is None else recorded
+
+    def written_at_ns(self) -> int:
+        recorded = self.versioned.written_at
+        return self.mtime_ns if recorded is None else round(recorded * 1e9)
 
 
 def _is_entry_name(name: str) -> bool:
@@ -179,16 +229,187 @@ class FileTree:
     def delete_entries(self, collection: str, keys: list[str], *, now: float) -> int:
         """Remove the keys' files; count those that held a live entry."""
         directory = self._directory(collection)
+        paths = [self._entry_path(directory, key) for key in keys]
         removed: list[bytes] = []
-        for key in keys:
-            path = self._entry_path(directory, key)
-            with _lock(path):
-                data = read_file(path)
-                if data is not None and remove(path):
-                    removed.append(data)
-        if removed:
-            fsync_directory(directory)
+        try:
+            with locked(directory) as lock:
+                for path in paths:
+                    data = read_file(path)
+                    if data is not None and remove(path):
+                        removed.append(data)
+                lock.changed = bool(removed)  # fsynced when the lock is let go
+        except FileNotFoundError:  # no such collection (any more)
+            return 0
         return sum(self._held_live(data, now) for data in removed)
+
+    # -- the conditional segment ----------------------------------------------------------------
+
+    def get_versioned(self, collection: str, key: str, *, now: float) -> VersionedEntry | None:
+        """The live entry with its ETag, seconds left and write time; None if missing or expired."""
+        found = self._current(*self._slot(collection, key))
+        if found is None:
+            return None
+        if found.expired(now):
+            self._remove_expired(found.path, now)
+            return None
+        record = found.versioned.record
+        expires_at = record["expires_at"]
+        ttl = None if expires_at is None else expires_at - now
+        return VersionedEntry(record["value"], found.versioned.etag, ttl, found.written_at())
+
+    def put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+        clock: Callable[[], float],
+    ) -> ConditionalResult:
+        """Apply `value` (JSON text or a joker) if `condition` holds, deciding under the directory's lock.
+
+        A value's file is written (and fsynced) before the lock is taken, so the lock is held only for
+        a read, the check and a rename; a call whose check fails removes it again. The clock is read
+        under the lock: expiry is decided in the same step as the check.
+        """
+        ours, theirs = self._slot(collection, key)
+        directory = os.path.dirname(ours)
+        write = None
+        if not isinstance(value, Joker):
+            write = self.layout.encode_versioned(value, expires_at, collection=collection, key=key)
+        names = (collection, key)
+        attempts = 0
+        while True:
+            temp = None
+            try:
+                if write is not None:
+                    if theirs is None and not os.path.isdir(directory) and not holds(condition, etag, ABSENT):
+                        return _no_entry(condition, etag, retrieve=retrieve)  # no collection, so no entry: not created
+                    self._make_collection(collection)
+                    temp = write_temp(directory, write[0])
+                with self._locked_slot(directory, theirs, required=write is not None):
+                    result, changed = self._put_if_locked(
+                        names,
+                        ours,
+                        theirs,
+                        value,
+                        temp=temp,
+                        write=write,
+                        etag=etag,
+                        condition=condition,
+                        ttl=ttl,
+                        expires_at=expires_at,
+                        retrieve=retrieve,
+                        now=clock(),
+                    )
+                break
+            except FileNotFoundError:
+                if write is None and not os.path.isdir(directory):
+                    return _no_entry(condition, etag, retrieve=retrieve)  # a joker on a collection that does not exist
+                attempts += 1  # the collection was destroyed under this call: again, on the new one
+                if attempts >= DESTROYED_RETRIES:
+                    raise
+            finally:
+                if temp is not None:
+                    remove(temp)  # a no-op once it was renamed into place
+        for changed_directory in changed:
+            fsync_directory(changed_directory)
+        return result
+
+    def _put_if_locked(
+        self,
+        names: tuple[str, str],
+        ours: str,
+        theirs: str | None,
+        value: str | Joker,
+        *,
+        temp: str | None,
+        write: tuple[bytes, str] | None,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+        now: float,
+    ) -> tuple[ConditionalResult, set[str]]:
+        """`put_if` with the locks held: (the result, the directories whose entries changed)."""
+        found = self._current(ours, theirs)
+        changed: set[str] = set()
+        if found is not None and found.expired(now):
+            if remove(found.path):  # expired is absent; its file goes now, under the lock
+                changed.add(os.path.dirname(found.path))
+            found = None
+        actual: str | Absent = ABSENT if found is None else found.versioned.etag
+        current = None if found is None else found.versioned.record["value"]
+        if not holds(condition, etag, actual):
+            return _result(satisfied=False, actual=actual, resulting=actual, value=current, retrieve=retrieve), changed
+        if value is DELETE_CURRENT:
+            if found is not None and remove(found.path):
+                changed.add(os.path.dirname(found.path))
+            changed |= self._drop_their_copy(theirs)
+            return _result(satisfied=True, actual=actual, resulting=ABSENT, value=None, retrieve=retrieve), changed
+        if write is None:  # KEEP_CURRENT: a live entry with a TTL gets the new expiry, with its ETag
+            if found is not None and ttl is not None:
+                collection, key = names
+                refreshed = self.layout.with_expiry(found.data, expires_at, collection=collection, key=key)
+                if found.path != ours:
+                    self._make_collection(collection)  # only py-key-value's copy existed so far
+                # The write time stays (the file's mtime, for our records): a refresh is not a write.
+                refreshed_temp = write_temp(os.path.dirname(ours), refreshed, mtime_ns=found.written_at_ns())
+                try:
+                    os.replace(refreshed_temp, ours)
+                finally:
+                    remove(refreshed_temp)
+                changed.add(os.path.dirname(ours))
+                if found.path != ours:
+                    changed |= self._drop_their_copy(theirs)
+            return _result(satisfied=True, actual=actual, resulting=actual, value=current, retrieve=retrieve), changed
+        assert temp is not None
+        os.replace(temp, ours)
+        changed.add(os.path.dirname(ours))
+        changed |= self._drop_their_copy(theirs)
+        written = decode_value(value) if retrieve and isinstance(value, str) else None
+        return _result(satisfied=True, actual=actual, resulting=write[1], value=written, retrieve=retrieve), changed
+
+    def _slot(self, collection: str, key: str) -> tuple[str, str | None]:
+        """(our path of the entry, another file that may hold its current version): no other here."""
+        return self._entry_path(self._directory(collection), key), None
+
+    def _current(self, ours: str, theirs: str | None) -> Found | None:
+        """The file holding the entry's current version (expired or not), None if there is none."""
+        stamped = read_file_stamped(ours)
+        if stamped is None:
+            return None
+        data, mtime_ns = stamped
+        return Found(ours, data, mtime_ns, self.layout.decode_versioned(data))
+
+    def _drop_their_copy(self, theirs: str | None) -> set[str]:
+        """Hook for trees that read another layout's copy: remove it; the directories changed."""
+        return set()
+
+    @contextmanager
+    def _locked_slot(self, directory: str, theirs: str | None, *, required: bool = True) -> Generator[None, None, None]:
+        """Lock our `directory` and, when the entry may have another copy, its directory too (in path
+        order, so two calls never wait on each other crosswise). A missing directory is skipped, except
+        ours when `required`; FileNotFoundError when there is nothing to lock."""
+        directories = {directory} if theirs is None else {directory, os.path.dirname(theirs)}
+        with ExitStack() as stack:
+            held = 0
+            for path in sorted(directories):
+                try:
+                    stack.enter_context(locked(path))
+                except FileNotFoundError:  # noqa: PERF203  (once or twice per call)
+                    if required and path == directory:
+                        raise
+                else:
+                    held += 1
+            if not held:
+                raise FileNotFoundError(directory)
+            yield
 
     def _held_live(self, data: bytes, now: float) -> bool:
         try:
@@ -204,11 +425,18 @@ class FileTree:
         record = self.layout.decode(data)
         if not _expired(record, now):
             return record
-        with _lock(path):
-            data = read_file(path)  # a write may have replaced it since
-            if data is not None and _expired(self.layout.decode(data), now):
-                remove(path)
+        self._remove_expired(path, now)
         return None
+
+    def _remove_expired(self, path: str, now: float) -> None:
+        """Remove the file at `path` if it still holds an expired entry (a write may have replaced it since)."""
+        try:
+            with locked(os.path.dirname(path)):
+                data = read_file(path)
+                if data is not None and _expired(self.layout.decode(data), now):
+                    remove(path)
+        except FileNotFoundError:  # the collection is gone already
+            pass
 
     def _make_collection(self, collection: str) -> str:
         """The collection's directory, created with its metadata file if either is missing."""
@@ -234,14 +462,14 @@ class FileTree:
         temps = self._write_temps(directory, payloads)
         done = 0
         try:
-            for temp, target in zip(temps, targets, strict=True):
-                with _lock(target):
+            with locked(directory) as lock:
+                lock.changed = True  # fsynced when the lock is let go
+                for temp, target in zip(temps, targets, strict=True):
                     os.replace(temp, target)
-                done += 1
+                    done += 1
         finally:
             for temp in temps[done:]:
                 remove(temp)
-        fsync_directory(directory)
 
     @staticmethod
     def _write_temps(directory: str, payloads: list[bytes]) -> list[str]:
@@ -320,7 +548,8 @@ class FileTree:
         for directory in directories:
             target = os.path.join(self.root, TRASH_PREFIX + secrets.token_hex(8))
             try:
-                os.rename(directory, target)
+                with locked(directory):  # waits for the conditional calls and writes in flight there
+                    os.rename(directory, target)
             except FileNotFoundError:
                 continue
             trash.append(target)
