@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.pq import Trace
 from psycopg_pool import AsyncConnectionPool
 
+from key_value.aio.conditional import ABSENT, ANY, CHANGED, KEEP_CURRENT, ConditionalResult
 from key_value.aio.stores.postgresql import PostgreSQLStore
 from key_value.aio.stores.postgresql.layout import NativePostgreSQLLayout
 from key_value.aio.stores.postgresql.store import Pool
@@ -78,6 +79,10 @@ class TestPostgreSQLStore(ContractTests):
         yield store
         await store.close()
 
+    @pytest.fixture
+    def store_options(self, postgresql_server: PostgresServer, table: str) -> dict[str, Any]:
+        return {"url": postgresql_server.url, "table_name": table}
+
 
 def rows(server: PostgresServer, query: sql.SQL | sql.Composed, *params: Any) -> list[tuple[Any, ...]]:
     with server.connect() as conn:
@@ -122,6 +127,7 @@ class TestPostgreSQLBehaviour:
             | Capability.DESTROY
             | Capability.DESTROY_COLLECTION
             | Capability.CULL
+            | Capability.CONDITIONAL
         )
         assert store.capabilities == expected
 
@@ -158,7 +164,9 @@ class TestPostgreSQLBehaviour:
             postgresql_server,
             sql.SQL("SELECT collection, key, value::text, expires_at, version FROM {}").format(sql.Identifier(table)),
         )
-        assert stored == [("users", "key", '{"b":2}', None, 2)]
+        assert len(stored) == 1
+        assert stored[0][:4] == ("users", "key", '{"b":2}', None)
+        assert 0 <= stored[0][4] < 2**63  # a random version: the ETag
 
     async def test_values_kept_exactly(
         self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str
@@ -307,6 +315,11 @@ class TestPostgreSQLBehaviour:
             lambda: store.get("key"),
             lambda: store.ttl("key"),
             lambda: store.delete("key"),
+            lambda: store.get_entry("key"),
+            lambda: store.put_if("key", {"v": 2}, etag=ABSENT, condition=ANY),
+            lambda: store.put_if("key", {"v": 3}, etag="stale"),  # refused, with the current value
+            lambda: store.put_if("key", KEEP_CURRENT, etag="stale", condition=CHANGED, ttl=60),
+            lambda: store.delete_if("key", etag=ABSENT, condition=CHANGED),
         ]
         for call in calls:  # sets the store up and prepares every statement
             await call()
@@ -317,6 +330,76 @@ class TestPostgreSQLBehaviour:
             assert sent["Parse"] == 0, sent  # prepared once, not per call
             assert sent["Query"] == 0, sent
         await pool.close()
+
+    async def test_etags_of_the_table(
+        self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str
+    ) -> None:
+        """The ETag is the row's random version; written_at its created_at; a re-created key gets a new one."""
+        before = time.time()
+        await store.put("key", {"v": 1})
+        entry = await store.get_entry("key")
+        assert entry is not None
+        (version, written) = rows(
+            postgresql_server,
+            sql.SQL("SELECT version, EXTRACT(EPOCH FROM created_at)::float8 FROM {}").format(sql.Identifier(table)),
+        )[0]
+        assert entry.etag == str(version)
+        assert entry.written_at == written
+        assert before - 1 <= written <= time.time() + 1
+        seen = {entry.etag}
+        for _ in range(20):  # deleted and written again with the same value: never an old ETag (no ABA)
+            assert await store.delete("key") is True
+            result = await store.put_if("key", {"v": 1}, etag=ABSENT)
+            assert isinstance(result.resulting_etag, str)
+            assert result.resulting_etag not in seen
+            seen.add(result.resulting_etag)
+
+    async def test_rows_written_before_the_conditional_segment(
+        self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str
+    ) -> None:
+        """Rows with the old counter versions (1, 2, ...) are read and replaced like any other."""
+        await store.setup()
+        with postgresql_server.connect() as conn:
+            conn.execute(
+                sql.SQL("INSERT INTO {} (collection, key, value, version) VALUES ('default', 'k', '{{}}', 1)").format(
+                    sql.Identifier(table)
+                )
+            )
+        entry = await store.get_entry("k", collection="default")
+        assert entry is not None
+        assert entry.etag == "1"
+        assert not (await store.put_if("k", {"v": 2}, etag="01", collection="default")).satisfied  # text, not number
+        result = await store.put_if("k", {"v": 2}, etag="1", collection="default")
+        assert result.satisfied
+        assert result.resulting_etag != "1"
+
+    async def test_insert_race_decided_again(self, postgresql_server: PostgresServer, table: str) -> None:
+        """Many writers put_if(ABSENT) one new key at once (some lose at the INSERT): exactly one wins."""
+        stores = [PostgreSQLStore(url=postgresql_server.url, table_name=table) for _ in range(4)]
+        for store in stores:
+            await store.setup()
+        for round_number in range(20):
+            key = f"k{round_number}"
+
+            async def claim(number: int, key: str = key) -> ConditionalResult:
+                return await stores[number % 4].put_if(key, {"owner": number}, etag=ABSENT)
+
+            if True:  # ASYNC
+                results = await asyncio.gather(*(claim(number) for number in range(16)))
+            else:
+                from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+                with ThreadPoolExecutor(max_workers=16) as pool:
+                    results = list(pool.map(claim, range(16)))
+            winners = [result for result in results if result.satisfied]
+            assert len(winners) == 1
+            winner = winners[0]
+            for result in results:
+                if not result.satisfied:  # each loser saw the winner's row
+                    assert result.actual_etag == winner.resulting_etag
+                    assert result.value == winner.value
+        for store in stores:
+            await store.close()
 
     async def test_concurrent_setup(self, postgresql_server: PostgresServer, table: str) -> None:
         # Half of them name the schema: the same table either way, so they queue on the same lock.

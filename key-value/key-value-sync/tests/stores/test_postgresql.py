@@ -27,6 +27,7 @@ from psycopg_pool import ConnectionPool
 from key_value.shared.capabilities import Capability
 from key_value.shared.codec import encode_value
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError
+from key_value.sync.conditional import ABSENT, ANY, CHANGED, KEEP_CURRENT, ConditionalResult
 from key_value.sync.stores.postgresql import PostgreSQLStore
 from key_value.sync.stores.postgresql.layout import NativePostgreSQLLayout
 from key_value.sync.stores.postgresql.store import Pool
@@ -80,6 +81,10 @@ class TestPostgreSQLStore(ContractTests):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_options(self, postgresql_server: PostgresServer, table: str) -> dict[str, Any]:
+        return {"url": postgresql_server.url, "table_name": table}
+
 
 def rows(server: PostgresServer, query: sql.SQL | sql.Composed, *params: Any) -> list[tuple[Any, ...]]:
     with server.connect() as conn:
@@ -124,6 +129,7 @@ class TestPostgreSQLBehaviour:
             | Capability.DESTROY
             | Capability.DESTROY_COLLECTION
             | Capability.CULL
+            | Capability.CONDITIONAL
         )
         assert store.capabilities == expected
 
@@ -160,7 +166,9 @@ class TestPostgreSQLBehaviour:
             postgresql_server,
             sql.SQL("SELECT collection, key, value::text, expires_at, version FROM {}").format(sql.Identifier(table)),
         )
-        assert stored == [("users", "key", '{"b":2}', None, 2)]
+        assert len(stored) == 1
+        assert stored[0][:4] == ("users", "key", '{"b":2}', None)
+        assert 0 <= stored[0][4] < 2**63  # a random version: the ETag
 
     def test_values_kept_exactly(self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str) -> None:
         value: dict[str, Any] = {"z": 1e300, "y": 1e16, "x": 2**70 + 1, "w": 1.0, "nul": "a\x00b", "v": -0.0, "u": 0.1}
@@ -294,7 +302,7 @@ class TestPostgreSQLBehaviour:
         pool.open(wait=True)
         store = PostgreSQLStore(pool=pool, table_name=table)
         keys = [f"key-{i}" for i in range(100)]
-        values = [{"i": i} for i in range(100)]
+        values = [{"i": i} for i in range(100)]  # refused, with the current value
         calls: list[Callable[[], Any]] = [
             lambda: store.put_many(keys, values),
             lambda: store.put_many(keys, values, ttl=60),
@@ -305,6 +313,11 @@ class TestPostgreSQLBehaviour:
             lambda: store.get("key"),
             lambda: store.ttl("key"),
             lambda: store.delete("key"),
+            lambda: store.get_entry("key"),
+            lambda: store.put_if("key", {"v": 2}, etag=ABSENT, condition=ANY),
+            lambda: store.put_if("key", {"v": 3}, etag="stale"),
+            lambda: store.put_if("key", KEEP_CURRENT, etag="stale", condition=CHANGED, ttl=60),
+            lambda: store.delete_if("key", etag=ABSENT, condition=CHANGED),
         ]
         for call in calls:  # sets the store up and prepares every statement
             call()
@@ -315,6 +328,71 @@ class TestPostgreSQLBehaviour:
             assert sent["Parse"] == 0, sent  # prepared once, not per call
             assert sent["Query"] == 0, sent
         pool.close()
+
+    def test_etags_of_the_table(self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str) -> None:
+        """The ETag is the row's random version; written_at its created_at; a re-created key gets a new one."""
+        before = time.time()
+        store.put("key", {"v": 1})
+        entry = store.get_entry("key")
+        assert entry is not None
+        version, written = rows(
+            postgresql_server,
+            sql.SQL("SELECT version, EXTRACT(EPOCH FROM created_at)::float8 FROM {}").format(sql.Identifier(table)),
+        )[0]
+        assert entry.etag == str(version)
+        assert entry.written_at == written
+        assert before - 1 <= written <= time.time() + 1
+        seen = {entry.etag}
+        for _ in range(20):  # deleted and written again with the same value: never an old ETag (no ABA)
+            assert store.delete("key") is True
+            result = store.put_if("key", {"v": 1}, etag=ABSENT)
+            assert isinstance(result.resulting_etag, str)
+            assert result.resulting_etag not in seen
+            seen.add(result.resulting_etag)
+
+    def test_rows_written_before_the_conditional_segment(
+        self, store: PostgreSQLStore, postgresql_server: PostgresServer, table: str
+    ) -> None:
+        """Rows with the old counter versions (1, 2, ...) are read and replaced like any other."""
+        store.setup()
+        with postgresql_server.connect() as conn:
+            conn.execute(
+                sql.SQL("INSERT INTO {} (collection, key, value, version) VALUES ('default', 'k', '{{}}', 1)").format(
+                    sql.Identifier(table)
+                )
+            )
+        entry = store.get_entry("k", collection="default")
+        assert entry is not None
+        assert entry.etag == "1"
+        assert not store.put_if("k", {"v": 2}, etag="01", collection="default").satisfied  # text, not number
+        result = store.put_if("k", {"v": 2}, etag="1", collection="default")
+        assert result.satisfied
+        assert result.resulting_etag != "1"
+
+    def test_insert_race_decided_again(self, postgresql_server: PostgresServer, table: str) -> None:
+        """Many writers put_if(ABSENT) one new key at once (some lose at the INSERT): exactly one wins."""
+        stores = [PostgreSQLStore(url=postgresql_server.url, table_name=table) for _ in range(4)]
+        for store in stores:
+            store.setup()
+        for round_number in range(20):
+            key = f"k{round_number}"
+
+            def claim(number: int, key: str = key) -> ConditionalResult:
+                return stores[number % 4].put_if(key, {"owner": number}, etag=ABSENT)
+
+            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                results = list(pool.map(claim, range(16)))
+            winners = [result for result in results if result.satisfied]
+            assert len(winners) == 1
+            winner = winners[0]
+            for result in results:
+                if not result.satisfied:  # each loser saw the winner's row
+                    assert result.actual_etag == winner.resulting_etag
+                    assert result.value == winner.value
+        for store in stores:
+            store.close()
 
     def test_concurrent_setup(self, postgresql_server: PostgresServer, table: str) -> None:
         # Half of them name the schema: the same table either way, so they queue on the same lock.

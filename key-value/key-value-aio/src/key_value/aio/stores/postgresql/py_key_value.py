@@ -13,6 +13,10 @@ PostgreSQL folds it to lower case):
 It decides expiry by its own clock against `expires_at` and leaves expired rows in place; this layout
 decides by the database clock against the same column, so both see the same rows expire.
 
+The table has no version column, so the conditional segment's ETag is a digest of the stored value
+(128 bits of SHA-256 over jsonb's canonical text): equal values share an ETag, whoever wrote them, and
+py-key-value's own writes change it too. `written_at` is None: `created_at` keeps the first write's time.
+
 What that table cannot hold is refused before anything is written: names containing NUL (text cannot
 hold it; `InvalidKeyError`), and strings containing NUL in values (jsonb refuses \\u0000;
 `SerializationError`). jsonb also normalizes numbers and key order: a float written in exponent form
@@ -29,7 +33,12 @@ from typing import Any
 from psycopg import sql
 from typing_extensions import LiteralString
 
-from key_value.aio.stores.postgresql.statements import MAX_IDENTIFIER_BYTES, Statements, build_statements
+from key_value.aio.stores.postgresql.statements import (
+    MAX_IDENTIFIER_BYTES,
+    Statements,
+    build_statements,
+    conditional_statements,
+)
 from key_value.shared.codec import decode_value
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, SerializationError
 
@@ -42,6 +51,9 @@ _UPSERT: LiteralString = " ".join(
         "expires_at = EXCLUDED.expires_at",
     )
 )
+#: The table has no version column: the ETag is a digest of the stored value (jsonb's text, canonical).
+_ETAG: LiteralString = "left(encode(sha256(convert_to(value::text, 'UTF8')), 'hex'), 32)"
+_EXPIRES: LiteralString = "now() + %(ttl)s::float8 * interval '1 second'"
 
 
 def py_key_value_table(table: str) -> tuple[str, str]:
@@ -78,8 +90,24 @@ class PyKeyValuePostgreSQLLayout:
             "CREATE TABLE IF NOT EXISTS {table} (collection TEXT NOT NULL, key TEXT NOT NULL, value JSONB NOT NULL,",
             "ttl DOUBLE PRECISION, created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ, PRIMARY KEY (collection, key))",
         )
+        conditional = conditional_statements(
+            render,
+            etag=_ETAG,
+            written_at="NULL::float8",  # created_at is the first write's time: an overwrite keeps it
+            insert=" ".join(
+                (
+                    "INSERT INTO {table} (collection, key, value, ttl, created_at, expires_at)",
+                    "SELECT %(collection)s, %(key)s, %(value)s::jsonb, %(ttl)s::float8, now(),",
+                    _EXPIRES,
+                )
+            ),
+            update=" ".join(("value = %(value)s::jsonb, ttl = %(ttl)s::float8, expires_at =", _EXPIRES)),
+            refresh=" ".join(("ttl = %(ttl)s::float8, expires_at =", _EXPIRES)),
+        )
         return dataclasses.replace(
             common,
+            tokens=False,
+            conditional=conditional,
             create_table=create_table,
             create_index=render(
                 "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at) WHERE expires_at IS NOT NULL",

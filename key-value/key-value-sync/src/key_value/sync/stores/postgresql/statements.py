@@ -8,13 +8,17 @@ caller supplies is ever part of the SQL text. Statements are rendered to bytes u
 prepares each one on the server once per connection, and no call composes SQL on the hot path.
 
 Expiry is decided by the database clock: rows with `expires_at <= now()` are invisible to every read,
-and the remaining time is computed by the server, so writers with skewed clocks agree.
+and the remaining time is computed by the server, so writers with skewed clocks agree. The conditional
+statements decide it the same way, on the row they lock, in the step that checks the ETag.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from psycopg import sql
 from typing_extensions import LiteralString
@@ -32,9 +36,13 @@ _EXPIRES: LiteralString = "now() + {seconds}::float8 * interval '1 second'"  # N
 _UPSERT: LiteralString = " ".join(
     (
         "ON CONFLICT (collection, key) DO UPDATE SET value = EXCLUDED.value, created_at = EXCLUDED.created_at,",
-        "expires_at = EXCLUDED.expires_at, version = entry.version + 1",
+        "expires_at = EXCLUDED.expires_at, version = EXCLUDED.version",
     )
 )
+#: The native ETag: `version`, a random 63-bit number the client draws for every write (`new_token`).
+NATIVE_ETAG: LiteralString = "version::text"
+#: The native write time: `created_at` is set by every write, not only the first.
+NATIVE_WRITTEN_AT: LiteralString = "EXTRACT(EPOCH FROM created_at)::float8"
 
 
 def check_identifier(what: str, name: object, *, max_bytes: int = MAX_IDENTIFIER_BYTES) -> str:
@@ -48,6 +56,15 @@ def check_identifier(what: str, name: object, *, max_bytes: int = MAX_IDENTIFIER
     if size > max_bytes:
         raise InvalidArgumentError(f"{what} must be at most {max_bytes} bytes of UTF-8", extra_info={what: name})
     return name
+
+
+class ConditionalStatements(NamedTuple):
+    """The conditional segment's statements (named parameters; see `conditional_statements`)."""
+
+    get_versioned: bytes
+    put_if: bytes
+    keep_if: bytes
+    delete_if: bytes
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,9 @@ class Statements:
     collections_page: bytes
     delete_collection: bytes
     cull: bytes
+    conditional: ConditionalStatements
+    #: Whether `put` and `put_many` take a fresh token as their last parameter (the native `version`).
+    tokens: bool = True
 
 
 def build_statements(*, schema: str | None, table: str) -> Statements:
@@ -88,10 +108,33 @@ def build_statements(*, schema: str | None, table: str) -> Statements:
         return sql.SQL(" ".join(lines)).format(table=name, **fields).as_bytes(None)
 
     quoted = sql.Identifier(*parts).as_string(None)
-    insert = "INSERT INTO {table} AS entry (collection, key, value, expires_at)"
+    insert = "INSERT INTO {table} AS entry (collection, key, value, expires_at, version)"
     expires = _EXPIRES.format(seconds="%s")
+    conditional = conditional_statements(
+        render,
+        etag=NATIVE_ETAG,
+        written_at=NATIVE_WRITTEN_AT,
+        insert=" ".join(
+            (
+                "INSERT INTO {table} (collection, key, value, created_at, expires_at, version)",
+                "SELECT %(collection)s, %(key)s, %(value)s::json, now(),",
+                _EXPIRES.format(seconds="%(ttl)s"),
+                ", %(token)s",
+            )
+        ),
+        update=" ".join(
+            (
+                "value = %(value)s::json, created_at = now(), expires_at =",
+                _EXPIRES.format(seconds="%(ttl)s"),
+                ", version = %(token)s",
+            )
+        ),
+        refresh="expires_at = " + _EXPIRES.format(seconds="%(ttl)s"),
+    )
     # From the table name alone: stores naming one table with and without its schema share the lock
     # (stores of same-named tables in different schemas merely take turns creating them).
+    # One random token per call, made distinct per row by its position: each row's version is
+    # still uniformly random, so a key's versions do not repeat (it costs no array to send).
     return Statements(
         table=quoted,
         lock_key=int.from_bytes(hashlib.blake2b(table.encode(), digest_size=8).digest(), "big", signed=True),
@@ -122,12 +165,13 @@ def build_statements(*, schema: str | None, table: str) -> Statements:
             "WHERE collection = %s AND key = ANY(%b::text[]) AND",
             _LIVE,
         ),
-        put=render(insert, "VALUES (%s, %s, %s::json,", expires, ")", _UPSERT),
+        put=render(insert, "VALUES (%s, %s, %s::json,", expires, ", %s)", _UPSERT),
         put_many=render(
             insert,
             "SELECT %s, item.key, item.value::json,",
             expires,
-            "FROM unnest(%b::text[], %b::text[]) AS item (key, value)",
+            ", given.token # item.n FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS item (key, value, n),",
+            "(SELECT %s::int8 AS token) AS given",
             _UPSERT,
         ),
         delete=render(
@@ -153,4 +197,105 @@ def build_statements(*, schema: str | None, table: str) -> Statements:
             ")",
         ),
         cull=render("DELETE FROM {table} WHERE expires_at <= now()"),
+        conditional=conditional,
+    )
+
+
+def new_token() -> int:
+    """A random 63-bit version for one write: never reused in practice, so an old ETag cannot come back."""
+    return int.from_bytes(os.urandom(8), "big") >> 1
+
+
+def conditional_statements(
+    render: Callable[..., bytes],
+    *,
+    etag: LiteralString,
+    written_at: LiteralString,
+    insert: LiteralString,
+    update: LiteralString,
+    refresh: LiteralString,
+) -> ConditionalStatements:
+    """The conditional segment's statements for one table, from a layout's SQL fragments.
+
+    `etag` and `written_at` are expressions over a row (`written_at` may be NULL); `insert` is an
+    INSERT ... SELECT of a new row (without WHERE) and `update` the SET list of a write, both from the
+    named parameters `collection`, `key`, `value`, `ttl` (and `token`); `refresh` is the SET list that
+    gives a live row a new expiry from `ttl`.
+
+    Each statement is one round trip. It first locks the row (`old`, FOR UPDATE; an expired row counts
+    as absent), decides the condition on that locked row (`verdict`), and only then writes: an UPDATE of
+    the locked row, or an INSERT when there was none. The condition compares the current ETag (NULL:
+    absent) with `expected` (NULL: ABSENT): `want` is NULL for ANY, true for SAME, false for CHANGED.
+    Every statement returns one row: the old ETag and whether the row was live, the verdict, and the old
+    value where the caller needs it (`retrieve` and refused, or kept). The write also returns the new
+    ETag and value; a verdict without a write means a concurrent insert won the race for an absent key
+    (ON CONFLICT DO NOTHING), and the caller runs the statement again.
+    """
+    live = _LIVE
+    old = " ".join(
+        (
+            "WITH old AS (SELECT",
+            etag,
+            "AS etag, value::text AS value,",
+            live,
+            "AS live FROM {table} WHERE collection = %(collection)s AND key = %(key)s FOR UPDATE),",
+            "verdict AS (SELECT (%(want)s::boolean IS NULL OR",
+            "((SELECT CASE WHEN live THEN etag END FROM old) IS NOT DISTINCT FROM %(expected)s::text)",
+            "= %(want)s::boolean) AS ok)",
+        )
+    )
+    mine = "collection = %(collection)s AND key = %(key)s AND (SELECT ok FROM verdict)"
+    report = "SELECT old.etag, old.live, verdict.ok,"
+    joined = "FROM verdict LEFT JOIN old ON true"
+    return ConditionalStatements(
+        get_versioned=render(
+            "SELECT value::text,",
+            etag,
+            ",",
+            _REMAINING,
+            ",",
+            written_at,
+            "FROM {table} WHERE collection = %s AND key = %s AND",
+            live,
+        ),
+        put_if=render(
+            old,
+            ", updated AS (UPDATE {table} SET",
+            update,
+            "WHERE",
+            mine,
+            "AND EXISTS (SELECT FROM old) RETURNING",
+            etag,
+            "AS etag, CASE WHEN %(retrieve)s THEN value::text END AS value),",
+            "inserted AS (",
+            insert,
+            "WHERE (SELECT ok FROM verdict) AND NOT EXISTS (SELECT FROM old)",
+            "ON CONFLICT (collection, key) DO NOTHING RETURNING",
+            etag,
+            "AS etag, CASE WHEN %(retrieve)s THEN value::text END AS value)",
+            report,
+            "CASE WHEN %(retrieve)s AND old.live AND NOT verdict.ok THEN old.value END, written.etag, written.value",
+            joined,
+            "LEFT JOIN (SELECT * FROM updated UNION ALL SELECT * FROM inserted) AS written ON true",
+        ),
+        keep_if=render(
+            old,
+            ", refreshed AS (UPDATE {table} SET",
+            refresh,
+            "WHERE",
+            mine,
+            "AND %(ttl)s::float8 IS NOT NULL AND (SELECT live FROM old) RETURNING 1)",
+            report,
+            "CASE WHEN %(retrieve)s AND old.live THEN old.value END, (SELECT count(*) FROM refreshed)",
+            joined,
+        ),
+        delete_if=render(
+            old,
+            ", gone AS (DELETE FROM {table} WHERE",
+            mine,
+            "RETURNING 1)",
+            report,
+            "CASE WHEN %(retrieve)s AND old.live AND NOT verdict.ok THEN old.value END, (SELECT count(*) FROM gone)",
+            joined,
+        ),
     )

@@ -8,9 +8,10 @@ Table layout (name and schema configurable; see `statements.py` for the SQL):
     collection  text COLLATE "C"   \\  primary key; names escaped only where they hold NUL (names.py)
     key         text COLLATE "C"   /
     value       json               the value's JSON text, kept byte for byte
-    created_at  timestamptz        when this value was written
+    created_at  timestamptz        when this value was written (every write sets it: `Entry.written_at`)
     expires_at  timestamptz        NULL without TTL; partial index for cheap culling
-    version     bigint             1 on insert, +1 on every overwrite (for compare-and-swap)
+    version     bigint             the ETag: random 63 bits drawn by the client per write (put_many: per
+                                   call, XORed with the row's position)
 
 `value` is `json`, not `jsonb`: jsonb refuses the string escape \\u0000 and rewrites numbers (1e300
 comes back as a 301-digit integer, 1e16 as an int), so values would not round-trip exactly; json keeps
@@ -18,12 +19,18 @@ the text, is still queryable with the JSON operators, and is cheaper to write.
 
 Every operation is one statement and one round trip: `= ANY(%s)` for bulk reads and deletes, one
 multi-row upsert from `unnest()` for `put_many`; our own pool prepares each statement on first use.
+
+The conditional segment is atomic across processes: each call is one statement that locks the row
+(FOR UPDATE), decides the condition on it by the database clock, and writes, deletes or refreshes it
+(see `statements.conditional_statements`). A random version (not a counter) cannot come back after a
+delete and re-insert, so an old ETag never matches a new value. Tables made before the conditional
+segment have the same columns and need no change (their `version` simply becomes random on the next write).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +44,16 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 from typing_extensions import Self
 
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+)
 from key_value.shared.errors import (
     InvalidArgumentError,
     KeyValueStoreError,
@@ -50,6 +67,7 @@ from key_value.shared.validation import check_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores._server_ttl import ServerTTLStore, ValueTTL
 from key_value.sync.stores.base import (
+    BaseConditionalStore,
     BaseContextManagerStore,
     BaseCullStore,
     BaseDestroyCollectionStore,
@@ -67,6 +85,7 @@ from key_value.sync.stores.postgresql.statements import (
     MAX_TABLE_NAME_BYTES,
     Statements,
     check_identifier,
+    new_token,
 )
 
 #: A pool of the caller's; its connections may use any row factory (the store asks for tuples).
@@ -119,6 +138,7 @@ class PostgreSQLStore(
     BaseDestroyStore,
     BaseDestroyCollectionStore,
     BaseCullStore,
+    BaseConditionalStore,
     BaseContextManagerStore,
 ):
     """A store in one PostgreSQL table: pass `url=` (a URL or a libpq `key=value` string), or
@@ -203,7 +223,9 @@ class PostgreSQLStore(
 
     # -- statements -----------------------------------------------------------------------------
 
-    def _run(self, statement: bytes, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
+    def _run(
+        self, statement: bytes, params: Sequence[Any] | Mapping[str, Any], *, fetch: bool = True
+    ) -> list[tuple[Any, ...]]:
         """Run one statement on a pooled connection: one round trip; the rows, if `fetch`."""
         with self._cursor() as cursor:
             cursor.execute(statement, params)
@@ -281,6 +303,8 @@ class PostgreSQLStore(
     ) -> None:
         layout = self._layout
         params = (layout.to_column(collection), layout.to_column(key), layout.encode(value_json), ttl)
+        if self._sql.tokens:
+            params = (*params, new_token())
         self._run(self._sql.put, params, fetch=False)
 
     def _put_entries(
@@ -288,6 +312,8 @@ class PostgreSQLStore(
     ) -> None:
         column, encode = (self._layout.to_column, self._layout.encode)
         params = (column(collection), ttl, [column(key) for key in keys], [encode(value) for value in values_json])
+        if self._sql.tokens:
+            params = (*params, new_token())
         self._run(self._sql.put_many, params, fetch=False)
 
     def _delete_entry(self, collection: str, key: str) -> bool:
@@ -299,6 +325,67 @@ class PostgreSQLStore(
         column = self._layout.to_column
         rows = self._run(self._sql.delete_many, (column(collection), [column(key) for key in keys]))
         return int(rows[0][0])
+
+    # -- conditional segment -------------------------------------------------------------------------
+    atomicity = Atomicity.ACROSS_PROCESSES
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        column = self._layout.to_column
+        rows = self._run(self._sql.conditional.get_versioned, (column(collection), column(key)))
+        if not rows:  # the query hides expired rows
+            return None
+        value, etag, remaining, written_at = rows[0]
+        return VersionedEntry(self._layout.decode(value), etag, remaining, written_at)
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        layout, statements = (self._layout, self._sql.conditional)
+        params: dict[str, Any] = {
+            "collection": layout.to_column(collection),
+            "key": layout.to_column(key),
+            "expected": None if etag is ABSENT else etag,
+            "want": None if condition is Condition.ANY else condition is Condition.SAME,
+            "ttl": ttl,
+            "retrieve": retrieve,
+        }
+        if value is Joker.DELETE_CURRENT:
+            return self._result(self._run(statements.delete_if, params), None, retrieve=retrieve)
+        if value is Joker.KEEP_CURRENT:
+            return self._result(self._run(statements.keep_if, params), None, retrieve=retrieve, keep=True)
+        params["value"] = layout.encode(value)
+        while True:
+            params["token"] = new_token()
+            rows = self._run(statements.put_if, params)
+            ok, new_etag, new_value = (rows[0][2], rows[0][4], rows[0][5])
+            if not ok or new_etag is not None:
+                return self._result(rows, (new_etag, new_value), retrieve=retrieve)
+            # A concurrent insert won the race for an absent key: decide again on the row it wrote.
+
+    def _result(
+        self, rows: list[tuple[Any, ...]], written: tuple[str, str | None] | None, *, retrieve: bool, keep: bool = False
+    ) -> ConditionalResult:
+        """The result from a conditional statement's row (old ETag, live, verdict, old value, ...).
+
+        `written`: the new ETag and value text of a satisfied write; None for a delete or a refresh.
+        """
+        old_etag, live, ok, old_value = rows[0][:4]
+        actual: str | Absent = old_etag if live else ABSENT
+        resulting: str | Absent = actual
+        stored: str | None = old_value
+        if ok and (not keep):
+            resulting, stored = (ABSENT, None) if written is None else written
+        value = (None if stored is None else self._layout.decode(stored)) if retrieve else NOT_RETRIEVED
+        return ConditionalResult(satisfied=bool(ok), actual_etag=actual, resulting_etag=resulting, value=value)
 
     # -- enumeration, destruction, culling -------------------------------------------------------
 
