@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, cast
 
 import diskcache
-from bench_conditional import VALUE as CONDITIONAL_VALUE
 from bench_conditional import ConditionalStats, measure_conditional
 from bench_conditional import table as conditional_table
 from bench_harness import (
@@ -35,6 +34,7 @@ from bench_harness import (
     MEMORY_BUDGET,
     OPERATIONS,
     SERVER_OPERATIONS,
+    VALUE,
     VALUE_BYTES,
     Results,
     WaitMeter,
@@ -255,7 +255,7 @@ async def measure_server(name: str, endpoints: Endpoints) -> Section:
         ):
             results = await bench_interleaved_async({"ours": store, "raw": raw}, server_budget(name), SERVER_OPERATIONS)
             log(f"{name}: conditional operations")
-            floor = await raw.put_if_floor(CONDITIONAL_VALUE) if isinstance(raw, RawRedis) else None
+            floor = await raw.put_if_floor(VALUE) if isinstance(raw, RawRedis) else None
             calls = 60 if name in ("s3", "dynamodb") else 2_000
             conditional = await measure_conditional(store, calls=calls, raw_put_if=floor)
     except Exception as error:  # reported in the table's place

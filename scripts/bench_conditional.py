@@ -19,16 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bench_harness import VALUE
+
 from key_value.aio.conditional import ABSENT, ANY, ETag
 from key_value.aio.protocols.key_value import AsyncConditionalProtocol, AsyncKeyValue
 
-VALUE: dict[str, Any] = {
-    "id": 1234567,
-    "name": "Ada Lovelace",
-    "email": "ada@example.org",
-    "roles": ["admin", "dev"],
-    "active": True,
-}
 ROUNDS = 10
 WRITERS = 8
 

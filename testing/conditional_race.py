@@ -2,7 +2,7 @@
 
     python -m testing.conditional_race SPEC_JSON
 
-SPEC_JSON: {"twin": "aio" | "sync", "store": "module:Class" (an aio path; the sync twin's is derived),
+SPEC_JSON: {"twin": "aio" | "sync", "store": "module:Class" (either twin's; the worker opens `twin`'s),
 "options": {...constructor keyword arguments...}, "collection", "key", "increments", "retries"}.
 Prints one JSON line: {"increments": n, "attempts": total put_if calls}.
 """
@@ -18,10 +18,11 @@ from typing import Any
 
 def _store_class(path: str, twin: str) -> Any:
     module_name, _, class_name = path.partition(":")
+    # The spec names either twin's class (the sync copy of the contract names its own): map it to `twin`.
     if twin == "sync":
         module_name = module_name.replace("key_value.aio", "key_value.sync", 1)
         class_name = class_name.removeprefix("Async")
-    else:  # the sync twin's copy of the contract names its own module (the generator rewrote "key_value.aio")
+    else:
         module_name = module_name.replace("key_value.sync", "key_value.aio", 1)
     return getattr(importlib.import_module(module_name), class_name)
 

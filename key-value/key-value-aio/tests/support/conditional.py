@@ -487,10 +487,8 @@ class ConditionalContractTests:
             options = request.getfixturevalue("store_options")
         except pytest.FixtureLookupError:  # a wrapper stack: its store's own test class races processes
             pytest.skip("no `store_options`: the store's own test class runs the cross-process race")
-        path = f"{type(store).__module__}:{type(store).__qualname__}"
         spec = {
-            # The worker derives each twin's class from the async one (joined: the generator renames literals).
-            "store": path.replace(".".join(["key_value", "sync"]), ".".join(["key_value", "aio"]), 1),
+            "store": f"{type(store).__module__}:{type(store).__qualname__}",  # the worker opens each twin's
             "options": options,
             "collection": "race",
             "key": "across",

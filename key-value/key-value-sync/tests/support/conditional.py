@@ -478,11 +478,11 @@ class ConditionalContractTests:
         try:
             options = request.getfixturevalue("store_options")
         except pytest.FixtureLookupError:  # a wrapper stack: its store's own test class races processes
-            pytest.skip("no `store_options`: the store's own test class runs the cross-process race")
-        path = f"{type(store).__module__}:{type(store).__qualname__}"
-        # The worker derives each twin's class from the async one (joined: the generator renames literals).
+            pytest.skip(
+                "no `store_options`: the store's own test class runs the cross-process race"
+            )  # the worker opens each twin's
         spec = {
-            "store": path.replace(".".join(["key_value", "sync"]), ".".join(["key_value", "aio"]), 1),
+            "store": f"{type(store).__module__}:{type(store).__qualname__}",
             "options": options,
             "collection": "race",
             "key": "across",

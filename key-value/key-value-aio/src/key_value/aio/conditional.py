@@ -10,7 +10,7 @@
 
 Every store and wrapper with `Capability.CONDITIONAL` has `get_entry`, `put_if`, `delete_if`,
 `put_if_absent` and `transform`; `atomicity` says how far a check and its write are one step.
-`transform` is written once, here, on `get_entry` and `put_if`.
+`put_if_absent` and `transform` are written once, here, on `get_entry` and `put_if`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ from key_value.shared.conditional import (
     NotRetrieved,
     VersionedEntry,
 )
-from key_value.shared.errors import ConcurrencyConflictError, InvalidArgumentError, InvalidArgumentTypeError
+from key_value.shared.errors import (
+    ConcurrencyConflictError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    SerializationError,
+)
 
 #: The entry `get_entry` returns.
 Entry = VersionedEntry
@@ -75,6 +80,21 @@ def _checked(outcome: object) -> Mapping[str, Any] | Joker:
     raise InvalidArgumentTypeError(
         "a transform function returns a mapping, KEEP_CURRENT or DELETE_CURRENT", {"returned": type(outcome).__name__}
     )
+
+
+async def put_if_absent(
+    store: AsyncConditionalProtocol,
+    key: str,
+    value: Mapping[str, Any],
+    *,
+    collection: str | None = None,
+    ttl: SupportsFloat | None = None,
+) -> bool:
+    """Write `value` under `key` only if there is no live entry (`put_if` with `ABSENT`); True if it was written."""
+    if isinstance(value, Joker):
+        raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
+    result = await store.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
+    return result.satisfied
 
 
 async def transform(
@@ -133,5 +153,6 @@ __all__ = [
     "NotRetrieved",
     "TransformFunction",
     "VersionedEntry",
+    "put_if_absent",
     "transform",
 ]

@@ -9,7 +9,6 @@ ETag is derived from the stored bytes (Redis, Valkey, S3) give equal ETags to by
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from typing import Any, Final, NamedTuple, TypeAlias
 
 from key_value.shared.errors import InvalidArgumentError, InvalidArgumentTypeError
@@ -167,10 +166,6 @@ def check_retrieve(retrieve: object) -> bool:
     if isinstance(retrieve, bool):
         return retrieve
     raise InvalidArgumentTypeError("retrieve must be True or False", {"retrieve": repr(retrieve)})
-
-
-def is_joker(value: Mapping[str, Any] | Joker) -> bool:
-    return isinstance(value, Joker)
 
 
 __all__ = [

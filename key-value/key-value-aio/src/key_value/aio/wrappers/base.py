@@ -17,7 +17,7 @@ from typing import Any, ClassVar, SupportsFloat, TypeVar, cast
 
 from typing_extensions import Self
 
-from key_value.aio.conditional import TransformFunction, transform
+from key_value.aio.conditional import TransformFunction, put_if_absent, transform
 from key_value.aio.protocols.capabilities import capabilities_of
 from key_value.aio.protocols.key_value import (
     AsyncConditionalProtocol,
@@ -31,7 +31,6 @@ from key_value.aio.protocols.key_value import (
 from key_value.aio.protocols.segments import ALL_SEGMENTS, SEGMENTS
 from key_value.shared.capabilities import Capability
 from key_value.shared.conditional import (
-    ABSENT,
     Absent,
     Atomicity,
     Condition,
@@ -40,7 +39,6 @@ from key_value.shared.conditional import (
     VersionedEntry,
     weakest,
 )
-from key_value.shared.errors import SerializationError
 
 _W = TypeVar("_W", bound="BaseWrapper")
 
@@ -179,11 +177,7 @@ class BaseWrapper(metaclass=_WrapperMeta):
     async def _put_if_absent(
         self, key: str, value: Mapping[str, Any], *, collection: str | None, ttl: SupportsFloat | None
     ) -> bool:
-        if isinstance(value, Joker):
-            raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
-        conditional = cast("AsyncConditionalProtocol", self)
-        result = await conditional.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
-        return result.satisfied
+        return await put_if_absent(cast("AsyncConditionalProtocol", self), key, value, collection=collection, ttl=ttl)
 
     async def _transform(
         self,

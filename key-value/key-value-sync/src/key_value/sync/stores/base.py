@@ -25,7 +25,6 @@ from key_value.shared.codec import encode_value
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.serialization import SerializationAdapter
 from key_value.shared.conditional import (
-    ABSENT,
     DELETE_CURRENT,
     Absent,
     Atomicity,
@@ -38,7 +37,7 @@ from key_value.shared.conditional import (
     check_retrieve,
 )
 from key_value.shared.entry import Entry
-from key_value.shared.errors import InvalidArgumentError, SerializationError
+from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.typecheck import public_api
 from key_value.shared.validation import (
     check_collection,
@@ -48,7 +47,7 @@ from key_value.shared.validation import (
     check_same_length,
     check_ttl,
 )
-from key_value.sync.conditional import TransformFunction, transform
+from key_value.sync.conditional import TransformFunction, put_if_absent, transform
 from key_value.sync.protocols.capabilities import implemented_segments
 from key_value.sync.protocols.key_value import (
     ConditionalProtocol,
@@ -531,10 +530,7 @@ class BaseConditionalStore(BaseStore, ConditionalProtocol, ABC):
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
     ) -> bool:
         """Write `value` only if there is no live entry; return True if it was written."""
-        if isinstance(value, Joker):
-            raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
-        result = self.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
-        return result.satisfied
+        return put_if_absent(self, key, value, collection=collection, ttl=ttl)
 
     def transform(
         self,

@@ -21,18 +21,8 @@ from typing import Any, ClassVar, SupportsFloat, TypeVar, cast
 from typing_extensions import Self
 
 from key_value.shared.capabilities import Capability
-from key_value.shared.conditional import (
-    ABSENT,
-    Absent,
-    Atomicity,
-    Condition,
-    ConditionalResult,
-    Joker,
-    VersionedEntry,
-    weakest,
-)
-from key_value.shared.errors import SerializationError
-from key_value.sync.conditional import TransformFunction, transform
+from key_value.shared.conditional import Absent, Atomicity, Condition, ConditionalResult, Joker, VersionedEntry, weakest
+from key_value.sync.conditional import TransformFunction, put_if_absent, transform
 from key_value.sync.protocols.capabilities import capabilities_of
 from key_value.sync.protocols.key_value import (
     ConditionalProtocol,
@@ -183,11 +173,7 @@ class BaseWrapper(metaclass=_WrapperMeta):
     def _put_if_absent(
         self, key: str, value: Mapping[str, Any], *, collection: str | None, ttl: SupportsFloat | None
     ) -> bool:
-        if isinstance(value, Joker):
-            raise SerializationError("put_if_absent writes a value, not a joker", {"value": repr(value)})
-        conditional = cast("ConditionalProtocol", self)
-        result = conditional.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
-        return result.satisfied
+        return put_if_absent(cast("ConditionalProtocol", self), key, value, collection=collection, ttl=ttl)
 
     def _transform(
         self,

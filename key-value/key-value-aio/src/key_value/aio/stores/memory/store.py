@@ -341,12 +341,12 @@ class MemoryStore(
     @public_api
     async def get_entry(self, key: str, *, collection: str | None = None) -> VersionedEntry | None:
         """Return the live entry (value, ETag, seconds left, write time), or None if missing or expired."""
-        collection = self._one_key(key, collection)  # a fast path, as `get` is: no hook hop
-        with self._lock:
-            record = self._lookup(collection, key)
-        return None if record is None else self._versioned(record)
+        return self._versioned_at(self._one_key(key, collection), key)  # a fast path, as `get` is: no hook hop
 
     async def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        return self._versioned_at(collection, key)
+
+    def _versioned_at(self, collection: str, key: str) -> VersionedEntry | None:
         with self._lock:
             record = self._lookup(collection, key)
         return None if record is None else self._versioned(record)

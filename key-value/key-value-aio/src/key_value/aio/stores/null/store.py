@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from key_value.aio.stores.base import BaseConditionalStore, BaseStore, Entry
+from key_value.aio.stores.base import BaseConditionalStore, Entry
 from key_value.shared.conditional import (
     ABSENT,
     NOT_RETRIEVED,
@@ -16,7 +16,7 @@ from key_value.shared.conditional import (
 )
 
 
-class NullStore(BaseConditionalStore, BaseStore):
+class NullStore(BaseConditionalStore):
     """Accepts every valid operation and stores nothing: reads miss, deletes find nothing.
 
     Conditional calls see every key absent: `put_if(..., etag=ABSENT)` is satisfied and keeps nothing.

@@ -16,10 +16,10 @@ from key_value.shared.conditional import (
     VersionedEntry,
     holds,
 )
-from key_value.sync.stores.base import BaseConditionalStore, BaseStore, Entry
+from key_value.sync.stores.base import BaseConditionalStore, Entry
 
 
-class NullStore(BaseConditionalStore, BaseStore):
+class NullStore(BaseConditionalStore):
     """Accepts every valid operation and stores nothing: reads miss, deletes find nothing.
 
     Conditional calls see every key absent: `put_if(..., etag=ABSENT)` is satisfied and keeps nothing.
