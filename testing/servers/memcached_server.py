@@ -54,7 +54,8 @@ class MemcachedServer:
         self.process.stop()
 
 
-def start_memcached(workdir: Path) -> MemcachedServer:
+def start_memcached(workdir: Path, *extra: str) -> MemcachedServer:
+    """A memcached on a free loopback port, with `extra` arguments (e.g. `-o`, `no_lru_crawler`)."""
     binary = find_binary("memcached")
     if binary is None:
         unavailable(INSTALL_HINT)
@@ -64,6 +65,7 @@ def start_memcached(workdir: Path) -> MemcachedServer:
     argv = [binary, "-l", LOOPBACK, "-p", str(port), "-U", "0", "-m", "64", "-I", str(MAX_ITEM_SIZE)]
     if user is not None:
         argv += ["-u", user.pw_name]
+    argv += extra
     return MemcachedServer(ServerProcess(name=f"memcached-{port}", argv=argv, port=port, workdir=workdir).start())
 
 

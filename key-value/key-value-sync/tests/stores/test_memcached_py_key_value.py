@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +25,11 @@ from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT
 from key_value.shared.records import encode_record
 from key_value.sync.conditional import ABSENT, ANY, KEEP_CURRENT
 from key_value.sync.protocols.key_value import KeyValue
-from key_value.sync.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy
+from key_value.sync.stores.memcached import MemcachedStore, MemcachedV1KeySanitizationStrategy, py_key_value
+from key_value.sync.stores.memcached.py_key_value import MARKER
 from testing import py_key_value as upstream
 from testing.servers._round_trips import RoundTripCounter
-from testing.servers.memcached_server import MemcachedServer
+from testing.servers.memcached_server import MemcachedServer, start_memcached
 
 from ..support.contract import AWKWARD_NAMES, COLLIDING_PAIRS, ContractTests
 
@@ -358,9 +360,13 @@ class TestTransparentReads:
         assert store.delete("Tok:en", collection="mcp-oauth-proxy-tokens") is False
         assert raw_item(memcached_server, b"mcp-oauth-proxy-tokens::Tok:en") is None
 
-    def test_round_trips(self, memcached_server: MemcachedServer) -> None:
-        """Hits and writes cost what they cost before; only a miss looks again, under py-key-value's name."""
+    @pytest.mark.parametrize("theirs_there", [False, True], ids=["none", "py-key-value-items"])
+    def test_round_trips(self, memcached_server: MemcachedServer, theirs_there: bool) -> None:
+        """Hits and writes cost one round trip each; a miss costs a second one only while the server held
+        py-key-value's items when the store was set up."""
         memcached_server.flush()
+        if theirs_there:
+            upstream_write(memcached_server)
         with RoundTripCounter(memcached_server.port) as proxy:
             store = MemcachedStore(host=memcached_server.host, port=proxy.port)
             store.put("warm-up", {"v": 0})
@@ -373,8 +379,60 @@ class TestTransparentReads:
             before = proxy.requests
             store.get("missing")
             store.get_many(["a", "missing"])
-            assert proxy.requests - before == 4
+            assert proxy.requests - before == (4 if theirs_there else 2)
             store.close()
+
+    def test_a_server_without_py_key_value_items_is_marked(self, memcached_server: MemcachedServer) -> None:
+        """The look found none: it leaves a marker, and later stores trust it rather than look again."""
+        memcached_server.flush()
+        foreign = b"not::a-document"
+        assert memcached_server.command(b"set %s 0 0 2\r\nhi" % foreign) == b"STORED\r\n"
+        with MemcachedStore(host=memcached_server.host, port=memcached_server.port) as store:
+            store.put("a", {"v": 1}, collection="c")
+            assert store._reads_py_key_value is False  # pyright: ignore[reportPrivateUsage]
+        assert raw_item(memcached_server, MARKER) == (0, b"none")
+        assert raw_item(memcached_server, foreign) == (0, b"hi")  # foreign items are left alone
+        upstream.run("memcached", theirs(memcached_server), [{"op": "put", "collection": "c", "key": "b", "value": {}}])
+        with MemcachedStore(host=memcached_server.host, port=memcached_server.port) as again:
+            assert again.get("b", collection="c") is None
+        with MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout="py-key-value") as moved:
+            assert moved.get("b", collection="c") == {}
+        memcached_server.command(b"delete " + MARKER)  # evicted, say: the next store looks again
+        with MemcachedStore(host=memcached_server.host, port=memcached_server.port) as looks:
+            assert looks.get("b", collection="c") == {}
+
+    @pytest.mark.parametrize(("limit", "reads"), [(3, True), (4, False)])
+    def test_the_look_stops_at_its_limit(
+        self, memcached_server: MemcachedServer, monkeypatch: pytest.MonkeyPatch, limit: int, reads: bool
+    ) -> None:
+        """Past the limit of `::` names it assumes py-key-value's items are there, and drops the rest of the
+        dump with its connection: every later request still gets its own reply."""
+        memcached_server.flush()
+        for index in range(3):
+            assert memcached_server.command(b"set x::%d 0 0 1\r\n%d" % (index, index)) == b"STORED\r\n"
+        for index in range(2000):  # a dump longer than one read
+            name = b"kv:pad:%d" % index
+            assert memcached_server.command(b"set %s 0 0 1\r\n." % name) == b"STORED\r\n"
+        monkeypatch.setattr(py_key_value, "_LOOK_LIMIT", limit)
+        with MemcachedStore(host=memcached_server.host, port=memcached_server.port) as store:
+            store.put("a", {"v": 1})
+            assert store._reads_py_key_value is reads  # pyright: ignore[reportPrivateUsage]
+            for index in range(20):
+                store.put(f"k{index}", {"i": index})
+                assert store.get(f"k{index}") == {"i": index}
+        assert (raw_item(memcached_server, MARKER) is None) is reads
+
+    def test_without_the_crawler_py_key_values_items_are_read(self, tmp_path: Path) -> None:
+        """A server that cannot list its items (`-o no_lru_crawler`) is read as if it held some."""
+        server = start_memcached(tmp_path / "memcached", "-o", "no_lru_crawler")
+        try:
+            upstream_write(server)
+            with MemcachedStore(host=server.host, port=server.port) as store:
+                assert store.get("client-123", collection="mcp-oauth-proxy-clients") == WRITTEN[0][2]
+                assert store._reads_py_key_value is True  # pyright: ignore[reportPrivateUsage]
+            assert raw_item(server, MARKER) is None
+        finally:
+            server.stop()
 
     def test_names_py_key_value_could_not_hold_are_not_looked_up(self, store: MemcachedStore) -> None:
         store.put("with space", {"v": 1}, collection="a::b")

@@ -19,7 +19,8 @@ reads the records with a multi-get, then deletes. Hashed keys are sha256: two na
 do not occur.
 
 py-key-value-aio 0.4.x's default store named items `<collection>::<key>`, a namespace ours never
-uses (`key_value.shared.compat.layouts.memcached`). The default layout reads them transparently: a
+uses (`key_value.shared.compat.layouts.memcached`). The default layout reads them transparently if
+the server held some when the store was set up (one look, `key_value.aio.stores.memcached.py_key_value`): a
 key missing under our name is looked up under py-key-value's (one more multi-get, only on a miss);
 a write sends, in the same round trip, an unanswered delete of py-key-value's item, and a delete
 removes both, so py-key-value's copy never comes back once ours expires or goes. (The async twin
@@ -50,6 +51,7 @@ from typing_extensions import Self
 
 from key_value.aio.stores._lazy_client import LazyClient
 from key_value.aio.stores.base import BaseConditionalStore, BaseContextManagerStore, Entry, SeedData
+from key_value.aio.stores.memcached.py_key_value import holds_py_key_value_items
 from key_value.aio.stores.memcached.wire import MemcachedClient, MemcachedWire, MetaItem, new_wire
 from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.compat.layouts.memcached import (
@@ -132,7 +134,8 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
             py_key_value=lambda: PyKeyValueMemcachedLayout(strategy),
             store="MemcachedStore",
         )
-        #: Whether py-key-value's items are read where ours are missing, and removed where ours are written.
+        #: Whether py-key-value's items are read where ours are missing, and removed where ours are written
+        #: (until set-up finds the server holds none: `key_value.aio.stores.memcached.py_key_value`).
         self._reads_py_key_value = self._layout is NATIVE_MEMCACHED_LAYOUT and layout == "native"
         #: py-key-value's client refuses items with client flags, so its layout keeps none (nor their expiry).
         self._expiry_in_flags = not isinstance(self._layout, PyKeyValueMemcachedLayout)
@@ -164,6 +167,8 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
     async def _setup(self) -> None:
         wire = await self._clients.get()
         self._item_size_max = await wire.item_size_max()
+        if self._reads_py_key_value:
+            self._reads_py_key_value = await holds_py_key_value_items(wire)
 
     async def _close(self) -> None:
         await self._clients.close()

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
+from urllib.parse import unquote_to_bytes
 
 from key_value.shared.errors import BaseKeyValueError, KeyValueStoreError, StoreConnectionError, ValueTooLargeError
 
 if True:  # ASYNC
+    from contextlib import suppress
+
     from aiomcache import Client
     from aiomcache.client import acquire
     from aiomcache.pool import Connection
@@ -96,6 +99,35 @@ def _stored_cas(line: bytes) -> int | None:
     raise reply_error(line)
 
 
+#: Lists every item the server holds, one `key=<percent-encoded name> exp=... ...` line each, then `END`.
+_METADUMP = b"lru_crawler metadump all\r\n"
+
+
+class _NameScan:
+    """The names a metadump lists that `wanted` accepts, up to `limit`, fed one line at a time."""
+
+    def __init__(self, wanted: Callable[[bytes], bool], limit: int) -> None:
+        self.wanted = wanted
+        self.limit = limit
+        self.names: list[bytes] = []
+        self.complete = False
+        """Whether the dump ended (`END`): the connection is then in step, and `names` holds every match."""
+        self.refused = False
+        """Whether the server answered with an error (the crawler is disabled, or busy with another dump)."""
+
+    def feed(self, line: bytes) -> bool:
+        """Take one line (metadump lines end in a bare LF, `END` in CRLF); whether the scan is over."""
+        if line.startswith(b"key="):
+            end = line.find(b" ")
+            name = unquote_to_bytes(line[4:end] if end > 0 else line[4:].rstrip())
+            if self.wanted(name):
+                self.names.append(name)
+            return len(self.names) >= self.limit
+        self.complete = line == b"END\r\n"
+        self.refused = not self.complete
+        return True
+
+
 def _deleted(line: bytes) -> bool:
     """Whether a meta delete deleted (`HD`), or found another CAS unique or nothing (`EX`, `NF`)."""
     if line.startswith(b"HD"):
@@ -157,6 +189,15 @@ if True:  # ASYNC
                 if parts[1:2] == [b"item_size_max"]:
                     return int(parts[2])
             return 1024 * 1024  # memcached's default
+
+        async def item_names(self, wanted: Callable[[bytes], bool], limit: int) -> list[bytes] | None:
+            """Up to `limit` names of the server's items that `wanted` accepts, listed by the LRU crawler
+            (one request, read to its end or until `limit` matched, then the connection is dropped); None if
+            the server refuses to list them (crawler disabled or busy)."""
+            scan = _NameScan(wanted, limit)
+            with suppress(_StopReading):
+                await self._call(_METADUMP, lambda reader: _read_names(reader, scan))
+            return None if scan.refused else scan.names
 
         async def meta_get(self, key: bytes, other: bytes | None = None) -> tuple[MetaItem | None, MetaItem | None]:
             """The item `key` with its CAS unique (None if missing), and `other`'s when given (one round trip)."""
@@ -255,6 +296,20 @@ if True:  # ASYNC
         if failure is not None:
             raise failure
         return found[0], (found[1] if len(found) > 1 else None)
+
+    class _StopReading(Exception):
+        """Ends a metadump read early (the connection is then dropped, with the rest of the dump)."""
+
+    async def _read_names(reader: asyncio.StreamReader, scan: _NameScan) -> None:
+        """Feed a metadump's lines to `scan`; `_StopReading` (which drops the connection) if it ends early."""
+        while True:
+            line = await reader.readline()
+            if not line.endswith(b"\n"):
+                raise ConnectionResetError("memcached closed the connection")
+            if scan.feed(line):
+                if not scan.complete:
+                    raise _StopReading
+                return
 
     async def _read_lines(reader: asyncio.StreamReader, count: int) -> list[bytes]:
         return [await _read_line(reader) for _ in range(count)]
@@ -401,6 +456,30 @@ else:
             with _translated():
                 settings = cast("dict[bytes, Any]", self.client.stats("settings"))  # pyright: ignore[reportUnknownMemberType] - untyped *args
             return int(settings.get(b"item_size_max") or 1024 * 1024)
+
+        def item_names(self, wanted: Callable[[bytes], bool], limit: int) -> list[bytes] | None:
+            """Up to `limit` names of the server's items that `wanted` accepts, listed by the LRU crawler
+            (one request, read to its end or until `limit` matched, then the connection is dropped); None if
+            the server refuses to list them (crawler disabled or busy)."""
+            scan = _NameScan(wanted, limit)
+            with _translated(), self._connection() as client:
+                client.raw_command(b"mn", b"MN\r\n")  # connects the client if it is not yet
+                sock = client.sock
+                if sock is None:
+                    raise StoreConnectionError("memcached is unreachable")
+                try:
+                    sock.sendall(_METADUMP)
+                    rest, over = b"", False
+                    while not over:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            raise MemcacheUnexpectedCloseError
+                        *lines, rest = (rest + chunk).split(b"\n")
+                        over = any(scan.feed(line + b"\n") for line in lines)  # stops at the scan's end
+                finally:
+                    if not scan.complete:
+                        client.close()  # the rest of the dump must not reach the next request
+            return None if scan.refused else scan.names
 
         def meta_get(self, key: bytes, other: bytes | None = None) -> tuple[MetaItem | None, MetaItem | None]:
             """The item `key` with its CAS unique (None if missing), and `other`'s when given (one round trip)."""

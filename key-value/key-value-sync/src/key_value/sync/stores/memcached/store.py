@@ -22,7 +22,8 @@ reads the records with a multi-get, then deletes. Hashed keys are sha256: two na
 do not occur.
 
 py-key-value-aio 0.4.x's default store named items `<collection>::<key>`, a namespace ours never
-uses (`key_value.shared.compat.layouts.memcached`). The default layout reads them transparently: a
+uses (`key_value.shared.compat.layouts.memcached`). The default layout reads them transparently if
+the server held some when the store was set up (one look, `key_value.sync.stores.memcached.py_key_value`): a
 key missing under our name is looked up under py-key-value's (one more multi-get, only on a miss);
 a write sends, in the same round trip, an unanswered delete of py-key-value's item, and a delete
 removes both, so py-key-value's copy never comes back once ours expires or goes. (The async twin
@@ -77,6 +78,7 @@ from key_value.shared.urls import merge_options, parse_store_url, url_seconds_or
 from key_value.shared.validation import check_optional_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores.base import BaseConditionalStore, BaseContextManagerStore, Entry, SeedData
+from key_value.sync.stores.memcached.py_key_value import holds_py_key_value_items
 from key_value.sync.stores.memcached.wire import MemcachedClient, MemcachedWire, MetaItem, new_wire
 
 _RELATIVE_LIMIT = 30 * 24 * 3600  # memcached reads a larger expiry as an absolute Unix time
@@ -135,7 +137,8 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
             py_key_value=lambda: PyKeyValueMemcachedLayout(strategy),
             store="MemcachedStore",
         )
-        #: Whether py-key-value's items are read where ours are missing, and removed where ours are written.
+        #: Whether py-key-value's items are read where ours are missing, and removed where ours are written
+        #: (until set-up finds the server holds none: `key_value.sync.stores.memcached.py_key_value`).
         self._reads_py_key_value = self._layout is NATIVE_MEMCACHED_LAYOUT and layout == "native"
         #: py-key-value's client refuses items with client flags, so its layout keeps none (nor their expiry).
         self._expiry_in_flags = not isinstance(self._layout, PyKeyValueMemcachedLayout)
@@ -167,6 +170,8 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
     def _setup(self) -> None:
         wire = self._clients.get()
         self._item_size_max = wire.item_size_max()
+        if self._reads_py_key_value:
+            self._reads_py_key_value = holds_py_key_value_items(wire)
 
     def _close(self) -> None:
         self._clients.close()

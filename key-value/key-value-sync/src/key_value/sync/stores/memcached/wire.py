@@ -12,9 +12,10 @@ pymemcache, whose `get_many`, `set_many` and `delete_many` already send one requ
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, cast
+from urllib.parse import unquote_to_bytes
 
 from pymemcache.client.base import Client, PooledClient
 from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
@@ -81,6 +82,35 @@ def _stored_cas(line: bytes) -> int | None:
     if line in (b"NS\r\n", b"EX\r\n", b"NF\r\n") or line.startswith((b"NS ", b"EX ", b"NF ")):
         return None
     raise reply_error(line)
+
+
+#: Lists every item the server holds, one `key=<percent-encoded name> exp=... ...` line each, then `END`.
+_METADUMP = b"lru_crawler metadump all\r\n"
+
+
+class _NameScan:
+    """The names a metadump lists that `wanted` accepts, up to `limit`, fed one line at a time."""
+
+    def __init__(self, wanted: Callable[[bytes], bool], limit: int) -> None:
+        self.wanted = wanted
+        self.limit = limit
+        self.names: list[bytes] = []
+        self.complete = False
+        "Whether the dump ended (`END`): the connection is then in step, and `names` holds every match."
+        self.refused = False
+        "Whether the server answered with an error (the crawler is disabled, or busy with another dump)."
+
+    def feed(self, line: bytes) -> bool:
+        """Take one line (metadump lines end in a bare LF, `END` in CRLF); whether the scan is over."""
+        if line.startswith(b"key="):
+            end = line.find(b" ")
+            name = unquote_to_bytes(line[4:end] if end > 0 else line[4:].rstrip())
+            if self.wanted(name):
+                self.names.append(name)
+            return len(self.names) >= self.limit
+        self.complete = line == b"END\r\n"
+        self.refused = not self.complete
+        return True
 
 
 def _deleted(line: bytes) -> bool:
@@ -168,6 +198,30 @@ class MemcachedWire:
         with _translated():
             settings = cast("dict[bytes, Any]", self.client.stats("settings"))  # pyright: ignore[reportUnknownMemberType] - untyped *args
         return int(settings.get(b"item_size_max") or 1024 * 1024)
+
+    def item_names(self, wanted: Callable[[bytes], bool], limit: int) -> list[bytes] | None:
+        """Up to `limit` names of the server's items that `wanted` accepts, listed by the LRU crawler
+        (one request, read to its end or until `limit` matched, then the connection is dropped); None if
+        the server refuses to list them (crawler disabled or busy)."""
+        scan = _NameScan(wanted, limit)
+        with _translated(), self._connection() as client:
+            client.raw_command(b"mn", b"MN\r\n")  # connects the client if it is not yet
+            sock = client.sock
+            if sock is None:
+                raise StoreConnectionError("memcached is unreachable")
+            try:
+                sock.sendall(_METADUMP)
+                rest, over = (b"", False)
+                while not over:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise MemcacheUnexpectedCloseError
+                    *lines, rest = (rest + chunk).split(b"\n")
+                    over = any(scan.feed(line + b"\n") for line in lines)  # stops at the scan's end
+            finally:
+                if not scan.complete:
+                    client.close()  # the rest of the dump must not reach the next request
+        return None if scan.refused else scan.names
 
     def meta_get(self, key: bytes, other: bytes | None = None) -> tuple[MetaItem | None, MetaItem | None]:
         """The item `key` with its CAS unique (None if missing), and `other`'s when given (one round trip)."""
