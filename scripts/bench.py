@@ -528,8 +528,8 @@ def render(measured: Measured) -> str:
         " py-key-value-aio's and the raw client each use keys, a collection, table or bucket of their own. Ours"
         " and the raw client take turns in ten rounds per operation (who goes first alternates), so a drift of"
         " the machine or the server falls on both alike; p50/p99 pool all rounds, throughput is the best round."
-        " py-key-value-aio runs in its own process, before them, and the Redis and Valkey databases are emptied"
-        " between (so our native layout measures its steady state, not reading py-key-value's entries)."
+        " py-key-value-aio runs in its own process, before them, and the Redis, Valkey and memcached servers"
+        " are emptied between (so our native layout measures its steady state, not reading py-key-value's entries)."
         " Calls per operation: up to 2,000 single and"
         " 40-200 bulk ones on loopback servers, 10-60 single and 10 bulk ones on moto (S3, DynamoDB); servers"
         " are also measured on `delete_many`. Each section names its raw client.",

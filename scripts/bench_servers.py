@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
@@ -155,11 +156,17 @@ def aws_settings(endpoints: Endpoints) -> dict[str, Any]:
 
 
 def empty_databases(endpoints: Endpoints) -> None:
-    """FLUSHALL on the Redis and Valkey servers: ours then starts on a database py-key-value left nothing in.
+    """FLUSHALL on the Redis and Valkey servers, flush_all on memcached: ours then starts on servers
+    py-key-value left nothing in.
 
     py-key-value's worker runs first on the same servers; with its `collection::key` entries there, our
     native layout would read them too (the migration path), which is not the steady state measured here.
     """
+    if endpoints.memcached_port is not None:
+        with socket.create_connection((LOOPBACK, endpoints.memcached_port), timeout=10) as connection:
+            connection.sendall(b"flush_all\r\n")
+            if connection.recv(64) != b"OK\r\n":
+                raise RuntimeError("memcached refused flush_all")
     for port in (endpoints.redis_port, endpoints.valkey_port):
         if port is not None:
             client = redis.Redis(host=LOOPBACK, port=port)  # sync: this runs outside any event loop
