@@ -155,9 +155,15 @@ class MemoryStore(
         seconds = check_ttl(ttl)
         payload, plan = _snapshot(value)
         now = self.clock()
-        expires_at = None if seconds is None else now + seconds  # `_expiry`, inlined
+        record = (payload, None if seconds is None else now + seconds, plan, next(self._versions), now)
         with self._lock:
-            self._store(collection, key, (payload, expires_at, plan, next(self._versions), now))
+            if seconds is None and self.max_entries_per_collection is None:  # `_store`, inlined
+                bucket = self._data.get(collection)
+                if bucket is None:
+                    bucket = self._data[collection] = {}
+                bucket[key] = record
+            else:
+                self._store(collection, key, record)
             if self._expiries:
                 self._reclaim()
 
