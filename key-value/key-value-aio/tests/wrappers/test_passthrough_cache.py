@@ -422,10 +422,11 @@ async def test_destroy_clears_both_stores() -> None:
 
 
 def test_capabilities_follow_primary_and_destroy_needs_the_cache() -> None:
-    assert PassthroughCacheWrapper(MemoryStore(), MemoryStore()).capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL
-    assert PassthroughCacheWrapper(NullStore(), MemoryStore()).capabilities == Capability.NONE
+    assert PassthroughCacheWrapper(MemoryStore(), MemoryStore()).capabilities == ALL_SEGMENTS
+    assert PassthroughCacheWrapper(NullStore(), MemoryStore()).capabilities == Capability.CONDITIONAL
     without_destroy = PassthroughCacheWrapper(MemoryStore(), NullStore())
-    assert without_destroy.capabilities == Capability.KEYS | Capability.COLLECTIONS | Capability.CULL
+    kept = Capability.KEYS | Capability.COLLECTIONS | Capability.CULL | Capability.CONDITIONAL
+    assert without_destroy.capabilities == kept
     assert not isinstance(without_destroy, AsyncDestroyStoreProtocol)
     assert not isinstance(without_destroy, AsyncDestroyCollectionProtocol)
 

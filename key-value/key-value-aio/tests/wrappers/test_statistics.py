@@ -54,7 +54,7 @@ def test_dataclasses_keep_upstream_names() -> None:
         return [item.name for item in dataclasses.fields(cls)]
 
     assert names(KVStoreStatistics) == ["collections"]
-    assert names(KVStoreCollectionStatistics) == ["count", "get", "ttl", "put", "delete", "exists"]
+    assert names(KVStoreCollectionStatistics) == ["count", "get", "ttl", "put", "delete", "exists", "conditional"]
     for hit_miss in (GetStatistics, DeleteStatistics, ExistsStatistics, TTLStatistics):
         assert names(hit_miss) == ["count", "hit", "miss"]
     assert names(PutStatistics) == ["count"]
@@ -166,9 +166,9 @@ async def test_counts_exact_under_concurrency() -> None:
 
 
 def test_capabilities_follow_the_inner_store() -> None:
-    assert StatisticsWrapper(MemoryStore()).capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL
+    assert StatisticsWrapper(MemoryStore()).capabilities == ALL_SEGMENTS
     nothing = StatisticsWrapper(StatisticsWrapper(StatisticsWrapper(NullStore())))
-    assert nothing.capabilities == Capability.NONE
+    assert nothing.capabilities == Capability.CONDITIONAL  # NullStore's only segment
     assert not isinstance(nothing, AsyncEnumerateKeysProtocol)
 
 

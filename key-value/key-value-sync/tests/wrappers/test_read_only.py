@@ -153,15 +153,15 @@ def test_bad_input_reports_the_input_error(raise_on_write: bool) -> None:
         wrapper.get("")
 
 
-def test_claims_listing_only() -> None:
+def test_claims_listing_and_conditional_only() -> None:
     wrapper = ReadOnlyWrapper(MemoryStore())
-    assert wrapper.capabilities == Capability.KEYS | Capability.COLLECTIONS
+    assert wrapper.capabilities == Capability.KEYS | Capability.COLLECTIONS | Capability.CONDITIONAL
     for refused in (DestroyStoreProtocol, DestroyCollectionProtocol, CullProtocol):
         assert not isinstance(wrapper, refused)
         assert not isinstance(ReadOnlyWrapper(MemoryStore(), raise_on_write=False), refused)
     assert ReadOnlyWrapper(ReadOnlyWrapper(ReadOnlyWrapper(MemoryStore()))).capabilities == wrapper.capabilities
     nothing = ReadOnlyWrapper(ReadOnlyWrapper(ReadOnlyWrapper(NullStore())))
-    assert nothing.capabilities == Capability.NONE
+    assert nothing.capabilities == Capability.CONDITIONAL  # NullStore's only segment
     assert not isinstance(nothing, EnumerateKeysProtocol)
 
 

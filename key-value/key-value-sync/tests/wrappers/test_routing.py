@@ -157,17 +157,16 @@ def test_routing_function_sees_only_valid_names() -> None:
 
 
 def test_capabilities_are_what_every_store_has() -> None:
-    assert (
-        CollectionRoutingWrapper({"a": MemoryStore()}, MemoryStore()).capabilities
-        == ALL_SEGMENTS & ~Capability.CONDITIONAL
-    )
+    assert CollectionRoutingWrapper({"a": MemoryStore()}, MemoryStore()).capabilities == ALL_SEGMENTS
     keys_only = CollectionRoutingWrapper({"a": Limited(MemoryStore(), Capability.KEYS)}, MemoryStore())
     assert keys_only.capabilities == Capability.KEYS
     nothing = CollectionRoutingWrapper({"a": NullStore()}, MemoryStore())
-    assert nothing.capabilities == Capability.NONE
+    assert nothing.capabilities == Capability.CONDITIONAL  # NullStore's only segment
     assert not isinstance(nothing, EnumerateKeysProtocol)
     stacked = CollectionRoutingWrapper({"a": CollectionRoutingWrapper({}, NullStore())}, MemoryStore())
-    assert CollectionRoutingWrapper({}, stacked).capabilities == Capability.NONE
+    assert (
+        CollectionRoutingWrapper({}, stacked).capabilities == Capability.CONDITIONAL
+    )  # what NullStore and MemoryStore share
     function_router = RoutingWrapper(lambda name: None, MemoryStore())
     assert function_router.capabilities == Capability.NONE
     assert not isinstance(function_router, EnumerateKeysProtocol)

@@ -147,14 +147,14 @@ def test_bad_input_raises_before_writing() -> None:
 
 
 def test_capabilities_follow_the_inner_store() -> None:
-    assert SingleCollectionWrapper(MemoryStore(), "s").capabilities == ALL_SEGMENTS & ~Capability.CONDITIONAL
+    assert SingleCollectionWrapper(MemoryStore(), "s").capabilities == ALL_SEGMENTS
     nothing = SingleCollectionWrapper(SingleCollectionWrapper(SingleCollectionWrapper(NullStore(), "a"), "b"), "c")
-    assert nothing.capabilities == Capability.NONE
+    assert nothing.capabilities == Capability.CONDITIONAL  # NullStore's only segment
     assert not isinstance(nothing, EnumerateKeysProtocol)
     keys_only = SingleCollectionWrapper(Limited(MemoryStore(), Capability.KEYS), "s")
     assert keys_only.capabilities == ALL_SEGMENTS & ~Capability.CULL & ~Capability.CONDITIONAL
     no_keys = SingleCollectionWrapper(Limited(MemoryStore(), ALL_SEGMENTS & ~Capability.KEYS), "s")
-    assert no_keys.capabilities == Capability.CULL
+    assert no_keys.capabilities == Capability.CULL  # `Limited` (a BaseWrapper) offers no conditional calls
 
 
 def test_lifecycle_forwarded() -> None:

@@ -140,11 +140,28 @@ class BaseWrapper(metaclass=_WrapperMeta):
     def _cull(self) -> None:
         cast("CullProtocol", self.key_value).cull()
 
-    def _conditional(self) -> ConditionalProtocol:
-        return cast("ConditionalProtocol", self.key_value)
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[ConditionalProtocol, str, str | None]:
+        """The store a conditional call on (key, collection) goes to, with that store's names for them. A
+        wrapper that renames entries or routes them overrides this one method (and opts in to the segment)."""
+        return (cast("ConditionalProtocol", self.key_value), key, collection)
+
+    #: Whether `_stored_value` / `_read_value` change values (a wrapper that overrides them sets it).
+    _changes_values: ClassVar[bool] = False
+
+    def _stored_value(self, value: Mapping[str, Any], key: str, collection: str | None) -> Mapping[str, Any]:
+        """What a conditional write stores for the caller's `value` (compression, encryption change it)."""
+        return value
+
+    def _read_value(self, stored: dict[str, Any], key: str, collection: str | None) -> dict[str, Any]:
+        """The caller's value of what a conditional read found (the inverse of `_stored_value`)."""
+        return stored
 
     def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
-        return self._conditional().get_entry(key, collection=collection)
+        store, inner_key, inner_collection = self._conditional_target(key, collection)
+        entry = store.get_entry(inner_key, collection=inner_collection)
+        if entry is None or not self._changes_values:
+            return entry
+        return entry._replace(value=self._read_value(entry.value, key, collection))
 
     def _put_if(
         self,
@@ -157,16 +174,28 @@ class BaseWrapper(metaclass=_WrapperMeta):
         ttl: SupportsFloat | None,
         retrieve: bool,
     ) -> ConditionalResult:
-        return self._conditional().put_if(
-            key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+        if self._changes_values and (not isinstance(value, Joker)):
+            value = self._stored_value(value, key, collection)
+        store, inner_key, inner_collection = self._conditional_target(key, collection)
+        result = store.put_if(
+            inner_key, value, etag=etag, condition=condition, collection=inner_collection, ttl=ttl, retrieve=retrieve
         )
+        return self._read_result(result, key, collection)
 
     def _delete_if(
         self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
     ) -> ConditionalResult:
-        return self._conditional().delete_if(
-            key, etag=etag, condition=condition, collection=collection, retrieve=retrieve
+        store, inner_key, inner_collection = self._conditional_target(key, collection)
+        result = store.delete_if(
+            inner_key, etag=etag, condition=condition, collection=inner_collection, retrieve=retrieve
         )
+        return self._read_result(result, key, collection)
+
+    def _read_result(self, result: ConditionalResult, key: str, collection: str | None) -> ConditionalResult:
+        """`result` with its value read back through `_read_value` (the ETags are the stored entry's)."""
+        if not self._changes_values or not isinstance(result.value, dict):
+            return result
+        return result._replace(value=self._read_value(result.value, key, collection))
 
     # Derived: written on this wrapper's own `put_if` / `get_entry`, so what it changes applies to them too.
 

@@ -14,10 +14,10 @@ import binascii
 import gzip
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import Any, SupportsFloat
+from typing import Any, SupportsFloat, cast
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.errors import DeserializationError, InvalidArgumentError
 from key_value.shared.validation import check_keys, check_same_length
@@ -29,7 +29,13 @@ _ENVELOPE_FIELDS = frozenset((_DATA, _ALGORITHM, _VERSION))
 
 
 class CompressionWrapper(BaseWrapper):
-    """Stores values of at least `min_size_to_compress` bytes of JSON gzip-compressed; reads either form."""
+    """Stores values of at least `min_size_to_compress` bytes of JSON gzip-compressed; reads either form.
+
+    Conditional calls store and read values the same way; an ETag is the stored (compressed) entry's.
+    """
+
+    supported_segments = ALL_SEGMENTS
+    _changes_values = True
 
     def __init__(self, key_value: AsyncKeyValue, min_size_to_compress: int = 1024) -> None:
         if type(min_size_to_compress) is not int or min_size_to_compress < 0:
@@ -61,6 +67,12 @@ class CompressionWrapper(BaseWrapper):
         except (binascii.Error, OSError, EOFError, zlib.error) as exc:
             raise DeserializationError("compressed value is corrupted") from exc
         return decode_value(text)
+
+    def _stored_value(self, value: Mapping[str, Any], key: str, collection: str | None) -> Mapping[str, Any]:
+        return self._compress(value)
+
+    def _read_value(self, stored: dict[str, Any], key: str, collection: str | None) -> dict[str, Any]:
+        return cast("dict[str, Any]", self._decompress(stored))
 
     async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
         return self._decompress(await self.key_value.get(key, collection=collection))

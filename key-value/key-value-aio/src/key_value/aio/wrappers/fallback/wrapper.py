@@ -5,6 +5,10 @@ primary is made on the fallback instead (the two stores then disagree until they
 Unlike py-key-value-aio, errors about the call itself (`InvalidArgumentError`, `SerializationError`)
 never trigger the fallback, whatever `fallback_on` says: the fallback store would refuse the same input,
 and the caller must see that it was wrong.
+
+Conditional calls (`get_entry`, `put_if`, `delete_if`, ...) go to the primary only, and are offered when
+the primary has them: an ETag names one store's write, so the fallback's could never be compared with
+the primary's, and a compare-and-swap that switched stores midway would not be one.
 """
 
 # ruff: noqa: FBT001, FBT002 - `write_to_fallback` stays positional, as in py-key-value-aio
@@ -14,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, SupportsFloat, TypeVar, cast
 
+from key_value.aio.protocols.capabilities import capabilities_of
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncCullProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncDestroyStoreProtocol,
@@ -22,7 +28,9 @@ from key_value.aio.protocols.key_value import (
     AsyncEnumerateKeysProtocol,
     AsyncKeyValue,
 )
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
+from key_value.shared.capabilities import Capability
+from key_value.shared.conditional import Atomicity
 from key_value.shared.errors import InvalidArgumentError, SerializationError
 
 _T = TypeVar("_T")
@@ -54,9 +62,22 @@ class FallbackWrapper(BaseWrapper):
         self.fallback_on = _exception_types(fallback_on)
         self.write_to_fallback = write_to_fallback
 
+    supported_segments = ALL_SEGMENTS
+
     @property
     def wrapped_stores(self) -> list[AsyncKeyValue]:
         return [self.primary_key_value, self.fallback_key_value]
+
+    @property
+    def capabilities(self) -> Capability:
+        """The segments both stores have, and the conditional one when the primary has it (it alone answers)."""
+        both = super().capabilities & ~Capability.CONDITIONAL
+        return both | (capabilities_of(self.primary_key_value) & Capability.CONDITIONAL)
+
+    @property
+    def atomicity(self) -> Atomicity:
+        """The primary's: conditional calls go to it alone."""
+        return cast("AsyncConditionalProtocol", self.primary_key_value).atomicity
 
     async def _read(self, operation: _Operation[_T]) -> _T:
         """Run `operation` on the primary; on a listed store error, run it on the fallback instead."""

@@ -7,6 +7,8 @@ without an error, as in py-key-value-aio. Unlike there, a refused put also delet
 value: a put replaces, and a read after it must not return data the caller has since overwritten.
 `put_many` checks every entry first: if one must raise, nothing is written; otherwise the accepted
 entries are written and the refused keys deleted. Values are never truncated. Reads are not limited.
+A conditional write (`put_if`, `put_if_absent`, a `transform`'s result) is checked alike: it raises, or a
+refused value makes it a conditional delete, as a refused put is a delete.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.shared.codec import encode_value
+from key_value.shared.conditional import DELETE_CURRENT, Absent, Condition, ConditionalResult, Joker
 from key_value.shared.errors import EntryTooLargeError, EntryTooSmallError, InvalidArgumentError
 from key_value.shared.validation import check_collection, check_key, check_keys, check_same_length, check_ttl
 
 
 class LimitSizeWrapper(BaseWrapper):
     """Refuses (raising or not, per side) values smaller than `min_size` or larger than `max_size` bytes."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self,
@@ -95,3 +100,24 @@ class LimitSizeWrapper(BaseWrapper):
             )
         if refused:
             await self.key_value.delete_many(refused, collection=collection)
+
+    async def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        check_key(key)
+        if collection is not None:
+            check_collection(collection)
+        check_ttl(ttl)
+        if not isinstance(value, Joker) and not self._accepts(key, value, collection):
+            value, ttl = DELETE_CURRENT, None
+        return await super()._put_if(
+            key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+        )

@@ -4,6 +4,8 @@ Values appear in the log only with `log_values=True`, since they may be sensitiv
 `structured_logs=True` each message is one JSON object (`status`, `action`, `collection`, `keys`, and
 `value`/`extra` when present) for log pipelines; otherwise it is a readable line. `collection` is the
 name the wrapped store uses: `collection=None` is shown as the wrapped store's default collection.
+Conditional calls are logged as `GET_ENTRY`, `PUT_IF` and `DELETE_IF` (with the expected ETag, the
+condition, and whether it held); `put_if_absent` and `transform` log the `PUT_IF`s they make.
 """
 
 # ruff: noqa: FBT001, FBT002 - the boolean options stay positional, as in py-key-value-aio
@@ -16,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, SupportsFloat, TypeVar
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 
 _T = TypeVar("_T")
 
@@ -62,8 +65,20 @@ def _count(names: list[str]) -> _Outcome:
     return _ABSENT, {"count": len(names)}
 
 
+def _entry(entry: VersionedEntry | None) -> _Outcome:
+    if entry is None:
+        return None, {"hit": False}
+    return entry.value, {"hit": True, "etag": entry.etag, "ttl": entry.ttl}
+
+
+def _conditional(result: ConditionalResult) -> _Outcome:
+    return result.value, {"satisfied": result.satisfied, "etag": str(result.resulting_etag)}
+
+
 class LoggingWrapper(BaseWrapper):
     """Logs each call to the wrapped store on `logger` (default `key_value.logging`) at `log_level`."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self,
@@ -238,3 +253,50 @@ class LoggingWrapper(BaseWrapper):
 
     async def _cull(self) -> None:
         await self._logged("CULL", super()._cull, _nothing)
+
+    async def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
+        return await self._logged(
+            "GET_ENTRY",
+            lambda: super(LoggingWrapper, self)._get_entry(key, collection=collection),
+            _entry,
+            keys=key,
+            collection=collection,
+        )
+
+    async def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        shown = value.name if isinstance(value, Joker) else value
+        return await self._logged(
+            "PUT_IF",
+            lambda: super(LoggingWrapper, self)._put_if(
+                key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+            ),
+            _conditional,
+            keys=key,
+            collection=collection,
+            value=shown,
+            extra={"etag": str(etag), "condition": getattr(condition, "name", repr(condition)), "ttl": ttl},
+        )
+
+    async def _delete_if(
+        self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
+    ) -> ConditionalResult:
+        return await self._logged(
+            "DELETE_IF",
+            lambda: super(LoggingWrapper, self)._delete_if(
+                key, etag=etag, condition=condition, collection=collection, retrieve=retrieve
+            ),
+            _conditional,
+            keys=key,
+            collection=collection,
+            extra={"etag": str(etag), "condition": getattr(condition, "name", repr(condition))},
+        )

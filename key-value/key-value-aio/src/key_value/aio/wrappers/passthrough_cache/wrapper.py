@@ -11,6 +11,10 @@ with one bulk put, whose TTL is the shortest of theirs.
 name, so that writes and reads naming it either way invalidate and hit the same cache entries.
 Consistency holds for writes made through this wrapper (in this process); writes made to the primary
 by others become visible when the cache entry expires.
+
+Conditional calls (offered when the primary has them) go to the primary: `get_entry` reads it directly
+(an ETag is the primary's), and every conditional write or delete, satisfied or not, then deletes the
+key from the cache under the same write tracking as `put`, so no read caches what it replaced.
 """
 
 from __future__ import annotations
@@ -20,10 +24,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat, cast
 
 from key_value.aio.protocols.capabilities import capabilities_of
-from key_value.aio.protocols.key_value import AsyncDestroyCollectionProtocol, AsyncDestroyStoreProtocol, AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
+    AsyncDestroyCollectionProtocol,
+    AsyncDestroyStoreProtocol,
+    AsyncKeyValue,
+)
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.aio.wrappers.passthrough_cache.writes import WriteTracker
 from key_value.shared.capabilities import Capability
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.validation import check_collection, check_key, check_keys, check_same_length, check_ttl
 
 DEFAULT_MAX_TTL: float = 30.0 * 60.0
@@ -34,6 +44,8 @@ _Result = tuple["dict[str, Any] | None", "float | None"]
 
 class PassthroughCacheWrapper(BaseWrapper):
     """Reads through `cache_key_value` in front of `primary_key_value`; writes go to the primary."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self,
@@ -169,6 +181,45 @@ class PassthroughCacheWrapper(BaseWrapper):
                 return await self.primary_key_value.delete_many(checked, collection=collection)
             finally:
                 await self.cache_key_value.delete_many(checked, collection=cache_collection)
+
+    # -- conditional segment: the primary's entries, the cache invalidated -------------------------
+
+    async def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
+        return await cast("AsyncConditionalProtocol", self.primary_key_value).get_entry(key, collection=collection)
+
+    async def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        check_key(key)
+        cache_collection = self._cache_collection(collection)
+        with self._writes.writing(cache_collection, [key]):
+            try:
+                return await super()._put_if(
+                    key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+                )
+            finally:
+                await self.cache_key_value.delete(key, collection=cache_collection)
+
+    async def _delete_if(
+        self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
+    ) -> ConditionalResult:
+        check_key(key)
+        cache_collection = self._cache_collection(collection)
+        with self._writes.writing(cache_collection, [key]):
+            try:
+                return await super()._delete_if(
+                    key, etag=etag, condition=condition, collection=collection, retrieve=retrieve
+                )
+            finally:
+                await self.cache_key_value.delete(key, collection=cache_collection)
 
     async def _destroy(self) -> bool:
         with self._writes.writing_everything():

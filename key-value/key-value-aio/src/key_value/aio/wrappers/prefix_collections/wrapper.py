@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat, cast
 
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncEnumerateCollectionsProtocol,
     AsyncKeyValue,
 )
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.shared.validation import check_collection, check_limit
@@ -30,6 +31,8 @@ _SEPARATOR = "__"
 
 class PrefixCollectionsWrapper(BaseWrapper):
     """Stores every collection under `prefix`; lists and destroys only its own collections."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls in the prefixed collection
 
     def __init__(self, key_value: AsyncKeyValue, prefix: str, default_collection: str | None = None) -> None:
         try:
@@ -99,6 +102,9 @@ class PrefixCollectionsWrapper(BaseWrapper):
 
     async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         return await self.key_value.delete_many(keys, collection=self._stored(collection))
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[AsyncConditionalProtocol, str, str | None]:
+        return cast("AsyncConditionalProtocol", self.key_value), key, self._stored(collection)
 
     # -- segments -------------------------------------------------------------------------------
 

@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat, cast
 
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncEnumerateCollectionsProtocol,
     AsyncEnumerateKeysProtocol,
     AsyncKeyValue,
 )
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.shared.prefixing import DEFAULT_SEPARATOR, escape_prefix
@@ -24,6 +25,8 @@ from key_value.shared.validation import check_collection, check_key, check_keys,
 
 class PrefixKeysWrapper(BaseWrapper):
     """Prefixes every key before it reaches the wrapped store, and strips the prefix from listed keys."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls on the prefixed key, ETags the wrapped store's
 
     def __init__(self, key_value: AsyncKeyValue, prefix: str) -> None:
         super().__init__(key_value)
@@ -37,7 +40,7 @@ class PrefixKeysWrapper(BaseWrapper):
     def capabilities(self) -> Capability:
         """Listing needs the wrapped store's keys; whole-store work also needs its collections."""
         inner = super().capabilities
-        found = inner & (Capability.KEYS | Capability.CULL)
+        found = inner & (Capability.KEYS | Capability.CULL | Capability.CONDITIONAL)
         if Capability.KEYS in inner:
             found |= Capability.DESTROY_COLLECTION
             if Capability.COLLECTIONS in inner:
@@ -87,6 +90,9 @@ class PrefixKeysWrapper(BaseWrapper):
 
     async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         return await self.key_value.delete_many(self._keys_of(keys), collection=collection)
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[AsyncConditionalProtocol, str, str | None]:
+        return cast("AsyncConditionalProtocol", self.key_value), self._key(key), collection
 
     # -- segments: only this prefix's keys --------------------------------------------------------
 

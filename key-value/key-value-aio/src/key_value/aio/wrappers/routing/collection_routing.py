@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import cast
 
 from key_value.aio.protocols.key_value import (
+    AsyncConditionalProtocol,
     AsyncCullProtocol,
     AsyncDestroyCollectionProtocol,
     AsyncDestroyStoreProtocol,
@@ -23,7 +24,6 @@ from key_value.aio.protocols.key_value import (
 )
 from key_value.aio.wrappers.base import ALL_SEGMENTS
 from key_value.aio.wrappers.routing.wrapper import RoutingWrapper
-from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.validation import check_collection, check_limit
 
@@ -31,7 +31,7 @@ from key_value.shared.validation import check_collection, check_limit
 class CollectionRoutingWrapper(RoutingWrapper):
     """Routes by collection name through `collection_map`, with `default_store` for every other collection."""
 
-    supported_segments = ALL_SEGMENTS & ~Capability.CONDITIONAL
+    supported_segments = ALL_SEGMENTS  # conditional calls on the routed store, when every store has them
 
     def __init__(self, collection_map: Mapping[str, AsyncKeyValue], default_store: AsyncKeyValue) -> None:
         if not isinstance(collection_map, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -58,6 +58,9 @@ class CollectionRoutingWrapper(RoutingWrapper):
         for store in self._collection_map.values():
             stores.setdefault(id(store), store)
         return list(stores.values())
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[AsyncConditionalProtocol, str, str | None]:
+        return cast("AsyncConditionalProtocol", self._get_store(collection)), key, collection
 
     # -- segments -------------------------------------------------------------------------------
 

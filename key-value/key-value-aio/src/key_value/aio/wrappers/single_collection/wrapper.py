@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat, cast
 
-from key_value.aio.protocols.key_value import AsyncEnumerateKeysProtocol, AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.protocols.key_value import AsyncConditionalProtocol, AsyncEnumerateKeysProtocol, AsyncKeyValue
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.prefixing import DEFAULT_SEPARATOR, check_separator, escape_prefix, split_prefixed
 from key_value.shared.validation import check_collection, check_key, check_keys, check_limit
@@ -25,6 +25,8 @@ _LISTED_SEGMENTS = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY
 
 class SingleCollectionWrapper(BaseWrapper):
     """Folds (collection, key) into one key of `single_collection`; lists and destroys by the caller's names."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls on the folded key
 
     def __init__(
         self,
@@ -51,7 +53,7 @@ class SingleCollectionWrapper(BaseWrapper):
     def capabilities(self) -> Capability:
         """Listing keys of `single_collection` gives every segment but cull, which comes from the wrapped store."""
         inner = super().capabilities
-        found = inner & Capability.CULL
+        found = inner & (Capability.CULL | Capability.CONDITIONAL)
         if Capability.KEYS in inner:
             found |= _LISTED_SEGMENTS
         return found
@@ -108,6 +110,10 @@ class SingleCollectionWrapper(BaseWrapper):
         head = self._head(collection)
         inner_keys = [head + key for key in check_keys(keys)]
         return await self.key_value.delete_many(inner_keys, collection=self.single_collection)
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[AsyncConditionalProtocol, str, str | None]:
+        inner_key = self._head(collection) + check_key(key)
+        return cast("AsyncConditionalProtocol", self.key_value), inner_key, self.single_collection
 
     # -- segments, from the keys of `single_collection` -------------------------------------------
 

@@ -3,6 +3,7 @@
 from key_value.aio.wrappers.statistics.wrapper import (
     BaseHitMissStatistics,
     BaseStatistics,
+    ConditionalStatistics,
     DeleteStatistics,
     ExistsStatistics,
     GetStatistics,
@@ -16,6 +17,7 @@ from key_value.aio.wrappers.statistics.wrapper import (
 __all__ = [
     "BaseHitMissStatistics",
     "BaseStatistics",
+    "ConditionalStatistics",
     "DeleteStatistics",
     "ExistsStatistics",
     "GetStatistics",

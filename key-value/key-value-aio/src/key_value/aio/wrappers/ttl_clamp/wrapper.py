@@ -2,6 +2,8 @@
 
 Only valid TTLs are clamped: a bad TTL (zero, negative, NaN, a bool, text) still raises
 `InvalidTTLError` rather than being turned into something valid. Reads pass through unchanged.
+Conditional writes are clamped alike, but for `KEEP_CURRENT` without a TTL, which writes nothing (it
+stays a no-op rather than becoming a refresh to `missing_ttl`), and `DELETE_CURRENT`, which has no TTL.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker
 from key_value.shared.errors import InvalidArgumentError, InvalidTTLError
 from key_value.shared.validation import check_ttl
 
@@ -33,6 +36,8 @@ def _is_zero(seconds: object) -> bool:
 
 class TTLClampWrapper(BaseWrapper):
     """Keeps the TTL of every write within [`min_ttl`, `max_ttl`]."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self,
@@ -72,3 +77,20 @@ class TTLClampWrapper(BaseWrapper):
         ttl: SupportsFloat | None = None,
     ) -> None:
         await self.key_value.put_many(keys, values, collection=collection, ttl=self._clamp(ttl))
+
+    async def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        untouched = value is Joker.DELETE_CURRENT or (value is Joker.KEEP_CURRENT and check_ttl(ttl) is None)
+        clamped = check_ttl(ttl) if untouched else self._clamp(ttl)
+        return await super()._put_if(
+            key, value, etag=etag, condition=condition, collection=collection, ttl=clamped, retrieve=retrieve
+        )

@@ -5,6 +5,10 @@
 
 The default is never written to the wrapped store. `ttl()` reports `default_ttl` for it, so pick one
 with care when wrappers above rely on TTLs (a cache would keep the default that long).
+
+Conditional calls see what is stored: `get_entry` of a missing key is None (the default has no ETag,
+since it is not an entry), and `put_if` compares against the stored entry. `transform` hands its
+function a copy of the default where the key is missing, as `get` would read it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
 from key_value.shared.codec import decode_value, encode_value
+from key_value.shared.conditional import ConditionalResult
 from key_value.shared.errors import InvalidArgumentError, SerializationError
 from key_value.shared.validation import check_ttl
+from key_value.sync.conditional import TransformFunction
 from key_value.sync.protocols.key_value import KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 
 class DefaultValueWrapper(BaseWrapper):
     """Returns a new copy of `default_value` (with `default_ttl`) wherever the wrapped store has nothing."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self, key_value: KeyValue, default_value: Mapping[str, Any], default_ttl: SupportsFloat | None = None
@@ -52,3 +60,19 @@ class DefaultValueWrapper(BaseWrapper):
         self, keys: Sequence[str], *, collection: str | None = None
     ) -> list[tuple[dict[str, Any] | None, float | None]]:
         return [self._with_default(entry) for entry in self.key_value.ttl_many(keys, collection=collection)]
+
+    def _transform(
+        self,
+        key: str,
+        fn: TransformFunction,
+        *,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retries: int,
+        backoff: float,
+    ) -> ConditionalResult:
+
+        def with_default(current: dict[str, Any] | None) -> Any:
+            return fn(self._or_default(current))
+
+        return super()._transform(key, with_default, collection=collection, ttl=ttl, retries=retries, backoff=backoff)

@@ -31,7 +31,7 @@ from key_value.shared.errors import (
 )
 from key_value.shared.validation import check_collection, check_key, check_keys, check_same_length
 from key_value.sync.protocols.key_value import KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 #: Encrypts bytes with an authenticated cipher.
 EncryptionFn = Callable[[bytes], bytes]
@@ -46,8 +46,14 @@ class BaseEncryptionWrapper(BaseWrapper):
     """Encrypts values with `encryption_fn` (which must be authenticated) and decrypts them on every read.
 
     With `raise_on_decryption_error=False`, a value that cannot be decrypted reads as missing instead of
-    raising `DecryptionError`, `CorruptedDataError` or `EncryptionVersionError`.
+    raising `DecryptionError`, `CorruptedDataError` or `EncryptionVersionError`. Conditional calls
+    (`get_entry`, `put_if`, `transform`, ...) encrypt and decrypt the same way, but always raise on a value
+    they cannot decrypt: reading it as missing would have them compare against an entry that is there.
+    An ETag is the stored (encrypted) entry's.
     """
+
+    supported_segments = ALL_SEGMENTS
+    _changes_values = True
 
     def __init__(
         self,
@@ -120,6 +126,12 @@ class BaseEncryptionWrapper(BaseWrapper):
         if (bound["c"], bound["k"]) != location:
             raise DecryptionError("value was encrypted for another collection or key", extra_info=_describe(location))
         return cast("dict[str, Any]", value)
+
+    def _stored_value(self, value: Mapping[str, Any], key: str, collection: str | None) -> Mapping[str, Any]:
+        return self._encrypt(value, self._location(key, collection))
+
+    def _read_value(self, stored: dict[str, Any], key: str, collection: str | None) -> dict[str, Any]:
+        return self._open(stored, self._location(key, collection))
 
     # -- the protocol ---------------------------------------------------------------------------
 

@@ -14,6 +14,10 @@ with one bulk put, whose TTL is the shortest of theirs.
 name, so that writes and reads naming it either way invalidate and hit the same cache entries.
 Consistency holds for writes made through this wrapper (in this process); writes made to the primary
 by others become visible when the cache entry expires.
+
+Conditional calls (offered when the primary has them) go to the primary: `get_entry` reads it directly
+(an ETag is the primary's), and every conditional write or delete, satisfied or not, then deletes the
+key from the cache under the same write tracking as `put`, so no read caches what it replaced.
 """
 
 from __future__ import annotations
@@ -23,10 +27,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat, cast
 
 from key_value.shared.capabilities import Capability
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.validation import check_collection, check_key, check_keys, check_same_length, check_ttl
 from key_value.sync.protocols.capabilities import capabilities_of
-from key_value.sync.protocols.key_value import DestroyCollectionProtocol, DestroyStoreProtocol, KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
+    DestroyCollectionProtocol,
+    DestroyStoreProtocol,
+    KeyValue,
+)
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.sync.wrappers.passthrough_cache.writes import WriteTracker
 
 DEFAULT_MAX_TTL: float = 30.0 * 60.0
@@ -36,6 +46,8 @@ _Result = tuple["dict[str, Any] | None", "float | None"]
 
 class PassthroughCacheWrapper(BaseWrapper):
     """Reads through `cache_key_value` in front of `primary_key_value`; writes go to the primary."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self,
@@ -171,6 +183,43 @@ class PassthroughCacheWrapper(BaseWrapper):
                 return self.primary_key_value.delete_many(checked, collection=collection)
             finally:
                 self.cache_key_value.delete_many(checked, collection=cache_collection)
+
+    # -- conditional segment: the primary's entries, the cache invalidated -------------------------
+
+    def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
+        return cast("ConditionalProtocol", self.primary_key_value).get_entry(key, collection=collection)
+
+    def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        check_key(key)
+        cache_collection = self._cache_collection(collection)
+        with self._writes.writing(cache_collection, [key]):
+            try:
+                return super()._put_if(
+                    key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+                )
+            finally:
+                self.cache_key_value.delete(key, collection=cache_collection)
+
+    def _delete_if(
+        self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
+    ) -> ConditionalResult:
+        check_key(key)
+        cache_collection = self._cache_collection(collection)
+        with self._writes.writing(cache_collection, [key]):
+            try:
+                return super()._delete_if(key, etag=etag, condition=condition, collection=collection, retrieve=retrieve)
+            finally:
+                self.cache_key_value.delete(key, collection=cache_collection)
 
     def _destroy(self) -> bool:
         with self._writes.writing_everything():

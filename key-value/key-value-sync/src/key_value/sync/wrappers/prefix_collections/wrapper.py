@@ -21,14 +21,21 @@ from typing import Any, SupportsFloat, cast
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.shared.validation import check_collection, check_limit
-from key_value.sync.protocols.key_value import DestroyCollectionProtocol, EnumerateCollectionsProtocol, KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
+    DestroyCollectionProtocol,
+    EnumerateCollectionsProtocol,
+    KeyValue,
+)
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 _SEPARATOR = "__"
 
 
 class PrefixCollectionsWrapper(BaseWrapper):
     """Stores every collection under `prefix`; lists and destroys only its own collections."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls in the prefixed collection
 
     def __init__(self, key_value: KeyValue, prefix: str, default_collection: str | None = None) -> None:
         try:
@@ -98,6 +105,9 @@ class PrefixCollectionsWrapper(BaseWrapper):
 
     def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         return self.key_value.delete_many(keys, collection=self._stored(collection))
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[ConditionalProtocol, str, str | None]:
+        return (cast("ConditionalProtocol", self.key_value), key, self._stored(collection))
 
     # -- segments -------------------------------------------------------------------------------
 

@@ -17,12 +17,19 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, InvalidKeyError
 from key_value.shared.prefixing import DEFAULT_SEPARATOR, escape_prefix
 from key_value.shared.validation import check_collection, check_key, check_keys, check_limit
-from key_value.sync.protocols.key_value import EnumerateCollectionsProtocol, EnumerateKeysProtocol, KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
+    EnumerateCollectionsProtocol,
+    EnumerateKeysProtocol,
+    KeyValue,
+)
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 
 class PrefixKeysWrapper(BaseWrapper):
     """Prefixes every key before it reaches the wrapped store, and strips the prefix from listed keys."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls on the prefixed key, ETags the wrapped store's
 
     def __init__(self, key_value: KeyValue, prefix: str) -> None:
         super().__init__(key_value)
@@ -36,7 +43,7 @@ class PrefixKeysWrapper(BaseWrapper):
     def capabilities(self) -> Capability:
         """Listing needs the wrapped store's keys; whole-store work also needs its collections."""
         inner = super().capabilities
-        found = inner & (Capability.KEYS | Capability.CULL)
+        found = inner & (Capability.KEYS | Capability.CULL | Capability.CONDITIONAL)
         if Capability.KEYS in inner:
             found |= Capability.DESTROY_COLLECTION
             if Capability.COLLECTIONS in inner:
@@ -86,6 +93,9 @@ class PrefixKeysWrapper(BaseWrapper):
 
     def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         return self.key_value.delete_many(self._keys_of(keys), collection=collection)
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[ConditionalProtocol, str, str | None]:
+        return (cast("ConditionalProtocol", self.key_value), self._key(key), collection)
 
     # -- segments: only this prefix's keys --------------------------------------------------------
 

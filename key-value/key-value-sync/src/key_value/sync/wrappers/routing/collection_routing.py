@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import cast
 
-from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.validation import check_collection, check_limit
 from key_value.sync.protocols.key_value import (
+    ConditionalProtocol,
     CullProtocol,
     DestroyCollectionProtocol,
     DestroyStoreProtocol,
@@ -34,7 +34,7 @@ from key_value.sync.wrappers.routing.wrapper import RoutingWrapper
 class CollectionRoutingWrapper(RoutingWrapper):
     """Routes by collection name through `collection_map`, with `default_store` for every other collection."""
 
-    supported_segments = ALL_SEGMENTS & ~Capability.CONDITIONAL
+    supported_segments = ALL_SEGMENTS  # conditional calls on the routed store, when every store has them
 
     def __init__(self, collection_map: Mapping[str, KeyValue], default_store: KeyValue) -> None:
         if not isinstance(collection_map, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -61,6 +61,9 @@ class CollectionRoutingWrapper(RoutingWrapper):
         for store in self._collection_map.values():
             stores.setdefault(id(store), store)
         return list(stores.values())
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[ConditionalProtocol, str, str | None]:
+        return (cast("ConditionalProtocol", self._get_store(collection)), key, collection)
 
     # -- segments -------------------------------------------------------------------------------
 

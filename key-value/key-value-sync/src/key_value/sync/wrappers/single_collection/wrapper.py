@@ -20,14 +20,16 @@ from typing import Any, SupportsFloat, cast
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME, Capability
 from key_value.shared.prefixing import DEFAULT_SEPARATOR, check_separator, escape_prefix, split_prefixed
 from key_value.shared.validation import check_collection, check_key, check_keys, check_limit
-from key_value.sync.protocols.key_value import EnumerateKeysProtocol, KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.protocols.key_value import ConditionalProtocol, EnumerateKeysProtocol, KeyValue
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 _LISTED_SEGMENTS = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
 
 
 class SingleCollectionWrapper(BaseWrapper):
     """Folds (collection, key) into one key of `single_collection`; lists and destroys by the caller's names."""
+
+    supported_segments = ALL_SEGMENTS  # conditional calls on the folded key
 
     def __init__(
         self,
@@ -54,7 +56,7 @@ class SingleCollectionWrapper(BaseWrapper):
     def capabilities(self) -> Capability:
         """Listing keys of `single_collection` gives every segment but cull, which comes from the wrapped store."""
         inner = super().capabilities
-        found = inner & Capability.CULL
+        found = inner & (Capability.CULL | Capability.CONDITIONAL)
         if Capability.KEYS in inner:
             found |= _LISTED_SEGMENTS
         return found
@@ -111,6 +113,10 @@ class SingleCollectionWrapper(BaseWrapper):
         head = self._head(collection)
         inner_keys = [head + key for key in check_keys(keys)]
         return self.key_value.delete_many(inner_keys, collection=self.single_collection)
+
+    def _conditional_target(self, key: str, collection: str | None) -> tuple[ConditionalProtocol, str, str | None]:
+        inner_key = self._head(collection) + check_key(key)
+        return (cast("ConditionalProtocol", self.key_value), inner_key, self.single_collection)
 
     # -- segments, from the keys of `single_collection` -------------------------------------------
 

@@ -6,6 +6,7 @@
 from key_value.sync.wrappers.statistics.wrapper import (
     BaseHitMissStatistics,
     BaseStatistics,
+    ConditionalStatistics,
     DeleteStatistics,
     ExistsStatistics,
     GetStatistics,
@@ -19,6 +20,7 @@ from key_value.sync.wrappers.statistics.wrapper import (
 __all__ = [
     "BaseHitMissStatistics",
     "BaseStatistics",
+    "ConditionalStatistics",
     "DeleteStatistics",
     "ExistsStatistics",
     "GetStatistics",

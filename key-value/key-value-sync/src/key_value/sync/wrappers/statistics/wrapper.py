@@ -6,7 +6,9 @@
 Bulk calls count once per key, as in py-key-value-aio. `collection=None` is passed through unchanged
 and counted under the wrapped store's default collection name. Only calls that succeed are counted;
 listing, destroy and cull pass through uncounted. Counters are updated under a lock, so the sync
-twin's threads never lose a count.
+twin's threads never lose a count. Conditional calls are counted in `conditional` (a field py-key-value
+did not have): `get_entry` as hits and misses, and each `put_if` / `delete_if`, including those that
+`put_if_absent` and every attempt of `transform` make, as satisfied or conflicting (unsatisfied).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, SupportsFloat
 
 from key_value.shared.capabilities import DEFAULT_COLLECTION_NAME
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.sync.protocols.key_value import KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 
 @dataclass
@@ -73,6 +76,17 @@ class TTLStatistics(BaseHitMissStatistics):
 
 
 @dataclass
+class ConditionalStatistics(BaseStatistics):
+    """Conditional calls: `get_entry` (entries found and not), and conditional writes and deletes."""
+
+    entries_found: int = field(default=0)
+    entries_missing: int = field(default=0)
+    satisfied: int = field(default=0)
+    conflicts: int = field(default=0)
+    "Conditional writes and deletes whose condition did not hold (nothing was written)."
+
+
+@dataclass
 class KVStoreCollectionStatistics(BaseStatistics):
     """The counters of one collection."""
 
@@ -81,6 +95,7 @@ class KVStoreCollectionStatistics(BaseStatistics):
     put: PutStatistics = field(default_factory=PutStatistics)
     delete: DeleteStatistics = field(default_factory=DeleteStatistics)
     exists: ExistsStatistics = field(default_factory=ExistsStatistics)
+    conditional: ConditionalStatistics = field(default_factory=ConditionalStatistics)
 
 
 @dataclass
@@ -99,6 +114,8 @@ class KVStoreStatistics:
 
 class StatisticsWrapper(BaseWrapper):
     """Passes every call through and counts what happened in `statistics`."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(self, key_value: KeyValue) -> None:
         super().__init__(key_value)
@@ -186,6 +203,54 @@ class StatisticsWrapper(BaseWrapper):
         deleted = self.key_value.delete_many(keys, collection=collection)
         self._count(collection, _delete, hits=deleted, misses=len(keys) - deleted)
         return deleted
+
+    # -- conditional segment --------------------------------------------------------------------
+
+    def _get_entry(self, key: str, *, collection: str | None) -> VersionedEntry | None:
+        entry = super()._get_entry(key, collection=collection)
+        name = self._name(collection)
+        with self._lock:
+            counters = self._statistics.get_collection(name).conditional
+            counters.increment()
+            if entry is None:
+                counters.entries_missing += 1
+            else:
+                counters.entries_found += 1
+        return entry
+
+    def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        result = super()._put_if(
+            key, value, etag=etag, condition=condition, collection=collection, ttl=ttl, retrieve=retrieve
+        )
+        self._count_conditional(collection, result)
+        return result
+
+    def _delete_if(
+        self, key: str, *, etag: str | Absent, condition: Condition, collection: str | None, retrieve: bool
+    ) -> ConditionalResult:
+        result = super()._delete_if(key, etag=etag, condition=condition, collection=collection, retrieve=retrieve)
+        self._count_conditional(collection, result)
+        return result
+
+    def _count_conditional(self, collection: str | None, result: ConditionalResult) -> None:
+        name = self._name(collection)
+        with self._lock:
+            counters = self._statistics.get_collection(name).conditional
+            counters.increment()
+            if result.satisfied:
+                counters.satisfied += 1
+            else:
+                counters.conflicts += 1
 
 
 def _get(counters: KVStoreCollectionStatistics) -> BaseHitMissStatistics:

@@ -5,6 +5,8 @@
 
 Only valid TTLs are clamped: a bad TTL (zero, negative, NaN, a bool, text) still raises
 `InvalidTTLError` rather than being turned into something valid. Reads pass through unchanged.
+Conditional writes are clamped alike, but for `KEEP_CURRENT` without a TTL, which writes nothing (it
+stays a no-op rather than becoming a refresh to `missing_ttl`), and `DELETE_CURRENT`, which has no TTL.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
+from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker
 from key_value.shared.errors import InvalidArgumentError, InvalidTTLError
 from key_value.shared.validation import check_ttl
 from key_value.sync.protocols.key_value import KeyValue
-from key_value.sync.wrappers.base import BaseWrapper
+from key_value.sync.wrappers.base import ALL_SEGMENTS, BaseWrapper
 
 
 def _check_option(name: str, seconds: object) -> float:
@@ -36,6 +39,8 @@ def _is_zero(seconds: object) -> bool:
 
 class TTLClampWrapper(BaseWrapper):
     """Keeps the TTL of every write within [`min_ttl`, `max_ttl`]."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(
         self,
@@ -75,3 +80,20 @@ class TTLClampWrapper(BaseWrapper):
         ttl: SupportsFloat | None = None,
     ) -> None:
         self.key_value.put_many(keys, values, collection=collection, ttl=self._clamp(ttl))
+
+    def _put_if(
+        self,
+        key: str,
+        value: Mapping[str, Any] | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        collection: str | None,
+        ttl: SupportsFloat | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        untouched = value is Joker.DELETE_CURRENT or (value is Joker.KEEP_CURRENT and check_ttl(ttl) is None)
+        clamped = check_ttl(ttl) if untouched else self._clamp(ttl)
+        return super()._put_if(
+            key, value, etag=etag, condition=condition, collection=collection, ttl=clamped, retrieve=retrieve
+        )
