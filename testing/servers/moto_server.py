@@ -1,9 +1,13 @@
 """moto in server mode for the test session: S3 and DynamoDB over real HTTP, from the `moto[server]` dev dependency.
 
-Fixture: `moto_server` (session). The stores and clients under test get the endpoint, region and dummy
-credentials from it explicitly. While it runs, the environment keeps the user's AWS configuration out
-(no ~/.aws files, no profile, no instance metadata lookups) and sets standard retries with 3 attempts;
-all of that is undone when the session ends. `reset()` empties every bucket and table between tests.
+Fixtures: `moto_server` (session), and `serial_moto_server` (session): a second moto that answers one
+request at a time, for the cross-process races. moto's usual server answers on threads and takes no
+lock between a conditional write's check and its write (S3 and DynamoDB do: their conditional writes
+are atomic for every client), so 8 racing processes can lose an increment on it. The stores and
+clients under test get the endpoint, region and dummy credentials from it explicitly. While it runs,
+the environment keeps the user's AWS configuration out (no ~/.aws files, no profile, no instance
+metadata lookups) and sets standard retries with 3 attempts; all of that is undone when the session
+ends. `reset()` empties every bucket and table between tests.
 """
 
 from __future__ import annotations
@@ -92,15 +96,27 @@ def _ready(port: int) -> bool:
         return False
 
 
-def start_moto(workdir: Path) -> MotoServer:
+#: moto's own app behind werkzeug without threads (moto_server has no option for it).
+_SERIAL = "; ".join(
+    [
+        "import sys",
+        "from werkzeug.serving import run_simple",
+        "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app",
+        "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)",
+    ]
+)
+
+
+def start_moto(workdir: Path, *, serial: bool = False) -> MotoServer:
     binary = find_binary("moto_server", Path(sys.executable).parent / "moto_server")
     if binary is None:
         unavailable(INSTALL_HINT)
     assert binary is not None
     port = free_port()
+    argv = [sys.executable, "-c", _SERIAL, LOOPBACK, str(port)] if serial else [binary, "-H", LOOPBACK, "-p", str(port)]
     process = ServerProcess(
-        name=f"moto-{port}",
-        argv=[binary, "-H", LOOPBACK, "-p", str(port)],
+        name=f"moto-{'serial-' if serial else ''}{port}",
+        argv=argv,
         port=port,
         workdir=workdir,
         ready=lambda: _ready(port),
@@ -122,3 +138,12 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         server = start_moto(workdir)
         yield server
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def serial_moto_server(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:  # noqa: ARG001
+    """A moto answering one request at a time (see the module docstring), in `moto_server`'s environment
+    (hence the fixture it takes but does not use)."""
+    server = start_moto(tmp_path_factory.mktemp("moto-serial"), serial=True)
+    yield server
+    server.stop()

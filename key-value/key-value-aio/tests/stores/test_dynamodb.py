@@ -17,6 +17,8 @@ from typing import Any
 import aioboto3
 import pytest
 
+from key_value.aio.conditional import ABSENT, ANY, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
+from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores._aws import MAX_CONCURRENCY
 from key_value.aio.stores.dynamodb import DynamoDBStore
 from key_value.shared.capabilities import Capability
@@ -37,8 +39,13 @@ from ..support.server_checks import check_unanswered_request_times_out, check_us
 TABLE = "kv-test-table"
 
 
+def store_options(moto_server: MotoServer) -> dict[str, Any]:
+    """The constructor keywords of the store under test, as JSON (for the cross-process race)."""
+    return {"table_name": TABLE, "endpoint_url": moto_server.endpoint_url, **moto_server.credentials}
+
+
 def make_store(moto_server: MotoServer, **options: Any) -> DynamoDBStore:
-    return DynamoDBStore(table_name=TABLE, endpoint_url=moto_server.endpoint_url, **moto_server.credentials, **options)
+    return DynamoDBStore(**store_options(moto_server), **options)
 
 
 @pytest.fixture
@@ -62,12 +69,25 @@ def frozen_clock(store: DynamoDBStore) -> list[float]:
 
 
 class TestDynamoDBStore(ContractTests):
+    race_increments = 10  # moto answers a request in ~3-5 ms, one at a time here: 8 x 10 contended transforms
+    race_rounds = 2  # 32 tasks x 2 within one process
+
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
         moto_server.reset()
         store = make_store(moto_server)
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> dict[str, Any]:
+        return store_options(moto_server) | {"endpoint_url": serial_moto_server.endpoint_url}
+
+    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+        """The contract's race, on the moto that answers one request at a time (`serial_moto_server`)."""
+        async with DynamoDBStore(**request.getfixturevalue("store_options")) as serial:
+            await serial.delete("across", collection="race")
+            await super().test_transform_race_across_processes(serial, request)
 
 
 class MarkedDynamoDBLayout(NativeDynamoDBLayout):
@@ -81,6 +101,8 @@ class MarkedDynamoDBLayout(NativeDynamoDBLayout):
 
 
 class TestDynamoDBStoreWithLayout(ContractTests):
+    race_rounds = 2  # 32 tasks x 2 within one process: each transform costs milliseconds on moto
+
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
         moto_server.reset()
@@ -107,7 +129,8 @@ class TestDynamoDBBehaviour:
 
     async def test_capabilities(self, store: DynamoDBStore) -> None:
         expected = Capability.KEYS | Capability.COLLECTIONS | Capability.DESTROY | Capability.DESTROY_COLLECTION
-        assert store.capabilities == expected
+        assert store.capabilities == expected | Capability.CONDITIONAL
+        assert store.atomicity is Atomicity.ACROSS_PROCESSES
 
     async def test_table_made_with_ttl(self, store: DynamoDBStore, raw: Any) -> None:
         await store.setup()
@@ -126,6 +149,9 @@ class TestDynamoDBBehaviour:
         await store.put("k", value, collection="c", ttl=10.25)
         await store.put("forever", {"v": 1}, collection="c")
         items = {item["key"]["S"]: item for item in all_items(raw)}
+        etag = items["forever"].pop("etag")["S"]
+        assert len(etag) == 16
+        assert int(etag, 16) >= 0
         assert items["forever"] == {"collection": {"S": "c"}, "key": {"S": "forever"}, "value": {"S": '{"v":1}'}}
         expiring = items["k"]
         assert json.loads(expiring["value"]["S"]) == value
@@ -306,3 +332,91 @@ class TestDynamoDBBehaviour:
     def test_used_from_two_event_loops(self, moto_server: MotoServer) -> None:
         moto_server.reset()
         check_used_from_two_event_loops(make_store(moto_server))
+
+
+class TestDynamoDBConditional:
+    """What the contract cannot see: one request per call, the loser's reply, items without an `etag`."""
+
+    async def test_one_request_per_call(self, moto_server: MotoServer) -> None:
+        moto_server.reset()
+        async with aws_client(moto_server, "dynamodb") as client:
+            counter = RequestCounter(client)
+            store = DynamoDBStore(table_name=TABLE, client=client)
+            await store.setup()
+            counter.reset()
+            first = await store.put_if("k", {"v": 1}, etag=ABSENT)
+            assert first.satisfied
+            assert isinstance(first.resulting_etag, str)
+            assert counter.sent == {"PutItem": 1}
+            counter.reset()
+            lost = await store.put_if("k", {"v": 2}, etag=ABSENT)  # the loser gets the winner's entry
+            assert (lost.satisfied, lost.actual_etag, lost.value) == (False, first.resulting_etag, {"v": 1})
+            assert counter.sent == {"PutItem": 1}
+            counter.reset()
+            changed = await store.put_if("k", {"v": 3}, etag="other", condition=CHANGED)
+            assert changed.actual_etag == first.resulting_etag
+            assert counter.sent == {"PutItem": 1}
+            counter.reset()
+            refreshed = await store.put_if("k", KEEP_CURRENT, etag=changed.resulting_etag, ttl=60)
+            assert (refreshed.satisfied, refreshed.resulting_etag, refreshed.value) == (
+                True,
+                changed.resulting_etag,
+                {"v": 3},
+            )
+            assert counter.sent == {"UpdateItem": 1}
+            counter.reset()
+            assert (await store.put_if("k", KEEP_CURRENT, etag=ABSENT, condition=ANY)).satisfied
+            assert counter.sent == {"GetItem": 1}
+            counter.reset()
+            deleted = await store.delete_if("k", etag=first.resulting_etag, condition=CHANGED)
+            assert (deleted.satisfied, deleted.actual_etag) == (True, changed.resulting_etag)
+            assert counter.sent == {"DeleteItem": 1}
+            await store.close()
+
+    async def test_expiry_is_decided_with_the_write(self, moto_server: MotoServer, raw: Any) -> None:
+        moto_server.reset()
+        async with make_store(moto_server) as store:
+            now = frozen_clock(store)
+            await store.put("k", {"v": 1}, ttl=10)
+            entry = await store.get_entry("k")
+            assert entry is not None
+            assert entry.written_at is None  # the native items do not record it
+            now[0] += 10  # expired by the store's clock: the item is still in the table
+            assert not (await store.put_if("k", {"v": 2}, etag=entry.etag)).satisfied
+            assert not (await store.put_if("k", KEEP_CURRENT, etag=entry.etag, ttl=100)).satisfied
+            inserted = await store.put_if("k", {"v": 3}, etag=ABSENT)
+            assert (inserted.satisfied, inserted.actual_etag) == (True, ABSENT)
+            (item,) = all_items(raw)
+            assert item["value"] == {"S": '{"v":3}'}
+            assert "expires_at" not in item
+
+    async def test_items_without_etag(self, moto_server: MotoServer, raw: Any) -> None:
+        """Items written before the `etag` attribute: an ETag from their content, conditional writes still safe."""
+        moto_server.reset()
+        async with make_store(moto_server) as store:
+            await store.setup()
+            raw.put_item(TableName=TABLE, Item={"collection": {"S": "c"}, "key": {"S": "k"}, "value": {"S": '{"v":1}'}})
+            entry = await store.get_entry("k", collection="c")
+            assert entry is not None
+            assert entry.etag.startswith("~")
+            again = await store.get_entry("k", collection="c")
+            assert again is not None
+            assert again.etag == entry.etag
+            raw.put_item(TableName=TABLE, Item={"collection": {"S": "c"}, "key": {"S": "k"}, "value": {"S": '{"v":2}'}})
+            stale = await store.put_if("k", {"v": 3}, etag=entry.etag, collection="c")
+            assert not stale.satisfied
+            assert stale.value == {"v": 2}
+            assert isinstance(stale.actual_etag, str)
+            assert not (await store.delete_if("k", etag=entry.etag, collection="c")).satisfied
+            assert (await store.put_if("k", KEEP_CURRENT, etag=stale.actual_etag, ttl=60, collection="c")).satisfied
+            current = await store.get_entry("k", collection="c")
+            assert current is not None
+            assert current.ttl is not None
+            written = await store.put_if("k", {"v": 4}, etag=current.etag, collection="c")
+            assert written.satisfied
+            assert written.actual_etag == current.etag
+            (item,) = all_items(raw)
+            assert item["etag"]["S"] == written.resulting_etag
+            raw.delete_item(TableName=TABLE, Key={"collection": {"S": "c"}, "key": {"S": "k"}})
+            gone = await store.put_if("k", DELETE_CURRENT, etag=current.etag, condition=CHANGED, collection="c")
+            assert (gone.satisfied, gone.actual_etag, gone.resulting_etag) == (True, ABSENT, ABSENT)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from key_value.aio.conditional import ABSENT
 from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores.dynamodb import DynamoDBStore
 from key_value.shared.errors import InvalidKeyError, ValueTooLargeError
@@ -32,14 +33,18 @@ from ..support.contract import ContractTests, sleep
 TABLE = "kv-py-key-value"
 
 
-def make_store(moto_server: MotoServer, **options: Any) -> DynamoDBStore:
-    return DynamoDBStore(
-        table_name=TABLE,
-        endpoint_url=moto_server.endpoint_url,
-        layout="py-key-value",
+def store_options(moto_server: MotoServer) -> dict[str, Any]:
+    """The constructor keywords of the store under test, as JSON (for the cross-process race)."""
+    return {
+        "table_name": TABLE,
+        "endpoint_url": moto_server.endpoint_url,
+        "layout": "py-key-value",
         **moto_server.credentials,
-        **options,
-    )
+    }
+
+
+def make_store(moto_server: MotoServer, **options: Any) -> DynamoDBStore:
+    return DynamoDBStore(**store_options(moto_server), **options)
 
 
 def upstream(moto_server: MotoServer, operations: list[dict[str, Any]]) -> list[Any]:
@@ -64,12 +69,25 @@ def fits_as_key(name: str) -> bool:
 
 
 class TestDynamoDBStorePyKeyValueLayout(ContractTests):
+    race_increments = 10  # moto answers a request in ~3-5 ms, one at a time here: 8 x 10 contended transforms
+    race_rounds = 2  # 32 tasks x 2 within one process
+
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
         moto_server.reset()
         store = make_store(moto_server)
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> dict[str, Any]:
+        return store_options(moto_server) | {"endpoint_url": serial_moto_server.endpoint_url}
+
+    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+        """The contract's race, on the moto that answers one request at a time (`serial_moto_server`)."""
+        async with DynamoDBStore(**request.getfixturevalue("store_options")) as serial:
+            await serial.delete("across", collection="race")
+            await super().test_transform_race_across_processes(serial, request)
 
     async def test_large_value(self, store: AsyncKeyValue) -> None:
         value = {"blob": "x" * 1_000_000, "list": list(range(10_000))}
@@ -106,7 +124,7 @@ async def test_items_are_py_key_value_s(moto_server: MotoServer, raw: Any) -> No
         await store.put("plain", {"v": 1}, collection="users")
     items = {item["key"]["S"]: item for item in all_items(raw)}
     timed, plain = items["user:1"], items["plain"]
-    assert sorted(timed) == ["collection", "expires_at", "key", "ttl", "value"]
+    assert sorted(timed) == ["collection", "etag", "expires_at", "key", "ttl", "value"]
     assert timed["collection"] == {"S": "users"}
     text = timed["value"]["S"]
     document = json.loads(text)
@@ -121,7 +139,7 @@ async def test_items_are_py_key_value_s(moto_server: MotoServer, raw: Any) -> No
     expires = datetime.fromisoformat(document["expires_at"]).timestamp()
     assert timed["ttl"] == {"N": str(math.floor(expires))}
     assert abs(float(timed["expires_at"]["N"]) - expires) < 1e-3
-    assert sorted(plain) == ["collection", "key", "value"]
+    assert sorted(plain) == ["collection", "etag", "key", "value"]
     assert "expires_at" not in json.loads(plain["value"]["S"])
     ttl = raw.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
@@ -214,5 +232,39 @@ async def test_native_layout_unchanged(moto_server: MotoServer, raw: Any) -> Non
     ) as store:
         await store.put("k", {"v": 1}, collection="c", ttl=100)
     (item,) = all_items(raw)
-    assert sorted(item) == ["collection", "expires_at", "key", "ttl", "value"]
+    assert sorted(item) == ["collection", "etag", "expires_at", "key", "ttl", "value"]
     assert item["value"] == {"S": '{"v":1}'}
+
+
+async def test_conditional_writes_on_py_key_value_s_items(moto_server: MotoServer) -> None:
+    """Entries py-key-value wrote (no `etag`): content ETags, its `created_at` as `written_at`, one item."""
+    moto_server.reset()
+    before = time.time()
+    upstream(moto_server, [{"op": "put", "key": "k", "value": {"v": 1}, "collection": "c", "ttl": 60}])
+    async with make_store(moto_server) as store:
+        entry = await store.get_entry("k", collection="c")
+        assert entry is not None
+        assert entry.value == {"v": 1}
+        assert entry.etag.startswith("~")
+        assert entry.written_at is not None
+        assert before - 1 <= entry.written_at <= time.time() + 1
+        assert entry.ttl is not None
+        assert 55 < entry.ttl <= 60
+        assert not (await store.put_if("k", {"v": 0}, etag=ABSENT, collection="c")).satisfied
+        written = await store.put_if("k", {"v": 2}, etag=entry.etag, collection="c")
+        assert written.satisfied
+        assert written.actual_etag == entry.etag
+        assert not (await store.put_if("k", {"v": 3}, etag=entry.etag, collection="c")).satisfied  # used up
+        mine = await store.get_entry("k", collection="c")
+        assert mine is not None
+        assert mine.etag == written.resulting_etag
+        assert mine.written_at is not None
+    upstream(moto_server, [{"op": "put", "key": "k", "value": {"v": 4}, "collection": "c"}])  # a plain overwrite
+    async with make_store(moto_server) as store:
+        lost = await store.put_if("k", {"v": 5}, etag=mine.etag, collection="c")
+        assert not lost.satisfied  # py-key-value's write changed the ETag
+        assert lost.value == {"v": 4}
+        assert isinstance(lost.actual_etag, str)
+        assert lost.actual_etag.startswith("~")
+        assert (await store.delete_if("k", etag=lost.actual_etag, collection="c")).satisfied
+    assert upstream(moto_server, [{"op": "get", "key": "k", "collection": "c"}]) == [None]

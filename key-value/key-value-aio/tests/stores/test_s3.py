@@ -14,6 +14,7 @@ from typing import Any
 import aioboto3
 import pytest
 
+from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores._aws import MAX_CONCURRENCY
 from key_value.aio.stores.s3 import S3Store
 from key_value.aio.stores.s3 import store as s3_store_module
@@ -68,12 +69,31 @@ class ShelvedCollections(NativeS3Layout):
 
 
 class TestS3Store(ContractTests):
+    etag_from_content = True  # the S3 ETag: the body's MD5
+    race_increments = 10  # each transform is three requests on moto, which answers them one at a time here
+    race_rounds = 2  # 32 tasks x 2 within one process
+
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[S3Store]:
         moto_server.reset()
         store = make_store(moto_server)
         yield store
         await store.close()
+
+    @pytest.fixture
+    def store_options(self, serial_moto_server: MotoServer) -> dict[str, Any]:
+        """The race's processes use the moto that answers one request at a time (`serial_moto_server`)."""
+        return {
+            "bucket_name": BUCKET,
+            "endpoint_url": serial_moto_server.endpoint_url,
+            **serial_moto_server.credentials,
+        }
+
+    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+        """The contract's race, on the serial moto (moto's threaded server checks preconditions without a lock)."""
+        async with S3Store(**request.getfixturevalue("store_options")) as serial:
+            await serial.delete("across", collection="race")
+            await super().test_transform_race_across_processes(serial, request)
 
 
 class TestS3Behaviour:
@@ -91,6 +111,7 @@ class TestS3Behaviour:
             | Capability.DESTROY
             | Capability.DESTROY_COLLECTION
             | Capability.CULL
+            | Capability.CONDITIONAL
         )
         assert store.capabilities == everything
 

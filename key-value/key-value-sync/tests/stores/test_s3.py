@@ -20,6 +20,7 @@ import pytest
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError
 from key_value.shared.layouts.s3 import NativeS3Layout
+from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores._aws import MAX_CONCURRENCY
 from key_value.sync.stores.s3 import S3Store
 from key_value.sync.stores.s3 import store as s3_store_module
@@ -71,12 +72,31 @@ class ShelvedCollections(NativeS3Layout):
 
 
 class TestS3Store(ContractTests):
+    etag_from_content = True  # the S3 ETag: the body's MD5
+    race_increments = 10  # each transform is three requests on moto, which answers them one at a time here
+    race_rounds = 2  # 32 tasks x 2 within one process
+
     @pytest.fixture
     def store(self, moto_server: MotoServer) -> Iterator[S3Store]:
         moto_server.reset()
         store = make_store(moto_server)
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_options(self, serial_moto_server: MotoServer) -> dict[str, Any]:
+        """The race's processes use the moto that answers one request at a time (`serial_moto_server`)."""
+        return {
+            "bucket_name": BUCKET,
+            "endpoint_url": serial_moto_server.endpoint_url,
+            **serial_moto_server.credentials,
+        }
+
+    def test_transform_race_across_processes(self, store: KeyValue, request: pytest.FixtureRequest) -> None:
+        """The contract's race, on the serial moto (moto's threaded server checks preconditions without a lock)."""
+        with S3Store(**request.getfixturevalue("store_options")) as serial:
+            serial.delete("across", collection="race")
+            super().test_transform_race_across_processes(serial, request)
 
 
 class TestS3Behaviour:
@@ -94,6 +114,7 @@ class TestS3Behaviour:
             | Capability.DESTROY
             | Capability.DESTROY_COLLECTION
             | Capability.CULL
+            | Capability.CONDITIONAL
         )
         assert store.capabilities == everything
 

@@ -99,6 +99,8 @@ class ConditionalContractTests:
     etag_from_content: bool = False
     #: Increments each of the 8 racing processes makes.
     race_increments: int = 1000
+    #: Increments each of the 32 racing tasks (async) or threads (sync) of one process makes.
+    race_rounds: int = 10
     # -- get_entry ----------------------------------------------------------------------------------
 
     def test_get_entry(self, store: KeyValue) -> None:
@@ -438,9 +440,9 @@ class ConditionalContractTests:
     # -- races ------------------------------------------------------------------------------------
 
     def test_transform_race_within_process(self, store: KeyValue) -> None:
-        """32 tasks (async) or 32 threads (sync) increment one counter: nothing is lost."""
+        """32 tasks (async) or 32 threads (sync) x `race_rounds` increment one counter: nothing is lost."""
         kv = conditional(store)
-        workers, rounds = (32, 10)
+        workers, rounds = (32, self.race_rounds)
 
         def increment(value: dict[str, Any] | None) -> dict[str, Any]:
             return {"n": (0 if value is None else value["n"]) + 1}
@@ -490,4 +492,5 @@ class ConditionalContractTests:
             "retries": 10_000,
         }
         run_race(spec)
-        assert store.get("across", collection="race") == {"n": 8 * self.race_increments}
+        counted = store.get("across", collection="race")
+        assert counted == {"n": 8 * self.race_increments}, f"8 x {self.race_increments} increments left {counted}"

@@ -10,6 +10,10 @@ Other attributes:
               B  or that text compressed with zlib when the item would otherwise exceed 400 KB
   expires_at  N  epoch seconds as written by `repr(float)`: this store's clock decides expiry
   ttl         N  the same rounded up to whole seconds: DynamoDB's TTL reclaims expired items with it
+  etag        S  16 random hex digits, new with every write: the entry's ETag (conditional segment)
+
+An item without `etag` (written before it existed, or by py-key-value) has an ETag derived from its
+`value` attribute, marked with a leading "~" (`item_etag`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ KEY_NAME = "key_name"
 VALUE = "value"
 EXPIRES_AT = "expires_at"
 TTL = "ttl"
+ETAG = "etag"
+#: The first character of the ETag of an item without an `etag` attribute (derived from its content).
+CONTENT_ETAG_MARK = "~"
 
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
@@ -63,6 +70,17 @@ def _size(item: Item) -> int:
     return total
 
 
+def item_etag(item: Item) -> str:
+    """The ETag of a stored item: its `etag` attribute, else "~" and a digest of its `value` attribute.
+
+    (Not of the expiry: a TTL refresh keeps an entry's ETag.)
+    """
+    attribute = item.get(ETAG)
+    if attribute is not None:
+        return str(attribute["S"])
+    return CONTENT_ETAG_MARK + hashlib.sha256(repr(item.get(VALUE)).encode("utf-8")).hexdigest()[:32]
+
+
 class DynamoDBLayout(Protocol):
     """Names and items of `DynamoDBStore`."""
 
@@ -86,12 +104,20 @@ class DynamoDBLayout(Protocol):
         """The primary key of (collection, key)."""
         ...
 
-    def encode_item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> Item:
-        """The whole item for an entry; `ValueTooLargeError` if it cannot fit in 400 KB even compressed."""
+    def encode_item(self, collection: str, key: str, value_json: str, expires_at: float | None, etag: str) -> Item:
+        """The whole item for an entry written with ETag `etag`; `ValueTooLargeError` if it cannot fit in 400 KB."""
+        ...
+
+    def expiry_attributes(self, expires_at: float) -> Item:
+        """The attributes that hold an expiry (what a TTL refresh sets)."""
         ...
 
     def decode_entry(self, item: Item) -> Entry:
         """The value and expiry held by an item."""
+        ...
+
+    def decode_written(self, item: Item) -> tuple[Entry, float | None]:
+        """The value and expiry held by an item, and when it was written (None if the item does not say)."""
         ...
 
     def item_expiry(self, item: Item) -> float | None:
@@ -124,15 +150,15 @@ class NativeDynamoDBLayout:
     def item_key(self, collection: str, key: str) -> Item:
         return {COLLECTION: {"S": self.stored_collection(collection)}, KEY: {"S": self.stored_key(key)}}
 
-    def encode_item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> Item:
+    def encode_item(self, collection: str, key: str, value_json: str, expires_at: float | None, etag: str) -> Item:
         item = self.item_key(collection, key)
         if _is_hashed(item[COLLECTION]["S"]):
             item[COLLECTION_NAME] = {"S": collection}
         if _is_hashed(item[KEY]["S"]):
             item[KEY_NAME] = {"S": key}
         if expires_at is not None:
-            item[EXPIRES_AT] = {"N": repr(float(expires_at))}
-            item[TTL] = {"N": str(math.ceil(expires_at))}
+            item.update(self.expiry_attributes(expires_at))
+        item[ETAG] = {"S": etag}
         overhead = _size(item) + len(VALUE)
         if overhead + len(value_json) <= MAX_ITEM_BYTES:  # the JSON text is ASCII: one byte per character
             item[VALUE] = {"S": value_json}
@@ -160,6 +186,12 @@ class NativeDynamoDBLayout:
             raise DeserializationError("stored item has no value")
         return Entry(decode_value(text), self.item_expiry(item))
 
+    def expiry_attributes(self, expires_at: float) -> Item:
+        return {EXPIRES_AT: {"N": repr(float(expires_at))}, TTL: {"N": str(math.ceil(expires_at))}}
+
+    def decode_written(self, item: Item) -> tuple[Entry, float | None]:
+        return self.decode_entry(item), None  # the native items do not record when they were written
+
     def item_expiry(self, item: Item) -> float | None:
         attribute = item.get(EXPIRES_AT)
         if attribute is None:
@@ -182,6 +214,8 @@ NATIVE_DYNAMODB_LAYOUT = NativeDynamoDBLayout()
 __all__ = [
     "COLLECTION",
     "COLLECTION_NAME",
+    "CONTENT_ETAG_MARK",
+    "ETAG",
     "EXPIRES_AT",
     "KEY",
     "KEY_NAME",
@@ -193,4 +227,5 @@ __all__ = [
     "DynamoDBLayout",
     "Item",
     "NativeDynamoDBLayout",
+    "item_etag",
 ]

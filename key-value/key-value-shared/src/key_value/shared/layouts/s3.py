@@ -13,6 +13,9 @@ Body: an `encode_record` JSON record, `{"collection": raw, "key": raw, "expires_
 (`x-amz-meta-expires-at`, epoch seconds), so a HEAD request can check it without the body. The body
 has an odd length exactly when the entry has an expiry (a trailing newline pads it): a listing, which
 gives sizes but no metadata, then tells which objects can have expired, and enumeration checks only those.
+
+The entry's ETag (conditional segment) is the object's S3 ETag (the body's MD5), or the one kept in the
+metadata `etag` (`ETAG_METADATA`) by a conditional TTL refresh, which must rewrite the body but keep the ETag.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ MAX_COLLECTION_BYTES = 255
 MAX_KEY_BYTES = 512
 #: The metadata name of the expiry (sent as the header x-amz-meta-expires-at).
 EXPIRY_METADATA = "expires-at"
+#: The metadata name of a kept ETag (x-amz-meta-etag), in either layout: a conditional TTL refresh
+#: rewrites the object (new S3 ETag) and records here the ETag the entry keeps; any other write drops it.
+ETAG_METADATA = "etag"
 
 _COMPONENT = re.compile(r"(?:[a-z0-9_-]|%[0-9A-F]{2})*(?:~[0-9a-f]{64})?")
 _PADDING = b"\n"
@@ -153,6 +159,7 @@ def normalize_prefix(prefix: str) -> str:
 
 
 __all__ = [
+    "ETAG_METADATA",
     "MAX_COLLECTION_BYTES",
     "MAX_KEY_BYTES",
     "MAX_PREFIX_BYTES",

@@ -13,11 +13,23 @@ again with growing, jittered pauses until none are left. `keys()` pages through 
 `collections()` through Scan (a whole-table read) to the end. `destroy()` deletes every item and keeps
 the table, with its settings, TTL and permissions, so that the store stays usable at once (making a
 table again takes time on AWS); `destroy_collection()` deletes the collection's items.
+
+Conditional segment: every write (plain ones too) gives the item a new random `etag` attribute, its
+ETag. `put_if` / `delete_if` are one PutItem / DeleteItem / UpdateItem (a TTL refresh sets only the
+expiry attributes) whose `ConditionExpression` checks the ETag and the expiry together, so check and
+write are one step for every client of the table (`Atomicity.ACROSS_PROCESSES`); a write that loses
+gets the current item back in the same reply (`ReturnValuesOnConditionCheckFailure`). DynamoDB has no
+clock in expressions, so expiry is judged by the caller's clock: `:now` in the condition is this
+store's `clock()`, as for reads. `KEEP_CURRENT` without a TTL changes nothing and is one GetItem.
+An item without `etag` (written by py-key-value, or before this attribute existed) has an ETag
+derived from its content; a conditional call that expects such an ETag reads the item first and then
+writes on condition that it is still the same (two round trips, still atomic).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +39,7 @@ from botocore.client import BaseClient
 
 from key_value.aio.stores._aws import AwsSettings, Connection, aws_clients, run_bounded
 from key_value.aio.stores.base import (
+    BaseConditionalStore,
     BaseContextManagerStore,
     BaseDestroyCollectionStore,
     BaseDestroyStore,
@@ -34,19 +47,35 @@ from key_value.aio.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
-from key_value.aio.stores.dynamodb.table import GET_BATCH, WRITE_BATCH, DynamoTable, Projection
+from key_value.aio.stores.dynamodb.table import GET_BATCH, WRITE_BATCH, DynamoTable, Expression, Projection
+from key_value.shared.codec import decode_value
 from key_value.shared.compat.layouts.dynamodb import PyKeyValueDynamoDBLayout
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.dynamodb import (
     COLLECTION,
     COLLECTION_NAME,
+    CONTENT_ETAG_MARK,
+    ETAG,
     KEY,
     KEY_NAME,
     NATIVE_DYNAMODB_LAYOUT,
     TTL,
+    VALUE,
     DynamoDBLayout,
     Item,
+    item_etag,
 )
 
 #: First and longest pause before unprocessed keys or items are sent again (seconds; jittered).
@@ -55,6 +84,12 @@ BACKOFF_MAX = 2.0
 
 _RESERVED_OPTIONS = frozenset({"TableName", "KeySchema", "AttributeDefinitions"})
 _KEYS_ONLY = Projection("#c, #k", {"#c": COLLECTION, "#k": KEY})
+_MISSING = Expression("attribute_not_exists(#key)", {"#key": KEY}, {})
+
+
+def new_etag() -> str:
+    """A random ETag for one write (64 bits): an old ETag does not come back after delete and re-create."""
+    return os.urandom(8).hex()
 
 
 class DynamoDBStore(
@@ -62,6 +97,7 @@ class DynamoDBStore(
     BaseEnumerateCollectionsStore,
     BaseDestroyStore,
     BaseDestroyCollectionStore,
+    BaseConditionalStore,
     BaseContextManagerStore,
 ):
     """A store in one DynamoDB table (hash key `collection`, range key `key`).
@@ -71,6 +107,8 @@ class DynamoDBStore(
     `table_config` adds options to CreateTable (BillingMode, ProvisionedThroughput, Tags, ...); with
     `auto_create=False` the table must exist and the store changes nothing about it.
     """
+
+    atomicity = Atomicity.ACROSS_PROCESSES
 
     def __init__(
         self,
@@ -178,14 +216,14 @@ class DynamoDBStore(
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
     ) -> None:
-        item = self._layout.encode_item(collection, key, value_json, expires_at)
+        item = self._layout.encode_item(collection, key, value_json, expires_at, new_etag())
         await (await self._table()).put(item)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
     ) -> None:
         items = [
-            self._layout.encode_item(collection, key, value, expires_at)
+            self._layout.encode_item(collection, key, value, expires_at, new_etag())
             for key, value in zip(keys, values_json, strict=True)
         ]
         await self._batch_write([{"PutRequest": {"Item": item}} for item in items])
@@ -225,6 +263,226 @@ class DynamoDBStore(
     def _is_live(self, item: Item) -> bool:
         expires_at = self._layout.item_expiry(item)
         return expires_at is None or expires_at > self.clock()
+
+    # -- conditional writes ---------------------------------------------------------------------
+
+    async def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        item = await (await self._table()).get(self._layout.item_key(collection, key))
+        now = self.clock()
+        if self._live_etag(item, now) is ABSENT:
+            return None
+        assert item is not None
+        entry, written_at = self._layout.decode_written(item)
+        remaining = None if entry.expires_at is None else entry.expires_at - now
+        return VersionedEntry(entry.value, item_etag(item), remaining, written_at)
+
+    async def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        now = self.clock()
+        item_key = self._layout.item_key(collection, key)
+        if value is Joker.KEEP_CURRENT and (expires_at is None or (etag is ABSENT and condition is Condition.SAME)):
+            item = await (await self._table()).get(item_key)  # nothing can change: a read decides
+            return self._decided(item, now, condition, etag, retrieve=retrieve)
+        if condition is not Condition.ANY and isinstance(etag, str) and etag.startswith(CONTENT_ETAG_MARK):
+            return await self._put_if_read_first(
+                collection, key, value, etag=etag, condition=condition, expires_at=expires_at, retrieve=retrieve
+            )
+        guard = self._guard(condition, etag, now)
+        known: str | Absent | None = etag if condition is Condition.SAME else None
+        return await self._apply(
+            collection,
+            key,
+            value,
+            guard,
+            condition=condition,
+            etag=etag,
+            known=known,
+            expires_at=expires_at,
+            now=now,
+            retrieve=retrieve,
+        )
+
+    async def _put_if_read_first(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str,
+        condition: Condition,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        """`_put_if` expecting a content ETag: read the item, decide, write if it is still the same; again if not."""
+        table = await self._table()
+        item_key = self._layout.item_key(collection, key)
+        while True:
+            now = self.clock()
+            item = await table.get(item_key)
+            actual = self._live_etag(item, now)
+            if not holds(condition, etag, actual):
+                return self._unchanged(item, now, satisfied=False, retrieve=retrieve)
+            if value is Joker.KEEP_CURRENT and actual is ABSENT:
+                return self._unchanged(item, now, satisfied=True, retrieve=retrieve)
+            result = await self._apply(
+                collection,
+                key,
+                value,
+                self._pin(item),
+                condition=condition,
+                etag=etag,
+                known=actual,
+                expires_at=expires_at,
+                now=now,
+                retrieve=retrieve,
+            )
+            if result.satisfied:
+                return result
+            # Another write came between the read and this one: decide again on what it left.
+
+    async def _apply(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        guard: Expression | None,
+        *,
+        condition: Condition,
+        etag: str | Absent,
+        known: str | Absent | None,
+        expires_at: float | None,
+        now: float,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        """One conditional write under `guard`; `known`: the entry's ETag if the guard held (None: learn it)."""
+        table = await self._table()
+        item_key = self._layout.item_key(collection, key)
+        if value is Joker.DELETE_CURRENT:
+            outcome = await table.delete_if(item_key, guard, old=known is None)
+            if not outcome.written:
+                return self._unchanged(outcome.item, now, satisfied=False, retrieve=retrieve)
+            actual = self._live_etag(outcome.item, now) if known is None else known
+            return ConditionalResult(
+                satisfied=True, actual_etag=actual, resulting_etag=ABSENT, value=None if retrieve else NOT_RETRIEVED
+            )
+        if value is Joker.KEEP_CURRENT:
+            assert expires_at is not None
+            return await self._refresh(
+                item_key,
+                guard,
+                condition=condition,
+                etag=etag,
+                known=known,
+                expires_at=expires_at,
+                now=now,
+                retrieve=retrieve,
+            )
+        new = new_etag()
+        item = self._layout.encode_item(collection, key, value, expires_at, new)
+        outcome = await table.put_if(item, guard, old=known is None)
+        if not outcome.written:
+            return self._unchanged(outcome.item, now, satisfied=False, retrieve=retrieve)
+        actual = self._live_etag(outcome.item, now) if known is None else known
+        return ConditionalResult(
+            satisfied=True,
+            actual_etag=actual,
+            resulting_etag=new,
+            value=decode_value(value) if retrieve else NOT_RETRIEVED,
+        )
+
+    async def _refresh(
+        self,
+        item_key: Item,
+        guard: Expression | None,
+        *,
+        condition: Condition,
+        etag: str | Absent,
+        known: str | Absent | None,
+        expires_at: float,
+        now: float,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        """KEEP_CURRENT with a TTL: set the expiry of a live entry only (an UpdateItem), if `guard` holds."""
+        attributes = self._layout.expiry_attributes(expires_at)
+        sets = [(f"#set{n}", name, f":set{n}", attribute) for n, (name, attribute) in enumerate(attributes.items())]
+        update = Expression(
+            "SET " + ", ".join(f"{placeholder} = {value}" for placeholder, _, value, _ in sets),
+            {placeholder: name for placeholder, name, _, _ in sets},
+            {value: attribute for _, _, value, attribute in sets},
+        )
+        live = self._live_guard(now)
+        outcome = await (await self._table()).update_if(
+            item_key, update, live if guard is None else guard & live, new=retrieve or known is None
+        )
+        if outcome.written:  # the item returned (if asked for) has the new expiry, the ETag it had
+            actual = self._live_etag(outcome.item, now) if known is None else known
+            return self._unchanged(outcome.item, now, satisfied=True, retrieve=retrieve, etag=actual)
+        # Refused: the condition failed, or it held on an absent entry (nothing to refresh).
+        return self._decided(outcome.item, now, condition, etag, retrieve=retrieve)
+
+    def _decided(
+        self, item: Item | None, now: float, condition: Condition, etag: str | Absent, *, retrieve: bool
+    ) -> ConditionalResult:
+        """The result of a call that changed nothing, the condition decided on `item` (as it was checked)."""
+        actual = self._live_etag(item, now)
+        return self._unchanged(item, now, satisfied=holds(condition, etag, actual), retrieve=retrieve, etag=actual)
+
+    def _unchanged(
+        self, item: Item | None, now: float, *, satisfied: bool, retrieve: bool, etag: str | Absent | None = None
+    ) -> ConditionalResult:
+        """The result of a call that left `item` as it is (or only refreshed its expiry)."""
+        actual = self._live_etag(item, now) if etag is None else etag
+        if not retrieve:
+            return ConditionalResult(satisfied, actual, actual, NOT_RETRIEVED)
+        value = None if actual is ABSENT or item is None else self._layout.decode_entry(item).value
+        return ConditionalResult(satisfied, actual, actual, value)
+
+    def _live_etag(self, item: Item | None, now: float) -> str | Absent:
+        """The ETag of `item` if it is live at `now`, else ABSENT (no item, or expired)."""
+        if item is None:
+            return ABSENT
+        expires_at = self._layout.item_expiry(item)
+        return item_etag(item) if expires_at is None or expires_at > now else ABSENT
+
+    def _live_guard(self, now: float) -> Expression:
+        """The condition "there is a live item" at `now`."""
+        live, values = self._layout.live_condition(now)
+        return Expression(f"attribute_exists(#key) AND ({live})", {"#key": KEY, **self._layout.expiry_names}, values)
+
+    def _guard(self, condition: Condition, etag: str | Absent, now: float) -> Expression | None:
+        """The condition expression of `holds(condition, etag, current ETag)`; None for ANY (no condition)."""
+        if condition is Condition.ANY:
+            return None
+        live, values = self._layout.live_condition(now)
+        if etag is ABSENT:
+            if condition is Condition.CHANGED:
+                return self._live_guard(now)
+            names = {"#key": KEY, **self._layout.expiry_names}
+            return Expression(f"attribute_not_exists(#key) OR NOT ({live})", names, values)
+        names = {"#etag": ETAG, **self._layout.expiry_names}
+        values = {**values, ":etag": {"S": etag}}
+        if condition is Condition.SAME:
+            return Expression(f"#etag = :etag AND ({live})", names, values)
+        return Expression(f"attribute_not_exists(#etag) OR #etag <> :etag OR NOT ({live})", names, values)
+
+    def _pin(self, item: Item | None) -> Expression:
+        """The condition "the item is still the one read" (its `etag`, else its value; None: still missing)."""
+        if item is None:
+            return _MISSING
+        if ETAG in item:
+            return Expression("#etag = :etag", {"#etag": ETAG}, {":etag": item[ETAG]})
+        names = {"#etag": ETAG, "#value": VALUE}
+        return Expression("attribute_not_exists(#etag) AND #value = :value", names, {":value": item[VALUE]})
 
     # -- enumeration and destruction ------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """`DynamoTable`: the few DynamoDB calls `DynamoDBStore` makes, typed, on one table; errors come out as ours.
 
 botocore clients are generated at run time and untyped, so this is the one place that touches one.
-Every read is strongly consistent, so a read sees every write that finished before it.
+Every read is strongly consistent, so a read sees every write that finished before it. A conditional
+write that fails its condition returns the item as it was checked (`ReturnValuesOnConditionCheckFailure`),
+so that the caller learns the current entry in the same round trip.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from key_value.aio.stores._aws import translated
+from botocore.exceptions import ClientError
+
+from key_value.aio.stores._aws import error_code, translated
 from key_value.shared.layouts.dynamodb import COLLECTION, KEY, Item
 
 #: Keys per BatchGetItem and writes per BatchWriteItem request: DynamoDB's maximums.
@@ -20,6 +24,7 @@ WRITE_BATCH = 25
 _SERVICE = "DynamoDB"
 _NOT_FOUND = frozenset({"ResourceNotFoundException"})
 _IN_USE = frozenset({"ResourceInUseException"})
+_CHECK_FAILED = "ConditionalCheckFailedException"
 _KEY_SCHEMA = {
     "KeySchema": [{"AttributeName": COLLECTION, "KeyType": "HASH"}, {"AttributeName": KEY, "KeyType": "RANGE"}],
     "AttributeDefinitions": [
@@ -44,6 +49,39 @@ class Projection:
             options["FilterExpression"] = self.condition
             options["ExpressionAttributeValues"] = self.values
         return options
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A condition or update expression with its placeholders (`#name`) and values (`:name`)."""
+
+    text: str
+    names: dict[str, str]
+    values: dict[str, Any]
+
+    def __and__(self, other: Expression) -> Expression:
+        return Expression(
+            f"({self.text}) AND ({other.text})", {**self.names, **other.names}, {**self.values, **other.values}
+        )
+
+    def options(self, kind: str) -> dict[str, Any]:
+        """Request options: `kind` ("ConditionExpression", "UpdateExpression") and its names and values."""
+        options: dict[str, Any] = {kind: self.text, "ExpressionAttributeNames": self.names}
+        if self.values:
+            options["ExpressionAttributeValues"] = self.values
+        return options
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a conditional write did: whether the condition held, and the item it returned.
+
+    `item`: when the condition held, the item before (`ALL_OLD`) or after (`ALL_NEW`) if asked for;
+    when it failed, the item the condition was checked on; None where there is none.
+    """
+
+    written: bool
+    item: Item | None
 
 
 @dataclass(frozen=True)
@@ -112,6 +150,47 @@ class DynamoTable:
             response = await self._client.delete_item(TableName=self.name, Key=key, ReturnValues="ALL_OLD")
         old: Item | None = response.get("Attributes")
         return old
+
+    async def put_if(self, item: Item, condition: Expression | None, *, old: bool) -> Outcome:
+        """Create or replace an item if `condition` holds (always if None); `old`: return the item it replaced."""
+        options = {} if condition is None else condition.options("ConditionExpression")
+        return await self._conditional(
+            "PutItem", self._client.put_item, Item=item, ReturnValues="ALL_OLD" if old else "NONE", **options
+        )
+
+    async def delete_if(self, key: Item, condition: Expression | None, *, old: bool) -> Outcome:
+        """Delete an item if `condition` holds (always if None); `old`: return the item it deleted."""
+        options = {} if condition is None else condition.options("ConditionExpression")
+        return await self._conditional(
+            "DeleteItem", self._client.delete_item, Key=key, ReturnValues="ALL_OLD" if old else "NONE", **options
+        )
+
+    async def update_if(self, key: Item, update: Expression, condition: Expression, *, new: bool) -> Outcome:
+        """Apply `update` to an item if `condition` holds; `new`: return the item as updated."""
+        both = update & condition
+        options = {
+            "UpdateExpression": update.text,
+            "ConditionExpression": condition.text,
+            "ExpressionAttributeNames": both.names,
+            "ExpressionAttributeValues": both.values,
+            "ReturnValues": "ALL_NEW" if new else "NONE",
+        }
+        return await self._conditional("UpdateItem", self._client.update_item, Key=key, **options)
+
+    async def _conditional(self, operation: str, call: Any, **options: Any) -> Outcome:
+        if "ConditionExpression" in options:
+            options["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        with translated(_SERVICE, operation):
+            try:
+                response = await call(TableName=self.name, **options)
+            except ClientError as exc:
+                if error_code(exc) != _CHECK_FAILED:
+                    raise
+                reply: Any = exc.response  # botocore leaves it untyped
+                current: Item | None = reply.get("Item")
+                return Outcome(written=False, item=current)
+        item: Item | None = response.get("Attributes")
+        return Outcome(written=True, item=item)
 
     async def batch_get(self, keys: list[Item], projection: Projection | None = None) -> tuple[list[Item], list[Item]]:
         """One BatchGetItem of up to `GET_BATCH` distinct keys: (the items found, the keys left unprocessed)."""

@@ -14,6 +14,11 @@ an item that has it expires then, one without it (written by py-key-value) when 
 reads and listings alike. py-key-value, reading ours, sees them expire up to a second early, as it
 sees its own.
 
+It also writes `etag` (S, 16 random hex digits, new with every write: the ETag of the conditional
+segment), which py-key-value ignores too; items py-key-value writes have none, and their ETag is
+derived from their content (`key_value.shared.layouts.dynamodb.item_etag`). An entry's write time
+(`get_entry(...).written_at`) is the document's `created_at`, which py-key-value sets on every put.
+
 What py-key-value's items cannot hold is refused before anything is written: a collection longer than
 2,048 bytes or a key longer than 1,024 bytes in UTF-8 (DynamoDB's key limits; py-key-value does not
 shorten names; `InvalidKeyError`), and an item over DynamoDB's 400 KB (py-key-value does not compress;
@@ -33,6 +38,7 @@ from key_value.shared.entry import Entry
 from key_value.shared.errors import DeserializationError, InvalidKeyError, ValueTooLargeError
 from key_value.shared.layouts.dynamodb import (
     COLLECTION,
+    ETAG,
     EXPIRES_AT,
     KEY,
     MAX_ITEM_BYTES,
@@ -81,7 +87,7 @@ class PyKeyValueDynamoDBLayout:
     def item_key(self, collection: str, key: str) -> Item:
         return {COLLECTION: {"S": self.stored_collection(collection)}, KEY: {"S": self.stored_key(key)}}
 
-    def encode_item(self, collection: str, key: str, value_json: str, expires_at: float | None) -> Item:
+    def encode_item(self, collection: str, key: str, value_json: str, expires_at: float | None, etag: str) -> Item:
         item = self.item_key(collection, key)
         document: dict[str, Any] = {
             "collection": collection,
@@ -92,9 +98,9 @@ class PyKeyValueDynamoDBLayout:
         }
         if expires_at is not None:
             document["expires_at"] = datetime.fromtimestamp(expires_at, tz=timezone.utc).isoformat()
-            item[TTL] = {"N": str(math.floor(expires_at))}
-            item[EXPIRES_AT] = {"N": repr(float(expires_at))}
+            item.update(self.expiry_attributes(expires_at))
         item["value"] = {"S": dump_to_json(document)}
+        item[ETAG] = {"S": etag}
         size = _size(item)
         if size > MAX_ITEM_BYTES:
             raise ValueTooLargeError(
@@ -105,7 +111,13 @@ class PyKeyValueDynamoDBLayout:
             )
         return item
 
+    def expiry_attributes(self, expires_at: float) -> Item:
+        return {TTL: {"N": str(math.floor(expires_at))}, EXPIRES_AT: {"N": repr(float(expires_at))}}
+
     def decode_entry(self, item: Item) -> Entry:
+        return self.decode_written(item)[0]
+
+    def decode_written(self, item: Item) -> tuple[Entry, float | None]:
         text = item.get("value", {}).get("S")
         if not text:
             raise DeserializationError("stored item has no value document")
@@ -113,7 +125,8 @@ class PyKeyValueDynamoDBLayout:
         expires_at = self.item_expiry(item)
         if expires_at is None and TTL not in item and entry.expires_at is not None:
             expires_at = entry.expires_at.timestamp()  # no ttl attribute: py-key-value reads the document's
-        return Entry(dict(entry.value), expires_at)
+        written_at = None if entry.created_at is None else entry.created_at.timestamp()
+        return Entry(dict(entry.value), expires_at), written_at
 
     def item_expiry(self, item: Item) -> float | None:
         try:

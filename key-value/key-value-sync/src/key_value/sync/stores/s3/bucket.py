@@ -23,14 +23,19 @@ _FORBIDDEN = frozenset({"403", "AccessDenied", "Forbidden"})
 _ALREADY_OWNED = frozenset({"BucketAlreadyOwnedByYou"})
 #: A conditional delete that found a different object (or none): nothing to remove.
 _CONDITION_FAILED = frozenset({"PreconditionFailed", "412", "NoSuchKey", "404"})
+#: A conditional write or delete that found the object changed (412), gone (404, for If-Match), or racing
+#: another conditional request (409 ConditionalRequestConflict: AWS asks to read again and retry).
+_CHANGED = frozenset({*_CONDITION_FAILED, "ConditionalRequestConflict", "409"})
 
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object's body and ETag, from GetObject."""
+    """An object's body, ETag, user metadata and last write (epoch seconds), from GetObject."""
 
     body: bytes
     etag: str
+    metadata: dict[str, str]
+    last_modified: float | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,10 @@ class S3Bucket:
             response = self._client.get_object(Bucket=self.bucket, Key=name)
             with response["Body"] as stream:
                 body: bytes = stream.read()
-            return StoredObject(body, response["ETag"])
+            modified = response.get("LastModified")
+            return StoredObject(
+                body, response["ETag"], response.get("Metadata", {}), None if modified is None else modified.timestamp()
+            )
         return None
 
     def head(self, name: str) -> ObjectHead | None:
@@ -106,6 +114,24 @@ class S3Bucket:
             self._client.put_object(
                 Bucket=self.bucket, Key=name, Body=body, Metadata=metadata, ContentType="application/json"
             )
+
+    def put_if(self, name: str, body: bytes, metadata: dict[str, str], *, replacing: str | None) -> str | None:
+        """Create the object only if there is none (`replacing` None), or replace it only if it still has
+        the ETag `replacing`, in one request: the new object's ETag, or None if it had changed (nothing written)."""
+        condition = {"IfNoneMatch": "*"} if replacing is None else {"IfMatch": replacing}
+        with translated(_SERVICE, "PutObject", ignore=_CHANGED):
+            response = self._client.put_object(
+                Bucket=self.bucket, Key=name, Body=body, Metadata=metadata, ContentType="application/json", **condition
+            )
+            return str(response["ETag"])
+        return None
+
+    def delete_if(self, name: str, etag: str) -> bool:
+        """Delete the object only if it still has `etag`; False if it had changed or was gone."""
+        with translated(_SERVICE, "DeleteObject", ignore=_CHANGED):
+            self._client.delete_object(Bucket=self.bucket, Key=name, IfMatch=etag)
+            return True
+        return False
 
     def delete(self, name: str) -> None:
         """Delete the object (nothing happens if it does not exist)."""

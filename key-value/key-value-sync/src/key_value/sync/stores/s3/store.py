@@ -20,21 +20,46 @@ conditions are honoured by AWS, not by every S3-compatible service). Enumeration
 for the listed objects that can have expired (those with an odd size) and a GET only for hashed names;
 `collections()` lists the collection prefixes, then checks each the same way for a live entry of ours
 (one more listing per collection).
+
+Conditional calls: the ETag is the object's S3 ETag (the body's MD5: equal bodies, equal ETags), or the
+one a conditional TTL refresh kept in the metadata (see `key_value.shared.layouts.s3`). A call reads the
+object (GetObject), decides with this store's clock, and writes with S3's own precondition: PutObject
+with `If-None-Match: *` where there was no object, else `If-Match` with the S3 ETag read (also over an
+expired object: only that object is replaced), DeleteObject with `If-Match`. A refused precondition
+(412, 404, 409) means another client wrote in between: the call reads and decides again. So each decision
+is one atomic step on S3 (AWS honours these preconditions; S3-compatible services may not). An insert
+(`etag=ABSENT`, SAME) tries the create first: one request when there is no object. `written_at` is the
+object's LastModified (whole seconds on AWS).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 from botocore.client import BaseClient
 
+from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.compat.layouts.s3 import PyKeyValueS3Layout
 from key_value.shared.compat.sanitization import SanitizationStrategy
 from key_value.shared.compat.strategies import S3CollectionSanitizationStrategy, S3KeySanitizationStrategy
+from key_value.shared.conditional import (
+    ABSENT,
+    NOT_RETRIEVED,
+    Absent,
+    Atomicity,
+    Condition,
+    ConditionalResult,
+    Joker,
+    VersionedEntry,
+    holds,
+)
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
-from key_value.shared.layouts.s3 import NativeS3Layout, S3Layout, normalize_prefix
+from key_value.shared.layouts.s3 import ETAG_METADATA, NativeS3Layout, S3Layout, normalize_prefix
 from key_value.sync.stores._aws import MAX_CONCURRENCY, AwsSettings, Connection, aws_clients, run_bounded
 from key_value.sync.stores.base import (
+    BaseConditionalStore,
     BaseContextManagerStore,
     BaseCullStore,
     BaseDestroyCollectionStore,
@@ -43,7 +68,7 @@ from key_value.sync.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
-from key_value.sync.stores.s3.bucket import Listed, S3Bucket
+from key_value.sync.stores.s3.bucket import Listed, S3Bucket, StoredObject
 
 #: `delete_many` lists the collection around its keys instead of sending a HEAD per key when it has at
 #: least this many keys, and then spends at most one listing page per this many keys.
@@ -58,6 +83,7 @@ class S3Store(
     BaseDestroyCollectionStore,
     BaseCullStore,
     BaseContextManagerStore,
+    BaseConditionalStore,
 ):
     """A store in an S3 bucket, optionally under a key `prefix`; the bucket is created if missing.
 
@@ -67,6 +93,9 @@ class S3Store(
     names and fills the objects (see `key_value.shared.layouts.s3`): "native" (the default), "py-key-value"
     (see `key_value.shared.compat.layouts.s3`) or a layout object.
     """
+
+    #: S3's PutObject/DeleteObject preconditions make each check-and-write one step for every client.
+    atomicity = Atomicity.ACROSS_PROCESSES
 
     def __init__(
         self,
@@ -243,6 +272,79 @@ class S3Store(
             reached = page.objects[-1].name if page.objects else reached
         return (sizes, {name for name in ordered if name <= reached})
 
+    # -- conditional ------------------------------------------------------------------------------
+
+    def _get_versioned(self, collection: str, key: str) -> VersionedEntry | None:
+        bucket = self._bucket()
+        name = self._layout.object_key(self.prefix, collection, key)
+        stored = bucket.get(name)
+        if stored is None:
+            return None
+        current = self._current(stored)
+        if current is None:
+            bucket.delete_if_unchanged(name, stored.etag)  # expired, as `get` does
+            return None
+        value, expires_at, etag = current
+        return VersionedEntry(
+            value, etag, None if expires_at is None else expires_at - self.clock(), stored.last_modified
+        )
+
+    def _current(self, stored: StoredObject) -> tuple[dict[str, Any], float | None, str] | None:
+        """(value, expiry, ETag) of the live entry an object holds; None if it has expired."""
+        record = self._layout.decode_body(stored.body)
+        expires_at: float | None = record["expires_at"]
+        if expires_at is not None and expires_at <= self.clock():
+            return None
+        return (record["value"], expires_at, stored.metadata.get(ETAG_METADATA) or stored.etag)
+
+    def _put_if(
+        self,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult:
+        bucket, layout = (self._bucket(), self._layout)
+        name = layout.object_key(self.prefix, collection, key)
+        if etag is ABSENT and condition is Condition.SAME and isinstance(value, str):
+            # An insert: try the create first; only an existing object (live or expired) needs the read below.
+            body = layout.encode_body(value, expires_at, collection=collection, key=key)
+            created = bucket.put_if(name, body, layout.expiry_metadata(expires_at), replacing=None)
+            if created is not None:
+                return _result(ABSENT, created, value, satisfied=True, retrieve=retrieve)
+        while True:  # each pass is one decision; a pass whose write found the object changed decides again
+            stored = bucket.get(name)
+            current = None if stored is None else self._current(stored)
+            actual: str | Absent = ABSENT if current is None else current[2]
+            if not holds(condition, etag, actual):
+                return _result(actual, actual, current and current[0], satisfied=False, retrieve=retrieve)
+            if value is Joker.DELETE_CURRENT:
+                if stored is not None:
+                    if current is None:  # expired, so absent already: remove it unless rewritten meanwhile
+                        bucket.delete_if_unchanged(name, stored.etag)
+                    elif not bucket.delete_if(name, stored.etag):
+                        continue
+                return _result(actual, ABSENT, None, satisfied=True, retrieve=retrieve)
+            metadata = layout.expiry_metadata(expires_at)
+            if value is Joker.KEEP_CURRENT:
+                if current is None or expires_at is None:
+                    return _result(actual, actual, current and current[0], satisfied=True, retrieve=retrieve)
+                # A new expiry is a new body, so a new S3 ETag: the metadata keeps the entry's.
+                value_json, metadata[ETAG_METADATA] = (encode_value(current[0]), current[2])
+            else:
+                value_json = value
+            body = layout.encode_body(value_json, expires_at, collection=collection, key=key)
+            written = bucket.put_if(name, body, metadata, replacing=None if stored is None else stored.etag)
+            if written is not None:
+                return _result(
+                    actual, metadata.get(ETAG_METADATA, written), value_json, satisfied=True, retrieve=retrieve
+                )
+
     # -- listing ----------------------------------------------------------------------------------
 
     def _listing(self, bucket: S3Bucket, prefix: str) -> list[Listed]:
@@ -387,6 +489,20 @@ class S3Store(
         ]
         if expired:
             bucket.delete_all([name for name, _ in expired], [etag for _, etag in expired])
+
+
+def _result(
+    actual: str | Absent,
+    resulting: str | Absent,
+    value: dict[str, Any] | str | None,
+    *,
+    satisfied: bool,
+    retrieve: bool,
+) -> ConditionalResult:
+    """The result; `value` is the entry's after the call (JSON text, a decoded value, or None: absent)."""
+    if not retrieve:
+        return ConditionalResult(satisfied, actual, resulting, NOT_RETRIEVED)
+    return ConditionalResult(satisfied, actual, resulting, decode_value(value) if isinstance(value, str) else value)
 
 
 def _max_bytes(strategy: SanitizationStrategy | None) -> int | None:
