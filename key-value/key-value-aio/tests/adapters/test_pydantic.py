@@ -13,7 +13,9 @@ import pytest
 from typing_extensions import TypedDict
 
 from key_value.aio.adapters.pydantic import PydanticAdapter
+from key_value.aio.conditional import DELETE_CURRENT, KEEP_CURRENT
 from key_value.aio.stores.memory import MemoryStore
+from key_value.aio.wrappers.base import BaseWrapper
 from key_value.shared.errors import (
     DeserializationError,
     InvalidArgumentError,
@@ -315,3 +317,50 @@ async def test_disk_store(disk_users: PydanticAdapter[User]) -> None:
     assert remaining > 99
     assert await disk_users.delete("bob") is True
     assert await disk_users.get("bob", default=ALICE) == ALICE
+
+
+# -- conditional calls on models ------------------------------------------------------------------
+
+
+async def test_put_if_absent_has_one_winner(users: PydanticAdapter[User], store: MemoryStore) -> None:
+    assert await users.put_if_absent("u", ALICE, collection="c", ttl=60)
+    assert not await users.put_if_absent("u", BOB, collection="c")
+    assert await users.get("u", collection="c") == ALICE
+    _, remaining = await store.ttl("u", collection="c")
+    assert remaining is not None
+    assert 59 < remaining <= 60
+    with pytest.raises(SerializationError):
+        await users.put_if_absent("v", {"not": "a user"}, collection="c")  # type: ignore[arg-type]
+    assert await store.get("v", collection="c") is None
+
+
+async def test_transform_works_on_models(users: PydanticAdapter[User], store: MemoryStore) -> None:
+    def birthday(user: User | None) -> User:
+        return BOB if user is None else user.model_copy(update={"age": user.age + 1})
+
+    assert await users.transform("u", birthday) == BOB
+    assert await users.transform("u", birthday) == BOB.model_copy(update={"age": 26})
+    assert await store.get("u") == {**(await store.get("u") or {}), "age": 26}
+    assert await users.transform("u", lambda _: KEEP_CURRENT) == BOB.model_copy(update={"age": 26})
+    assert await users.transform("u", lambda _: DELETE_CURRENT) is None
+    assert await store.get("u") is None
+    with pytest.raises(SerializationError):
+        await users.transform("u", lambda _: {"not": "a user"})
+    assert await store.get("u") is None
+
+
+async def test_transform_of_an_invalid_value(store: MemoryStore) -> None:
+    await store.put("u", {"name": "no age"})
+    with pytest.raises(DeserializationError):
+        await PydanticAdapter(store, User, raise_on_validation_error=True).transform("u", lambda user: user)
+    lenient = PydanticAdapter(store, User)  # py-key-value's default: invalid values read as missing
+    assert await lenient.transform("u", lambda user: BOB if user is None else user) == BOB  # read as missing
+
+
+async def test_conditional_calls_need_a_conditional_store() -> None:
+    class PlainStore(BaseWrapper):
+        """A wrapper without the conditional segment."""
+
+    users = PydanticAdapter(PlainStore(MemoryStore()), User)
+    with pytest.raises(InvalidArgumentError, match="conditional"):
+        await users.put_if_absent("u", ALICE)

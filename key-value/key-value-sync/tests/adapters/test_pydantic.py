@@ -23,7 +23,9 @@ from key_value.shared.errors import (
     SerializationError,
 )
 from key_value.sync.adapters.pydantic import PydanticAdapter
+from key_value.sync.conditional import DELETE_CURRENT, KEEP_CURRENT
 from key_value.sync.stores.memory import MemoryStore
+from key_value.sync.wrappers.base import BaseWrapper
 
 from .models import WHEN, Node, Point, Profile, StrictEvent, User
 
@@ -316,3 +318,52 @@ def test_disk_store(disk_users: PydanticAdapter[User]) -> None:
     assert remaining > 99
     assert disk_users.delete("bob") is True
     assert disk_users.get("bob", default=ALICE) == ALICE
+
+
+# -- conditional calls on models ------------------------------------------------------------------
+
+
+def test_put_if_absent_has_one_winner(users: PydanticAdapter[User], store: MemoryStore) -> None:
+    assert users.put_if_absent("u", ALICE, collection="c", ttl=60)
+    assert not users.put_if_absent("u", BOB, collection="c")
+    assert users.get("u", collection="c") == ALICE
+    _, remaining = store.ttl("u", collection="c")
+    assert remaining is not None
+    assert 59 < remaining <= 60
+    with pytest.raises(SerializationError):
+        users.put_if_absent("v", {"not": "a user"}, collection="c")  # type: ignore[arg-type]
+    assert store.get("v", collection="c") is None
+
+
+def test_transform_works_on_models(users: PydanticAdapter[User], store: MemoryStore) -> None:
+
+    def birthday(user: User | None) -> User:
+        return BOB if user is None else user.model_copy(update={"age": user.age + 1})
+
+    assert users.transform("u", birthday) == BOB
+    assert users.transform("u", birthday) == BOB.model_copy(update={"age": 26})
+    assert store.get("u") == {**(store.get("u") or {}), "age": 26}
+    assert users.transform("u", lambda _: KEEP_CURRENT) == BOB.model_copy(update={"age": 26})
+    assert users.transform("u", lambda _: DELETE_CURRENT) is None
+    assert store.get("u") is None
+    with pytest.raises(SerializationError):
+        users.transform("u", lambda _: {"not": "a user"})
+    assert store.get("u") is None
+
+
+def test_transform_of_an_invalid_value(store: MemoryStore) -> None:
+    store.put("u", {"name": "no age"})
+    with pytest.raises(DeserializationError):
+        PydanticAdapter(store, User, raise_on_validation_error=True).transform("u", lambda user: user)
+    lenient = PydanticAdapter(store, User)  # py-key-value's default: invalid values read as missing
+    assert lenient.transform("u", lambda user: BOB if user is None else user) == BOB  # read as missing
+
+
+def test_conditional_calls_need_a_conditional_store() -> None:
+
+    class PlainStore(BaseWrapper):
+        """A wrapper without the conditional segment."""
+
+    users = PydanticAdapter(PlainStore(MemoryStore()), User)
+    with pytest.raises(InvalidArgumentError, match="conditional"):
+        users.put_if_absent("u", ALICE)

@@ -7,15 +7,17 @@ is stored as `{"items": <value>}`, the layout py-key-value-aio uses, so stored d
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, SupportsFloat, TypeVar, overload
 
 from pydantic import PydanticUserError, TypeAdapter, ValidationError
 from pydantic_core import to_json
 from typing_extensions import TypeForm
 
-from key_value.aio.protocols.key_value import AsyncKeyValue
+from key_value.aio.protocols.key_value import AsyncConditionalProtocol, AsyncKeyValue
+from key_value.shared.conditional import Joker
 from key_value.shared.errors import DeserializationError, ExtraInfoType, InvalidArgumentError, SerializationError
 from key_value.shared.validation import check_collection, check_keys, check_same_length
 
@@ -209,6 +211,56 @@ class BasePydanticAdapter(Generic[T]):
     async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
         """Delete the keys; return how many existed."""
         return await self._key_value.delete_many(keys, collection=self._collection(collection))
+
+    # -- conditional calls (stores with `Capability.CONDITIONAL`) --------------------------------
+
+    def _conditional(self) -> AsyncConditionalProtocol:
+        if not isinstance(self._key_value, AsyncConditionalProtocol):
+            raise InvalidArgumentError("the store has no conditional operations (it lacks Capability.CONDITIONAL)")
+        return self._key_value
+
+    async def put_if_absent(
+        self, key: str, value: T, *, collection: str | None = None, ttl: SupportsFloat | None = None
+    ) -> bool:
+        """Store `value` only if `key` holds no live entry; whether it was stored (one winner among racers)."""
+        stored = self._dump(value)
+        return await self._conditional().put_if_absent(key, stored, collection=self._collection(collection), ttl=ttl)
+
+    async def transform(
+        self,
+        key: str,
+        fn: Callable[[T | None], Any],
+        *,
+        collection: str | None = None,
+        ttl: SupportsFloat | None = None,
+        retries: int = 20,
+        backoff: float = 0.002,
+    ) -> T | None:
+        """Replace the value under `key` with `fn(current)`, a value of this type (None when absent), retried
+        on conflicts as the store's `transform` is; `fn` may also return `KEEP_CURRENT` or `DELETE_CURRENT`
+        (and, in the async twin, be a coroutine function). Returns the value after the call (None: deleted).
+
+        A stored value that does not validate raises `DeserializationError`, or, with
+        `raise_on_validation_error=False`, reaches `fn` as None, as `get` reads it.
+        """
+        target = self._collection(collection)
+
+        async def step(stored: dict[str, Any] | None) -> dict[str, Any] | Joker:
+            loaded = None if stored is None else self._load(stored, key, target)
+            outcome = fn(None if loaded is None else loaded[0])
+            if True:  # ASYNC
+                if inspect.isawaitable(outcome):
+                    outcome = await outcome
+            return outcome if isinstance(outcome, Joker) else self._dump(outcome)
+
+        result = await self._conditional().transform(
+            key, step, collection=target, ttl=ttl, retries=retries, backoff=backoff
+        )
+        value = result.value
+        if not isinstance(value, dict):
+            return None
+        loaded = self._load(value, key, target)
+        return None if loaded is None else loaded[0]
 
 
 __all__ = ["ITEMS_KEY", "BasePydanticAdapter", "type_adapter_for"]
