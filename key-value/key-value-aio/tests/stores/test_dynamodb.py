@@ -18,7 +18,6 @@ import aioboto3
 import pytest
 
 from key_value.aio.conditional import ABSENT, ANY, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
-from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores._aws import MAX_CONCURRENCY
 from key_value.aio.stores.dynamodb import DynamoDBStore
 from key_value.shared.capabilities import Capability
@@ -83,11 +82,12 @@ class TestDynamoDBStore(ContractTests):
     def store_options(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> dict[str, Any]:
         return store_options(moto_server) | {"endpoint_url": serial_moto_server.endpoint_url}
 
-    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
-        """The contract's race, on the moto that answers one request at a time (`serial_moto_server`)."""
-        async with DynamoDBStore(**request.getfixturevalue("store_options")) as serial:
-            await serial.delete("across", collection="race")
-            await super().test_transform_race_across_processes(serial, request)
+    @pytest.fixture
+    async def race_store(self, store_options: dict[str, Any]) -> AsyncIterator[DynamoDBStore]:
+        """The races run on the serial moto (moto's threaded server checks conditions without a lock)."""
+        async with DynamoDBStore(**store_options) as serial:
+            await serial.delete_many(["counter", "lock", "across"], collection="race")
+            yield serial
 
 
 class MarkedDynamoDBLayout(NativeDynamoDBLayout):
@@ -102,6 +102,15 @@ class MarkedDynamoDBLayout(NativeDynamoDBLayout):
 
 class TestDynamoDBStoreWithLayout(ContractTests):
     race_rounds = 2  # 32 tasks x 2 within one process: each transform costs milliseconds on moto
+
+    @pytest.fixture
+    async def race_store(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
+        """The races run on the moto that answers one request at a time (moto's threaded server checks
+        conditions without a lock)."""
+        options: dict[str, Any] = store_options(moto_server) | {"endpoint_url": serial_moto_server.endpoint_url}
+        async with DynamoDBStore(**options, layout=MarkedDynamoDBLayout()) as serial:
+            await serial.delete_many(["counter", "lock", "across"], collection="race")
+            yield serial
 
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:

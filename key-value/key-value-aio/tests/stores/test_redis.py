@@ -46,8 +46,11 @@ class TestRedisStoreWithLayout(ContractTests):
         yield store
         await store.close()
 
-    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+    async def test_transform_race_across_processes(
+        self, race_store: AsyncKeyValue, request: pytest.FixtureRequest
+    ) -> None:
         """A layout object cannot reach the race's worker processes (JSON options): 4 stores of their own race."""
+        store = race_store
         redis_server: RespServer = request.getfixturevalue("redis_server")
         await race_separate_stores(
             [RedisStore(url=redis_server.url, layout=MarkedRespLayout()) for _ in range(4)], store

@@ -54,8 +54,11 @@ class TestValkeyStoreWithLayout(ContractTests):
         yield store
         await store.close()
 
-    async def test_transform_race_across_processes(self, store: AsyncKeyValue, request: pytest.FixtureRequest) -> None:
+    async def test_transform_race_across_processes(
+        self, race_store: AsyncKeyValue, request: pytest.FixtureRequest
+    ) -> None:
         """A layout object cannot reach the race's worker processes (JSON options): 4 stores of their own race."""
+        store = race_store
         valkey_node: RespServer = request.getfixturevalue("valkey_node")
         racers = [
             ValkeyStore(host=valkey_node.host, port=valkey_node.port, layout=MarkedRespLayout()) for _ in range(4)

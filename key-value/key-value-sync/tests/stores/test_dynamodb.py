@@ -24,7 +24,6 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError, ValueTooLargeError
 from key_value.shared.layouts.dynamodb import Item, NativeDynamoDBLayout
 from key_value.sync.conditional import ABSENT, ANY, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
-from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores._aws import MAX_CONCURRENCY
 from key_value.sync.stores.dynamodb import DynamoDBStore
 from testing.servers._process import free_port
@@ -81,11 +80,12 @@ class TestDynamoDBStore(ContractTests):
     def store_options(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> dict[str, Any]:
         return store_options(moto_server) | {"endpoint_url": serial_moto_server.endpoint_url}
 
-    def test_transform_race_across_processes(self, store: KeyValue, request: pytest.FixtureRequest) -> None:
-        """The contract's race, on the moto that answers one request at a time (`serial_moto_server`)."""
-        with DynamoDBStore(**request.getfixturevalue("store_options")) as serial:
-            serial.delete("across", collection="race")
-            super().test_transform_race_across_processes(serial, request)
+    @pytest.fixture
+    def race_store(self, store_options: dict[str, Any]) -> Iterator[DynamoDBStore]:
+        """The races run on the serial moto (moto's threaded server checks conditions without a lock)."""
+        with DynamoDBStore(**store_options) as serial:
+            serial.delete_many(["counter", "lock", "across"], collection="race")
+            yield serial
 
 
 class MarkedDynamoDBLayout(NativeDynamoDBLayout):
@@ -100,6 +100,15 @@ class MarkedDynamoDBLayout(NativeDynamoDBLayout):
 
 class TestDynamoDBStoreWithLayout(ContractTests):
     race_rounds = 2  # 32 tasks x 2 within one process: each transform costs milliseconds on moto
+
+    @pytest.fixture
+    def race_store(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> Iterator[DynamoDBStore]:
+        """The races run on the moto that answers one request at a time (moto's threaded server checks
+        conditions without a lock)."""
+        options: dict[str, Any] = store_options(moto_server) | {"endpoint_url": serial_moto_server.endpoint_url}
+        with DynamoDBStore(**options, layout=MarkedDynamoDBLayout()) as serial:
+            serial.delete_many(["counter", "lock", "across"], collection="race")
+            yield serial
 
     @pytest.fixture
     def store(self, moto_server: MotoServer) -> Iterator[DynamoDBStore]:

@@ -89,9 +89,10 @@ class TestMemcachedStoreWithLayout(ContractTests):
         yield store
         store.close()
 
-    def test_transform_race_across_processes(self, store: KeyValue, request: pytest.FixtureRequest) -> None:
+    def test_transform_race_across_processes(self, race_store: KeyValue, request: pytest.FixtureRequest) -> None:
         """A layout object does not go to another process: 4 stores of their own connections race instead
         (async: tasks, sync: threads), so that the server's CAS uniques, not one store's lock, decide."""
+        store = race_store
         memcached_server: MemcachedServer = request.getfixturevalue("memcached_server")
         stores = [
             MemcachedStore(host=memcached_server.host, port=memcached_server.port, layout=MarkedMemcachedLayout())
