@@ -232,11 +232,11 @@ class TestS3Behaviour:
             stored = await bucket.get("default_collection/key")
             assert stored is not None
             await store.put("key", {"v": 2})  # rewritten after it was read
-            await bucket.delete_if_unchanged("default_collection/key", stored.etag)
+            assert not await bucket.delete_if("default_collection/key", stored.etag)
             assert await store.get("key") == {"v": 2}
             fresh = await bucket.get("default_collection/key")
             assert fresh is not None
-            await bucket.delete_if_unchanged("default_collection/key", fresh.etag)
+            assert await bucket.delete_if("default_collection/key", fresh.etag)
         assert await store.get("key") is None
 
     async def test_keys_checks_only_objects_that_can_expire(self, moto_server: MotoServer) -> None:

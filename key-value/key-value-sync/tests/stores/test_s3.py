@@ -235,11 +235,11 @@ class TestS3Behaviour:
             stored = bucket.get("default_collection/key")
             assert stored is not None
             store.put("key", {"v": 2})  # rewritten after it was read
-            bucket.delete_if_unchanged("default_collection/key", stored.etag)
+            assert not bucket.delete_if("default_collection/key", stored.etag)
             assert store.get("key") == {"v": 2}
             fresh = bucket.get("default_collection/key")
             assert fresh is not None
-            bucket.delete_if_unchanged("default_collection/key", fresh.etag)
+            assert bucket.delete_if("default_collection/key", fresh.etag)
         assert store.get("key") is None
 
     def test_keys_checks_only_objects_that_can_expire(self, moto_server: MotoServer) -> None:

@@ -125,7 +125,8 @@ class S3Bucket:
         return None
 
     async def delete_if(self, name: str, etag: str) -> bool:
-        """Delete the object only if it still has `etag`; False if it had changed or was gone."""
+        """Delete the object only if it still has `etag`, so a value written meanwhile survives; False if it
+        had changed or was gone. Services without conditional deletes ignore the condition and delete."""
         with translated(_SERVICE, "DeleteObject", ignore=_CHANGED):
             await self._client.delete_object(Bucket=self.bucket, Key=name, IfMatch=etag)
             return True
@@ -135,14 +136,6 @@ class S3Bucket:
         """Delete the object (nothing happens if it does not exist)."""
         with translated(_SERVICE, "DeleteObject"):
             await self._client.delete_object(Bucket=self.bucket, Key=name)
-
-    async def delete_if_unchanged(self, name: str, etag: str) -> None:
-        """Delete the object only if it still has `etag`, so a value written meanwhile survives.
-
-        Services without conditional deletes ignore the condition and delete.
-        """
-        with translated(_SERVICE, "DeleteObject", ignore=_CONDITION_FAILED):
-            await self._client.delete_object(Bucket=self.bucket, Key=name, IfMatch=etag)
 
     async def delete_all(self, names: list[str], etags: list[str] | None = None) -> None:
         """Delete the objects with DeleteObjects, `BATCH` per request, some requests at once; with `etags`,

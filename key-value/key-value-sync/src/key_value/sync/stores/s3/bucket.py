@@ -127,7 +127,8 @@ class S3Bucket:
         return None
 
     def delete_if(self, name: str, etag: str) -> bool:
-        """Delete the object only if it still has `etag`; False if it had changed or was gone."""
+        """Delete the object only if it still has `etag`, so a value written meanwhile survives; False if it
+        had changed or was gone. Services without conditional deletes ignore the condition and delete."""
         with translated(_SERVICE, "DeleteObject", ignore=_CHANGED):
             self._client.delete_object(Bucket=self.bucket, Key=name, IfMatch=etag)
             return True
@@ -137,14 +138,6 @@ class S3Bucket:
         """Delete the object (nothing happens if it does not exist)."""
         with translated(_SERVICE, "DeleteObject"):
             self._client.delete_object(Bucket=self.bucket, Key=name)
-
-    def delete_if_unchanged(self, name: str, etag: str) -> None:
-        """Delete the object only if it still has `etag`, so a value written meanwhile survives.
-
-        Services without conditional deletes ignore the condition and delete.
-        """
-        with translated(_SERVICE, "DeleteObject", ignore=_CONDITION_FAILED):
-            self._client.delete_object(Bucket=self.bucket, Key=name, IfMatch=etag)
 
     def delete_all(self, names: list[str], etags: list[str] | None = None) -> None:
         """Delete the objects with DeleteObjects, `BATCH` per request, some requests at once; with `etags`,

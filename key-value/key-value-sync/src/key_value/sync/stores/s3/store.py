@@ -190,7 +190,7 @@ class S3Store(
         record = self._layout.decode_body(stored.body)
         expires_at: float | None = record["expires_at"]
         if expires_at is not None and expires_at <= self.clock():
-            bucket.delete_if_unchanged(name, stored.etag)
+            bucket.delete_if(name, stored.etag)
             return None
         return Entry(record["value"], expires_at)
 
@@ -282,7 +282,7 @@ class S3Store(
             return None
         current = self._current(stored)
         if current is None:
-            bucket.delete_if_unchanged(name, stored.etag)  # expired, as `get` does
+            bucket.delete_if(name, stored.etag)  # expired, as `get` does
             return None
         value, expires_at, etag = current
         return VersionedEntry(
@@ -326,7 +326,7 @@ class S3Store(
             if value is Joker.DELETE_CURRENT:
                 if stored is not None:
                     if current is None:  # expired, so absent already: remove it unless rewritten meanwhile
-                        bucket.delete_if_unchanged(name, stored.etag)
+                        bucket.delete_if(name, stored.etag)
                     elif not bucket.delete_if(name, stored.etag):
                         continue
                 return _result(actual, ABSENT, None, satisfied=True, retrieve=retrieve)
