@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from key_value.aio.conditional import ABSENT, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
+from key_value.aio.conditional import ABSENT, ANY, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
 from key_value.aio.protocols.key_value import (
     AsyncConditionalProtocol,
     AsyncCullProtocol,
@@ -233,6 +233,17 @@ class TestMemcachedBehaviour:
         assert entry.written_at is None  # memcached does not record it
         reply = memcached_server.command(b"mg " + item_key("default_collection", "key") + b" c")
         assert reply == b"HD c" + entry.etag.encode() + b"\r\n"
+        written = await store.put_if("key", {"v": 2}, etag=entry.etag, ttl=60)  # then `@` and the expiry in ms
+        entry = await store.get_entry("key")
+        assert entry is not None
+        assert entry.etag == written.resulting_etag
+        cas, at, expiry = entry.etag.partition("@")
+        assert at == "@"
+        assert memcached_server.command(b"mg " + item_key("default_collection", "key") + b" c") == b"HD c%s\r\n" % (
+            cas.encode()
+        )
+        record = raw_record(memcached_server, item_key("default_collection", "key"))
+        assert int(expiry) == round(record["expires_at"] * 1000)
 
     async def test_ttl_refresh_keeps_the_etag_in_the_record(
         self, store: MemcachedStore, memcached_server: MemcachedServer
@@ -278,21 +289,36 @@ class TestMemcachedBehaviour:
         assert not await store.put_if_absent("key", {"v": 4})
 
     async def test_conditional_round_trips(self, memcached_server: MemcachedServer) -> None:
-        """A decision is one meta get; a write, delete or TTL refresh on it one meta set or delete more."""
+        """A SAME write or delete the ETag alone decides is one meta set or delete; one that finds the item
+        changed, and every other call, decides on one meta get, then writes with one meta set or delete."""
         memcached_server.flush()
         with RoundTripCounter(memcached_server.port) as proxy:
             store = MemcachedStore(host=memcached_server.host, port=proxy.port)
             await store.put("warm-up", {"v": 0})
             assert await round_trips(proxy, lambda: store.get_entry("key")) == 1
-            assert await round_trips(proxy, lambda: store.put_if_absent("key", {"v": 1})) == 2
-            assert await round_trips(proxy, lambda: store.put_if_absent("key", {"v": 2})) == 1
+            assert await round_trips(proxy, lambda: store.put_if_absent("key", {"v": 1})) == 1  # an add
+            assert await round_trips(proxy, lambda: store.put_if_absent("key", {"v": 2})) == 2  # refused, read
+            entry = await store.get_entry("key")
+            assert entry is not None
+            written = await store.put_if("key", {"v": 3}, etag=entry.etag)
+            assert written.satisfied
+            assert await round_trips(proxy, lambda: store.put_if("key", {"v": 4}, etag=entry.etag)) == 2  # stale
+            etag = written.resulting_etag
+            assert isinstance(etag, str)
+            assert await round_trips(proxy, lambda: store.put_if("key", {"v": 5}, etag=etag, condition=ANY)) == 2
             entry = await store.get_entry("key")
             assert entry is not None
             assert await round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=9)) == 2
             assert await round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag)) == 1
-            assert await round_trips(proxy, lambda: store.delete_if("key", etag="0")) == 1
-            assert await round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=entry.etag)) == 2
+            assert await round_trips(proxy, lambda: store.delete_if("key", etag="0")) == 2
+            # the refresh rewrote the item and the record keeps the ETag: its CAS unique no longer decides
+            assert await round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=entry.etag)) == 3
             assert await round_trips(proxy, lambda: store.delete_if("key", etag=ABSENT)) == 1
+            await store.put("key", {"v": 6}, ttl=60)
+            entry = await store.get_entry("key")
+            assert entry is not None
+            assert await round_trips(proxy, lambda: store.delete_if("key", etag=entry.etag)) == 1
+            assert await store.get("key") is None
             await store.close()
 
     async def test_round_trips(self, memcached_server: MemcachedServer) -> None:

@@ -21,7 +21,7 @@ from key_value.shared.entry import Entry
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, StoreConnectionError, ValueTooLargeError
 from key_value.shared.layouts.memcached import NATIVE_MEMCACHED_LAYOUT, NativeMemcachedLayout
 from key_value.shared.records import decode_record
-from key_value.sync.conditional import ABSENT, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
+from key_value.sync.conditional import ABSENT, ANY, CHANGED, DELETE_CURRENT, KEEP_CURRENT, Atomicity
 from key_value.sync.protocols.key_value import (
     ConditionalProtocol,
     CullProtocol,
@@ -221,6 +221,18 @@ class TestMemcachedBehaviour:
         assert entry.written_at is None  # memcached does not record it
         reply = memcached_server.command(b"mg " + item_key("default_collection", "key") + b" c")
         assert reply == b"HD c" + entry.etag.encode() + b"\r\n"
+        written = store.put_if("key", {"v": 2}, etag=entry.etag, ttl=60)  # then `@` and the expiry in ms
+        entry = store.get_entry("key")
+        assert entry is not None
+        assert entry.etag == written.resulting_etag
+        cas, at, expiry = entry.etag.partition("@")
+        assert at == "@"
+        assert (
+            memcached_server.command(b"mg " + item_key("default_collection", "key") + b" c")
+            == b"HD c%s\r\n" % cas.encode()
+        )
+        record = raw_record(memcached_server, item_key("default_collection", "key"))
+        assert int(expiry) == round(record["expires_at"] * 1000)
 
     def test_ttl_refresh_keeps_the_etag_in_the_record(
         self, store: MemcachedStore, memcached_server: MemcachedServer
@@ -266,21 +278,36 @@ class TestMemcachedBehaviour:
         assert not store.put_if_absent("key", {"v": 4})
 
     def test_conditional_round_trips(self, memcached_server: MemcachedServer) -> None:
-        """A decision is one meta get; a write, delete or TTL refresh on it one meta set or delete more."""
+        """A SAME write or delete the ETag alone decides is one meta set or delete; one that finds the item
+        changed, and every other call, decides on one meta get, then writes with one meta set or delete."""
         memcached_server.flush()
         with RoundTripCounter(memcached_server.port) as proxy:
             store = MemcachedStore(host=memcached_server.host, port=proxy.port)
             store.put("warm-up", {"v": 0})
             assert round_trips(proxy, lambda: store.get_entry("key")) == 1
-            assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 1})) == 2
-            assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 2})) == 1
+            assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 1})) == 1  # an add
+            assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 2})) == 2  # refused, read
+            entry = store.get_entry("key")
+            assert entry is not None
+            written = store.put_if("key", {"v": 3}, etag=entry.etag)
+            assert written.satisfied
+            assert round_trips(proxy, lambda: store.put_if("key", {"v": 4}, etag=entry.etag)) == 2  # stale
+            etag = written.resulting_etag
+            assert isinstance(etag, str)
+            assert round_trips(proxy, lambda: store.put_if("key", {"v": 5}, etag=etag, condition=ANY)) == 2
             entry = store.get_entry("key")
             assert entry is not None
             assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=9)) == 2
             assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag)) == 1
-            assert round_trips(proxy, lambda: store.delete_if("key", etag="0")) == 1
-            assert round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=entry.etag)) == 2
+            assert round_trips(proxy, lambda: store.delete_if("key", etag="0")) == 2
+            # the refresh rewrote the item and the record keeps the ETag: its CAS unique no longer decides
+            assert round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=entry.etag)) == 3
             assert round_trips(proxy, lambda: store.delete_if("key", etag=ABSENT)) == 1
+            store.put("key", {"v": 6}, ttl=60)
+            entry = store.get_entry("key")
+            assert entry is not None
+            assert round_trips(proxy, lambda: store.delete_if("key", etag=entry.etag)) == 1
+            assert store.get("key") is None
             store.close()
 
     def test_round_trips(self, memcached_server: MemcachedServer) -> None:

@@ -36,7 +36,10 @@ in the same round trip), decides the condition on it, then writes with a meta se
 succeeds only if the CAS unique is still the one read (or, where there was no item, only if there is
 still none). If anything changed in between, nothing was written and the call decides again, so
 every decision is one atomic step for all clients of the server. An unsatisfied call is one round
-trip and reports the current value and ETag; a satisfied write, delete or TTL refresh is two. The
+trip and reports the current value and ETag; a satisfied write, delete or TTL refresh is two. A
+`SAME` write or delete is one round trip when its ETag alone can decide: an ETag names its item's CAS
+unique and the entry's expiry to the millisecond (`<cas>@<ms>`), so while that expiry is ahead the
+call writes on the CAS unique without reading (for `ABSENT`, adds), and reads only if the item changed. The
 entry's expiry, to the millisecond, is the record's (as for plain reads), so an item the server still
 keeps after its expiry is absent, and is overwritten only if its CAS unique did not change.
 """
@@ -330,9 +333,43 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
     ) -> ConditionalResult:
         if isinstance(self._layout, PyKeyValueMemcachedLayout):
             self._layout.check_writable(collection)
-        name = self._layout.item_key(collection, key)
         legacy_name = self._legacy_name(collection, key)
         wire = await self._clients.get()
+        if condition is Condition.SAME and legacy_name is None:
+            done = await self._write_unread(
+                wire, collection, key, value, etag=etag, ttl=ttl, expires_at=expires_at, retrieve=retrieve
+            )
+            if done is not None:
+                return done
+        return await self._decide_and_write(
+            wire,
+            collection,
+            key,
+            value,
+            etag=etag,
+            condition=condition,
+            ttl=ttl,
+            expires_at=expires_at,
+            retrieve=retrieve,
+            legacy_name=legacy_name,
+        )
+
+    async def _decide_and_write(
+        self,
+        wire: MemcachedWire,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        condition: Condition,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+        legacy_name: bytes | None,
+    ) -> ConditionalResult:
+        """Read the item (and py-key-value's), decide, write on the CAS unique read; again if it changed."""
+        name = self._layout.item_key(collection, key)
         while True:  # each pass is one decision; a pass whose write found the item changed decides again
             current = await self._current(wire, collection, key, name, legacy_name)
             actual, entry = current.etag, current.entry
@@ -366,7 +403,45 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
             )
             if stored is not None:
                 written = decode_value(value_json) if retrieve else None
-                return _result(actual, version or str(stored), written, satisfied=True, retrieve=retrieve)
+                return _result(actual, version or _etag(stored, expires_at), written, satisfied=True, retrieve=retrieve)
+
+    async def _write_unread(
+        self,
+        wire: MemcachedWire,
+        collection: str,
+        key: str,
+        value: str | Joker,
+        *,
+        etag: str | Absent,
+        ttl: float | None,
+        expires_at: float | None,
+        retrieve: bool,
+    ) -> ConditionalResult | None:
+        """A SAME write or delete in one round trip, without reading first, where the ETag alone decides:
+        a meta set or delete on the CAS unique the ETag names, if the expiry it names has not passed (the
+        server never hands a CAS unique out twice, so the item still holding it is the entry the ETag was
+        given for, with that expiry); for ABSENT, a meta add. Not where py-key-value's item could hold the
+        key (the caller checks): its copy would have to go only if the write succeeds. None when the item
+        did not match (or a TTL refresh was asked for) and the call must read."""
+        if value is Joker.KEEP_CURRENT or (etag is ABSENT and value is Joker.DELETE_CURRENT):
+            return None
+        cas: int | None = None
+        if etag is not ABSENT:
+            named = _named_by(etag)
+            if named is None or (named[1] is not None and named[1] <= self.clock()):
+                return None
+            cas = named[0]
+            if value is Joker.DELETE_CURRENT:
+                deleted = await wire.meta_delete(self._layout.item_key(collection, key), cas)
+                return _result(etag, ABSENT, None, satisfied=True, retrieve=retrieve) if deleted else None
+        assert isinstance(value, str)
+        name, data = self._item(collection, key, value, expires_at)
+        flags = expiry_flags(expires_at) if self._expiry_in_flags else 0
+        stored = await wire.meta_set(name, data, flags=flags, exptime=_exptime(ttl), cas=cas)
+        if stored is None:
+            return None
+        written = decode_value(value) if retrieve else None
+        return _result(etag, _etag(stored, expires_at), written, satisfied=True, retrieve=retrieve)
 
     async def _current(
         self, wire: MemcachedWire, collection: str, key: str, name: bytes, legacy_name: bytes | None
@@ -378,7 +453,7 @@ class MemcachedStore(BaseContextManagerStore, BaseConditionalStore):
             entry = self._layout.decode(ours.data, collection=collection, key=key)
             if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
                 return _Current(ours.cas, None, ABSENT, legacy)
-            return _Current(ours.cas, entry, entry.version or str(ours.cas), legacy)
+            return _Current(ours.cas, entry, entry.version or _etag(ours.cas, entry.expires_at), legacy)
         if legacy is not None:
             entry = PY_KEY_VALUE_MEMCACHED_LAYOUT.decode(legacy.data, collection=collection, key=key)
             if entry is not None and (entry.expires_at is None or entry.expires_at > now):
@@ -395,6 +470,20 @@ def _result(
 ) -> ConditionalResult:
     """The result; `value` is the entry's after the call (None: absent), reported only with `retrieve`."""
     return ConditionalResult(satisfied, actual, resulting, value if retrieve else NOT_RETRIEVED)
+
+
+def _etag(cas: int, expires_at: float | None) -> str:
+    """The ETag of the entry an item with CAS unique `cas` holds: the CAS unique, then `@` and the entry's
+    expiry in epoch milliseconds if it has one (what a write needs to decide without reading)."""
+    return str(cas) if expires_at is None else f"{cas}@{round(expires_at * 1000)}"
+
+
+def _named_by(etag: str) -> tuple[int, float | None] | None:
+    """The CAS unique and expiry an ETag of `_etag` names; None for any other string."""
+    cas, sep, expiry = etag.partition("@")
+    if not cas.isdigit() or (sep and not expiry.isdigit()):
+        return None
+    return int(cas), (int(expiry) / 1000 if sep else None)
 
 
 def _owners(collection: str, keys: list[str]) -> dict[bytes, str]:
