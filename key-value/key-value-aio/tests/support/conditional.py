@@ -422,12 +422,21 @@ class ConditionalContractTests:
         await store.put("key", {"v": 1}, ttl=0.2)
         entry = await kv.get_entry("key")
         assert entry is not None
+        await store.put("other", {"v": 1}, ttl=0.2)
+        other = await kv.get_entry("other")
+        assert other is not None
         await sleep(0.4)
+        # first calls after the expiry, before any read: without read-back (a store's quickest path) ...
+        blind = await kv.put_if("key", {"v": 2}, etag=entry.etag, retrieve=False)
+        assert (blind.satisfied, blind.actual_etag) == (False, ABSENT)
+        assert not (await kv.delete_if("other", etag=other.etag, retrieve=False)).satisfied
+        # ... and with it
         late = await kv.put_if("key", {"v": 2}, etag=entry.etag)
         assert not late.satisfied
         assert late.actual_etag is ABSENT
         assert await store.get("key") is None
         assert not (await kv.delete_if("key", etag=entry.etag)).satisfied
+        assert await store.get("other") is None
         seen: list[dict[str, Any] | None] = []
 
         def count(value: dict[str, Any] | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from key_value.shared.conditional import Absent, Condition, Joker, holds
-from key_value.sync.conditional import ABSENT, DELETE_CURRENT, KEEP_CURRENT
+from key_value.sync.conditional import ABSENT, DELETE_CURRENT, KEEP_CURRENT, NOT_RETRIEVED
 from key_value.sync.protocols.key_value import ConditionalProtocol
 from key_value.sync.stores.base import BaseStore
 from key_value.sync.stores.disk import DiskStore
@@ -96,26 +96,41 @@ class ConditionalModel(RuleBasedStateMachine):
         expected=st.sampled_from(["current", "stale", "absent"]),
         condition=st.sampled_from(list(Condition)),
         ttl=TTLS,
+        retrieve=st.booleans(),
     )
     def put_if(
-        self, key: str, value: dict[str, Any] | Joker, expected: str, condition: Condition, ttl: float | None
+        self,
+        *,
+        key: str,
+        value: dict[str, Any] | Joker,
+        expected: str,
+        condition: Condition,
+        ttl: float | None,
+        retrieve: bool,
     ) -> None:
         live = self.live(key)
         actual: str | Absent = ABSENT if live is None else live[1]
-        etag: str | Absent = {"current": actual, "stale": "stale-etag", "absent": ABSENT}[expected]
+        # stale: an ETag the key had before, if any, else one it never had
+        earlier = sorted(self.etags[key] - {actual})
+        stale = earlier[-1] if earlier else "stale-etag"
+        etag: str | Absent = {"current": actual, "stale": stale, "absent": ABSENT}[expected]
         if value is DELETE_CURRENT and ttl is None:
-            result = self.run(self.kv.delete_if(key, etag=etag, condition=condition))
+            result = self.run(self.kv.delete_if(key, etag=etag, condition=condition, retrieve=retrieve))
         else:
-            result = self.run(self.kv.put_if(key, value, etag=etag, condition=condition, ttl=ttl))
+            result = self.run(self.kv.put_if(key, value, etag=etag, condition=condition, ttl=ttl, retrieve=retrieve))
         satisfied = holds(condition, etag, actual)
         assert (result.satisfied, result.actual_etag) == (satisfied, actual)
+        if not retrieve:
+            assert result.value is NOT_RETRIEVED
         if not satisfied:
             assert result.resulting_etag == actual
-            assert result.value == (None if live is None else live[0])
+            if retrieve:
+                assert result.value == (None if live is None else live[0])
             return
         if value is DELETE_CURRENT:
             self.model.pop(key, None)
-            assert (result.resulting_etag, result.value) == (ABSENT, None)
+            assert result.resulting_etag is ABSENT
+            assert result.value is (None if retrieve else NOT_RETRIEVED)
         elif value is KEEP_CURRENT:
             assert result.resulting_etag == actual
             if live is not None and ttl is not None:
@@ -124,7 +139,8 @@ class ConditionalModel(RuleBasedStateMachine):
             assert isinstance(result.resulting_etag, str)
             self.remember(key, result.resulting_etag)
             self.model[key] = (value, result.resulting_etag, None if ttl is None else self.now + ttl)
-            assert result.value == value
+            if retrieve:
+                assert result.value == value
 
     @rule(seconds=st.sampled_from([0.5, 1.0, 2.0, 6.0]))
     def advance(self, seconds: float) -> None:

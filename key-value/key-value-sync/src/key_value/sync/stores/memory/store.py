@@ -15,8 +15,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any, SupportsFloat
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, SupportsFloat, cast
 
 from key_value.shared.codec import decode_value, encode_value
 from key_value.shared.conditional import (
@@ -59,6 +59,13 @@ def _snapshot(value: Mapping[str, Any]) -> tuple[Any, Plan | None]:
     """(payload, plan) for a record: the frozen value, or its JSON text when it needs converting."""
     frozen = freeze_value(value)
     return (encode_value(value), None) if frozen is None else frozen
+
+
+#: Builds a `ConditionalResult` from a tuple of its fields without the named tuple's keyword handling.
+# tuple's own constructor, typed for this use
+_SATISFIED = cast(
+    "Callable[[type[ConditionalResult], tuple[bool, str, str, object]], ConditionalResult]", tuple.__new__
+)
 
 
 def _value_of(record: _Record) -> dict[str, Any]:
@@ -372,6 +379,33 @@ class MemoryStore(
     ) -> ConditionalResult:
         """Write `value` (or apply a joker) if `condition` holds between the current ETag and `etag`."""
         collection = self._one_key(key, collection)  # BaseConditionalStore's checks, with `put`'s snapshot
+        if (
+            isinstance(etag, str)
+            and condition is Condition.SAME
+            and (retrieve is False)
+            and (value.__class__ is not Joker)
+            and (self.max_entries_per_collection is None)
+        ):  # the common case (what a read-modify-write loop sends), inlined: `_apply_if` decides any other
+            seconds = None if ttl is None else check_ttl(ttl)
+            payload, plan = _snapshot(value)  # pyright: ignore[reportArgumentType] - not a joker
+            now = self.clock()
+            with self._lock:
+                bucket = self._data.get(collection)
+                record = None if bucket is None else bucket.get(key)
+                if (
+                    bucket is not None
+                    and record is not None
+                    and (record[1] is None or record[1] > now)
+                    and (str(record[3]) == etag)
+                ):
+                    version = next(self._versions)
+                    if seconds is None:
+                        bucket[key] = (payload, None, plan, version, now)
+                    else:
+                        self._store(collection, key, (payload, now + seconds, plan, version, now))
+                    if self._expiries:
+                        self._reclaim()
+                    return _SATISFIED(ConditionalResult, (True, etag, str(version), NOT_RETRIEVED))
         expected = etag if etag.__class__ is str and etag else check_etag(etag)
         if condition.__class__ is not Condition:
             check_condition(condition)
