@@ -70,10 +70,6 @@ def frozen_clock(store: FileTreeStore) -> list[float]:
 
 
 class TestFileTreeStore(ContractTests):
-    #: Every conditional write fsyncs its file and the directory, so the 8 racing processes commit 400
-    #: to 800 increments a second on this 2-core machine: 8 x 250 takes 2.5-5 s, 8 x 1000 took 10-22 s.
-    race_increments = 250
-
     @pytest.fixture
     async def store(self, tmp_path: Path) -> FileTreeStore:
         return FileTreeStore(data_directory=tmp_path / "data")

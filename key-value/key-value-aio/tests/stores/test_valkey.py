@@ -37,11 +37,10 @@ class TestValkeyStore(ContractTests):
         yield store
         await store.close()
 
-    race_increments = 250  # valkey-glide times out a reply after 250 ms; 8 racers on 2 busy cores reach that
-
     @pytest.fixture
     def store_options(self, valkey_node: RespServer) -> dict[str, Any]:
-        return {"host": valkey_node.host, "port": valkey_node.port}
+        # GLIDE gives up on a reply after 250 ms by default; 8 racers on 2 busy cores reach that
+        return {"host": valkey_node.host, "port": valkey_node.port, "timeout": 10}
 
 
 class TestValkeyStoreWithLayout(ContractTests):
@@ -76,11 +75,9 @@ class TestValkeyClusterStore(ContractTests):
         yield store
         await store.close()
 
-    race_increments = 250  # valkey-glide times out a reply after 250 ms; 8 racers on 2 busy cores reach that
-
     @pytest.fixture
     def store_options(self, valkey_cluster: RespCluster) -> dict[str, Any]:
-        return {"url": valkey_cluster.url, "cluster": True}
+        return {"url": valkey_cluster.url, "cluster": True, "timeout": 10}  # see TestValkeyStore.store_options
 
 
 class TestValkeyBehaviour(RespBehaviour):
@@ -90,7 +87,7 @@ class TestValkeyBehaviour(RespBehaviour):
         return ValkeyStore(**options)
 
     def timing_out_store(self, node: RespServer) -> ValkeyStore:
-        return ValkeyStore(config=GlideClientConfiguration([NodeAddress(node.host, node.port)], request_timeout=200))
+        return ValkeyStore(host=node.host, port=node.port, timeout=0.2)
 
     @contextlib.asynccontextmanager
     async def counting_store(self, node: RespServer) -> AsyncGenerator[tuple[ValkeyStore, Callable[[], int]]]:
@@ -139,6 +136,13 @@ class TestValkeyBehaviour(RespBehaviour):
             ValkeyStore(cluster=True, db=1)
         with pytest.raises(InvalidArgumentError):
             ValkeyStore(cluster=True, config=GlideClientConfiguration([NodeAddress()]))
+        with pytest.raises(InvalidArgumentError):
+            ValkeyStore(timeout=1, config=GlideClientConfiguration([NodeAddress()]))
+        for timeout in (0, -1, float("inf"), "1", True):
+            with pytest.raises(InvalidArgumentError):
+                ValkeyStore(timeout=timeout)  # pyright: ignore[reportArgumentType] - wrong on purpose
+        with pytest.raises(InvalidArgumentError):
+            ValkeyStore.from_url("valkey://localhost?timeout=soon")
 
     async def test_closed_client_replaced(self, store: ValkeyStore) -> None:
         await store.put("key", {"v": 1})

@@ -66,6 +66,9 @@ def test_what_they_build() -> None:
         "reconnect_time_wait": 0.5,
         "max_reconnect_attempts": 5,
     }
+    assert ValkeySettings(timeout=2.5).configuration().request_timeout == 2500  # GLIDE counts milliseconds
+    assert ValkeySettings(timeout=0.0001, cluster=True).configuration().request_timeout == 1
+    assert ValkeySettings().configuration().request_timeout is None  # GLIDE's default
     configuration = ValkeySettings(url="valkeys://u:p@cache.example:7000/4").configuration()
     assert configuration.use_tls is True
     assert configuration.database_id == 4

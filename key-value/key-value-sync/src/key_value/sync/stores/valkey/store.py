@@ -18,6 +18,7 @@ conditional calls (`get_entry`, `put_if`, `delete_if`, ...) are one script invoc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -48,6 +49,7 @@ from key_value.shared.errors import InvalidArgumentError
 from key_value.shared.layouts import LayoutName
 from key_value.shared.layouts.resp import RespLayout
 from key_value.shared.urls import merge_options, parse_store_url, url_bool
+from key_value.shared.validation import check_optional_timeout
 from key_value.sync.stores._lazy_client import LazyClient
 from key_value.sync.stores._resp import (
     DELETE_BATCH,
@@ -110,21 +112,33 @@ class ValkeyStore(
         username: str | None = None,
         password: str | None = None,
         cluster: bool = False,
+        timeout: float | None = None,
         default_collection: str | None = None,
         seed: SeedData | None = None,
         layout: LayoutName | RespLayout = "native",
     ) -> None:
+        """`timeout`: seconds GLIDE waits for a reply before the call fails with `StoreTimeoutError` (None:
+        GLIDE's own default, 250 ms); for the client this store builds, so not with `client=` or `config=`."""
         super().__init__(default_collection=default_collection, seed=seed)
         self._layout = resp_layout(layout, store="ValkeyStore")
         sources = [option for option in (client, config, url) if option is not None]
-        if len(sources) > 1 or (cluster and (client is not None or config is not None)):
-            raise InvalidArgumentError("pass one of client=, config= or url= (cluster= only with url= or host=)")
+        if len(sources) > 1 or ((cluster or timeout is not None) and (client is not None or config is not None)):
+            raise InvalidArgumentError(
+                "pass one of client=, config= or url= (cluster= and timeout= only with url= or host=)"
+            )
         if client is not None:
             self._clients = LazyClient.given(client)
             return
         if config is None:
             config = ValkeySettings(
-                url=url, host=host, port=port, db=db, username=username, password=password, cluster=cluster
+                url=url,
+                host=host,
+                port=port,
+                db=db,
+                username=username,
+                password=password,
+                cluster=cluster,
+                timeout=timeout,
             ).configuration()
         settings = config
 
@@ -140,11 +154,11 @@ class ValkeyStore(
     def from_url(cls, url: str, **options: Any) -> Self:
         """A store from `valkey[s]://[user[:password]@]host[:port][/db]` (also `redis[s]://`).
 
-        The query options are `cluster` and `default_collection`; any other is refused. `options` are
-        the constructor's other keywords.
+        The query options are `cluster`, `timeout` (seconds) and `default_collection`; any other is
+        refused. `options` are the constructor's other keywords.
         """
         parsed = parse_store_url(url, schemes=_URL_SCHEMES, shape=_URL_SHAPE)
-        own, rest = parsed.take_options({"cluster": url_bool, "default_collection": str})
+        own, rest = parsed.take_options({"cluster": url_bool, "timeout": float, "default_collection": str})
         rest.refuse_other_options()
         return cls(url=rest.text, **merge_options(own, options, parsed))
 
@@ -360,6 +374,11 @@ class ValkeySettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     cluster: bool = False
+    timeout: float | None = None
+    "Seconds GLIDE waits for a reply (None: GLIDE's default, 250 ms)."
+
+    def __post_init__(self) -> None:
+        check_optional_timeout(self.timeout)
 
     def configuration(self) -> ValkeyConfiguration:
         """GLIDE's configuration for these settings (checked here: a cluster has no database number)."""
@@ -374,11 +393,16 @@ class ValkeySettings:
             username, password, tls = (parsed.username, parsed.password, _URL_SCHEMES[parsed.scheme])
         addresses = [NodeAddress(host, port)]
         credentials = None if password is None else ServerCredentials(password=password, username=username)
+        wait = None if self.timeout is None else max(1, math.ceil(self.timeout * 1000))  # GLIDE counts milliseconds
         if self.cluster:
             if db != 0:
                 raise InvalidArgumentError("a Valkey cluster is addressed without a database", extra_info={"db": db})
-            return GlideClusterClientConfiguration(addresses, use_tls=tls, credentials=credentials)
-        return GlideClientConfiguration(addresses, use_tls=tls, credentials=credentials, database_id=db)
+            return GlideClusterClientConfiguration(
+                addresses, use_tls=tls, credentials=credentials, request_timeout=wait
+            )
+        return GlideClientConfiguration(
+            addresses, use_tls=tls, credentials=credentials, database_id=db, request_timeout=wait
+        )
 
 
 def _disconnect(client: ValkeyClient) -> None:
