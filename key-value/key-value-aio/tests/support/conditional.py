@@ -45,6 +45,8 @@ from key_value.shared.errors import (
     SerializationError,
 )
 
+from .timing import sleep
+
 ROOT = Path(__file__).resolve().parents[4]
 
 #: The method of each grid cell: (label, value for put_if, or None for delete_if).
@@ -64,10 +66,6 @@ def conditional(store: AsyncKeyValue) -> AsyncConditionalProtocol:
     if not isinstance(store, AsyncConditionalProtocol):
         pytest.skip("store has no conditional segment")
     return store
-
-
-async def sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
 
 
 def run_race(spec: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import math
-import time
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from key_value.shared.errors import InvalidArgumentError, InvalidKeyError, Inval
 from testing.ids import stable_id
 
 from .conditional import ConditionalContractTests
+from .timing import monotonic, sleep
 
 NESTED: dict[str, Any] = {
     "str": "text",
@@ -89,14 +89,10 @@ NOT_JSON: list[Any] = [
 BAD_TTLS: list[Any] = [True, False, 0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, "10", b"10", [1]]
 
 
-async def sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
-
-
 def assert_remaining(remaining: float | None, ttl: float, started: float) -> None:
     """`remaining` is within 50 ms of the truth: `ttl` minus the time since the put began (`started`)."""
     assert remaining is not None
-    elapsed = time.monotonic() - started
+    elapsed = monotonic() - started
     assert ttl - elapsed - 0.05 <= remaining <= ttl
 
 
@@ -263,7 +259,7 @@ class ContractTests(ConditionalContractTests):
     # -- TTL ---------------------------------------------------------------------------------------
 
     async def test_ttl_reported(self, store: AsyncKeyValue) -> None:
-        started = time.monotonic()
+        started = monotonic()
         await store.put("key", {"v": 1}, ttl=10)
         value, remaining = await store.ttl("key")
         assert value == {"v": 1}
@@ -272,20 +268,20 @@ class ContractTests(ConditionalContractTests):
         assert await store.ttl("key2") == ({"v": 2}, None)
 
     async def test_fractional_ttl_not_truncated(self, store: AsyncKeyValue) -> None:
-        started = time.monotonic()
+        started = monotonic()
         await store.put("key", {"v": 1}, ttl=1.5)
         _, remaining = await store.ttl("key")
         assert_remaining(remaining, 1.5, started)
 
     async def test_short_ttl_expires(self, store: AsyncKeyValue) -> None:
         await store.put("long", {"v": 2}, ttl=60)
-        started = time.monotonic()
+        started = monotonic()
         await store.put("short", {"v": 1}, ttl=0.2)
         await store.put_many(["m1", "m2"], [{"v": 1}, {"v": 2}], ttl=0.2)
         present = await store.get_many(["short", "m1", "m2"])
-        if time.monotonic() - started < 0.15:  # only meaningful when the machine was not too slow to look
+        if monotonic() - started < 0.15:  # only meaningful when the machine was not too slow to look
             assert present == [{"v": 1}, {"v": 1}, {"v": 2}]
-        await sleep(max(0.0, started + 0.4 - time.monotonic()))
+        await sleep(max(0.0, started + 0.4 - monotonic()))
         assert await store.get("short") is None
         assert await store.ttl("short") == (None, None)
         assert await store.get_many(["m1", "m2", "long"]) == [None, None, {"v": 2}]
@@ -301,7 +297,7 @@ class ContractTests(ConditionalContractTests):
         assert await store.get("key") == {"v": 2}
 
     async def test_ttl_many(self, store: AsyncKeyValue) -> None:
-        started = time.monotonic()
+        started = monotonic()
         await store.put_many(["a", "b"], [{"v": 1}, {"v": 2}], ttl=30)
         results = await store.ttl_many(["a", "missing", "b"])
         assert [value for value, _ in results] == [{"v": 1}, None, {"v": 2}]

@@ -47,6 +47,8 @@ from key_value.sync.conditional import (
 )
 from key_value.sync.protocols.key_value import ConditionalProtocol, KeyValue
 
+from .timing import sleep
+
 ROOT = Path(__file__).resolve().parents[4]
 #: The method of each grid cell: (label, value for put_if, or None for delete_if).
 METHODS: list[tuple[str, Mapping[str, Any] | Joker | None]] = [
@@ -65,10 +67,6 @@ def conditional(store: KeyValue) -> ConditionalProtocol:
     if not isinstance(store, ConditionalProtocol):
         pytest.skip("store has no conditional segment")
     return store
-
-
-def sleep(seconds: float) -> None:
-    time.sleep(seconds)
 
 
 def run_race(spec: dict[str, Any]) -> None:

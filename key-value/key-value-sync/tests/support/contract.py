@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import time
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from key_value.sync.protocols.key_value import (
 from testing.ids import stable_id
 
 from .conditional import ConditionalContractTests
+from .timing import monotonic, sleep
 
 NESTED: dict[str, Any] = {
     "str": "text",
@@ -87,14 +87,10 @@ NOT_JSON: list[Any] = [
 BAD_TTLS: list[Any] = [True, False, 0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, "10", b"10", [1]]
 
 
-def sleep(seconds: float) -> None:
-    time.sleep(seconds)
-
-
 def assert_remaining(remaining: float | None, ttl: float, started: float) -> None:
     """`remaining` is within 50 ms of the truth: `ttl` minus the time since the put began (`started`)."""
     assert remaining is not None
-    elapsed = time.monotonic() - started
+    elapsed = monotonic() - started
     assert ttl - elapsed - 0.05 <= remaining <= ttl
 
 
@@ -261,7 +257,7 @@ class ContractTests(ConditionalContractTests):
     # -- TTL ---------------------------------------------------------------------------------------
 
     def test_ttl_reported(self, store: KeyValue) -> None:
-        started = time.monotonic()
+        started = monotonic()
         store.put("key", {"v": 1}, ttl=10)
         value, remaining = store.ttl("key")
         assert value == {"v": 1}
@@ -270,20 +266,20 @@ class ContractTests(ConditionalContractTests):
         assert store.ttl("key2") == ({"v": 2}, None)
 
     def test_fractional_ttl_not_truncated(self, store: KeyValue) -> None:
-        started = time.monotonic()
+        started = monotonic()
         store.put("key", {"v": 1}, ttl=1.5)
         _, remaining = store.ttl("key")
         assert_remaining(remaining, 1.5, started)
 
     def test_short_ttl_expires(self, store: KeyValue) -> None:
         store.put("long", {"v": 2}, ttl=60)
-        started = time.monotonic()
+        started = monotonic()
         store.put("short", {"v": 1}, ttl=0.2)
         store.put_many(["m1", "m2"], [{"v": 1}, {"v": 2}], ttl=0.2)
         present = store.get_many(["short", "m1", "m2"])
-        if time.monotonic() - started < 0.15:  # only meaningful when the machine was not too slow to look
+        if monotonic() - started < 0.15:  # only meaningful when the machine was not too slow to look
             assert present == [{"v": 1}, {"v": 1}, {"v": 2}]
-        sleep(max(0.0, started + 0.4 - time.monotonic()))
+        sleep(max(0.0, started + 0.4 - monotonic()))
         assert store.get("short") is None
         assert store.ttl("short") == (None, None)
         assert store.get_many(["m1", "m2", "long"]) == [None, None, {"v": 2}]
@@ -299,7 +295,7 @@ class ContractTests(ConditionalContractTests):
         assert store.get("key") == {"v": 2}
 
     def test_ttl_many(self, store: KeyValue) -> None:
-        started = time.monotonic()
+        started = monotonic()
         store.put_many(["a", "b"], [{"v": 1}, {"v": 2}], ttl=30)
         results = store.ttl_many(["a", "missing", "b"])
         assert [value for value, _ in results] == [{"v": 1}, None, {"v": 2}]
