@@ -100,6 +100,9 @@ class ContractTests(ConditionalContractTests):
     #: Substrings that this store's layout cannot hold in a collection name (py-key-value's layouts
     #: join names with `::`): such a collection is refused with `InvalidArgumentError`, writing nothing.
     refused_in_collections: tuple[str, ...] = ()
+    #: Keys `test_keys_complete_and_limited` writes and lists: more than ten of S3's 1,000-key listing
+    #: pages, several of Redis's SCAN batches and of DynamoDB's 1 MB query pages.
+    enumeration_count: int = 10_050
 
     def refuses(self, collection: str) -> bool:
         return any(part in collection for part in self.refused_in_collections)
@@ -353,7 +356,7 @@ class ContractTests(ConditionalContractTests):
     def test_keys_complete_and_limited(self, store: KeyValue) -> None:
         if not isinstance(store, EnumerateKeysProtocol):
             pytest.skip("store does not enumerate keys")
-        count = 10_050
+        count = self.enumeration_count
         keys = [f"key-{i}" for i in range(count)]
         for start in range(0, count, 1000):
             chunk = keys[start : start + 1000]
