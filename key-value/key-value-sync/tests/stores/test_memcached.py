@@ -289,19 +289,21 @@ class TestMemcachedBehaviour:
             assert round_trips(proxy, lambda: store.put_if_absent("key", {"v": 2})) == 2  # refused, read
             entry = store.get_entry("key")
             assert entry is not None
-            written = store.put_if("key", {"v": 3}, etag=entry.etag)
+            first = entry.etag
+            written = store.put_if("key", {"v": 3}, etag=first)
             assert written.satisfied
-            assert round_trips(proxy, lambda: store.put_if("key", {"v": 4}, etag=entry.etag)) == 2  # stale
+            assert round_trips(proxy, lambda: store.put_if("key", {"v": 4}, etag=first)) == 2  # stale
             etag = written.resulting_etag
             assert isinstance(etag, str)
             assert round_trips(proxy, lambda: store.put_if("key", {"v": 5}, etag=etag, condition=ANY)) == 2
             entry = store.get_entry("key")
             assert entry is not None
-            assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag, ttl=9)) == 2
-            assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=entry.etag)) == 1
+            kept = entry.etag
+            assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=kept, ttl=9)) == 2
+            assert round_trips(proxy, lambda: store.put_if("key", KEEP_CURRENT, etag=kept)) == 1
             assert round_trips(proxy, lambda: store.delete_if("key", etag="0")) == 2
             # the refresh rewrote the item and the record keeps the ETag: its CAS unique no longer decides
-            assert round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=entry.etag)) == 3
+            assert round_trips(proxy, lambda: store.put_if("key", DELETE_CURRENT, etag=kept)) == 3
             assert round_trips(proxy, lambda: store.delete_if("key", etag=ABSENT)) == 1
             store.put("key", {"v": 6}, ttl=60)
             entry = store.get_entry("key")
