@@ -378,6 +378,7 @@ class MemoryStore(
     ) -> ConditionalResult:
         """Write `value` (or apply a joker) if `condition` holds between the current ETag and `etag`."""
         collection = self._one_key(key, collection)  # BaseConditionalStore's checks, with `put`'s snapshot
+        snapshot: tuple[Any, Plan | None] | None = None
         if (
             isinstance(etag, str)
             and condition is Condition.SAME
@@ -386,7 +387,7 @@ class MemoryStore(
             and self.max_entries_per_collection is None
         ):  # the common case (what a read-modify-write loop sends), inlined: `_apply_if` decides any other
             seconds = None if ttl is None else check_ttl(ttl)
-            payload, plan = _snapshot(value)  # pyright: ignore[reportArgumentType] - not a joker
+            snapshot = payload, plan = _snapshot(value)  # pyright: ignore[reportArgumentType] - not a joker
             now = self.clock()
             with self._lock:
                 bucket = self._data.get(collection)
@@ -395,7 +396,7 @@ class MemoryStore(
                     bucket is not None
                     and record is not None
                     and (record[1] is None or record[1] > now)
-                    and str(record[3]) == etag
+                    and (str(record[3]) == etag)
                 ):
                     version = next(self._versions)
                     if seconds is None:
@@ -418,7 +419,7 @@ class MemoryStore(
         return self._apply_if(
             collection,
             key,
-            *_snapshot(value),
+            *(snapshot or _snapshot(value)),  # the quick path's, where it looked and did not write
             expected=expected,
             condition=condition,
             seconds=seconds,

@@ -379,6 +379,7 @@ class MemoryStore(
     ) -> ConditionalResult:
         """Write `value` (or apply a joker) if `condition` holds between the current ETag and `etag`."""
         collection = self._one_key(key, collection)  # BaseConditionalStore's checks, with `put`'s snapshot
+        snapshot: tuple[Any, Plan | None] | None = None
         if (
             isinstance(etag, str)
             and condition is Condition.SAME
@@ -387,7 +388,7 @@ class MemoryStore(
             and (self.max_entries_per_collection is None)
         ):  # the common case (what a read-modify-write loop sends), inlined: `_apply_if` decides any other
             seconds = None if ttl is None else check_ttl(ttl)
-            payload, plan = _snapshot(value)  # pyright: ignore[reportArgumentType] - not a joker
+            snapshot = payload, plan = _snapshot(value)  # pyright: ignore[reportArgumentType] - not a joker
             now = self.clock()
             with self._lock:
                 bucket = self._data.get(collection)
@@ -415,11 +416,11 @@ class MemoryStore(
         if isinstance(value, Joker):
             return self._apply_if(
                 collection, key, value, None, expected=expected, condition=condition, seconds=seconds, retrieve=retrieve
-            )
+            )  # the quick path's, where it looked and did not write
         return self._apply_if(
             collection,
             key,
-            *_snapshot(value),
+            *(snapshot or _snapshot(value)),
             expected=expected,
             condition=condition,
             seconds=seconds,
