@@ -9,6 +9,9 @@ BaseKeyValueError
 │   ├── SerializationError          a value is not JSON-compatible
 │   ├── DeserializationError        stored data cannot be decoded
 │   ├── MissingKeyError
+│   │   └── KeyNotFoundError        a mapping's `m[key]` of a missing key (also a KeyError)
+│   ├── UnsupportedOperationError   the store lacks the segment a call needs (also a TypeError)
+│   ├── ImmutableEntryError         an overwrite or delete refused by a write-once or append-only wrapper
 │   ├── ValueTooLargeError
 │   ├── EntryTooLargeError / EntryTooSmallError
 │   ├── ReadOnlyError
@@ -95,6 +98,37 @@ class MissingKeyError(KeyValueOperationError):
         self.operation, self.collection, self.key = operation, collection, key
         info: ExtraInfoType = {"operation": operation, "collection": collection, "key": key}
         super().__init__(message or "A required key is missing from the store.", info)
+
+
+class KeyNotFoundError(MissingKeyError, KeyError):
+    """A mapping was asked for a key it does not hold (`m[key]`, `del m[key]`, `pop` without a default).
+
+    Also a `KeyError`, so code written for a `dict` keeps working.
+    """
+
+    def __str__(self) -> str:
+        return self.message or ""
+
+
+class UnsupportedOperationError(KeyValueOperationError, TypeError):
+    """The call needs a segment the store does not have (e.g. `len` of a mapping over Memcached, which
+    cannot list its keys). Also a `TypeError`, as Python raises for an operation a type lacks."""
+
+
+class ImmutableEntryError(KeyValueOperationError):
+    """A write-once or append-only wrapper refused to change an existing entry; nothing was written."""
+
+    def __init__(
+        self,
+        operation: str = "put",
+        collection: str | None = None,
+        key: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        self.operation, self.collection, self.key = operation, collection, key
+        info: ExtraInfoType = {"operation": operation, "collection": collection, "key": key}
+        super().__init__(message or "This entry was written once and cannot be changed.", info)
 
 
 class _SizeError(KeyValueOperationError):
