@@ -19,9 +19,11 @@ back, and replayed on a fresher value after a conflict.
 from __future__ import annotations
 
 import copy
+import enum
+import operator
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple, Protocol, SupportsIndex, TypeAlias, cast
+from typing import Any, Final, NamedTuple, Protocol, SupportsIndex, TypeAlias, cast
 
 from key_value.shared.errors import (
     ConcurrencyConflictError,
@@ -43,6 +45,7 @@ _dict_setitem = cast("Callable[[dict[str, Any], str, Any], None]", dict.__setite
 _dict_clear = cast("Callable[[dict[str, Any]], None]", dict.clear)
 _dict_update = cast("Callable[[dict[str, Any], dict[str, Any]], None]", dict.update)
 _dict_items = cast("Callable[[dict[str, Any]], Iterable[tuple[str, Any]]]", dict.items)
+_list_getitem = cast("Callable[[list[Any], Any], Any]", list.__getitem__)
 _list_iter = cast("Callable[[list[Any]], Iterator[Any]]", list.__iter__)
 _list_extend = cast("Callable[[list[Any], Iterable[Any]], None]", list.extend)
 _list_setitem = cast("Callable[[list[Any], slice, list[Any]], None]", list.__setitem__)
@@ -137,14 +140,50 @@ def to_plain(value: Any) -> Any:
 # --- live views ----------------------------------------------------------------------------------
 
 
+#: A path in a value (dict keys and list indexes) and what it held: `NOWHERE` for nothing.
+Guard: TypeAlias = "tuple[tuple[Hashable, ...], Any]"
+
+
+class _Nowhere(enum.Enum):
+    NOWHERE = "NOWHERE"
+
+
+#: What `value_at` gives for a path that leads nowhere.
+NOWHERE: Final = _Nowhere.NOWHERE
+
+
 class Operation(NamedTuple):
-    """One change of a live view: call `kind.method(container, *args, **kwargs)` at `path`."""
+    """One change of a live view: call `kind.method(container, *args, **kwargs)` at `path`.
+
+    `guards` are the places the change depends on (the slot it overwrites, the values read before
+    it) with what they held: a replay on a fresher value goes ahead only where they hold the same.
+    An operation without a `method` only checks its guards.
+    """
 
     path: tuple[Hashable, ...]
     kind: type
     method: str
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
+    guards: tuple[Guard, ...] = ()
+
+
+def value_at(value: Any, path: tuple[Hashable, ...]) -> Any:
+    """What `path` leads to in `value` (plain or live), or `NOWHERE`."""
+    for step in path:
+        if isinstance(value, dict):
+            container = cast("dict[str, Any]", value)
+            if not isinstance(step, str) or step not in container:
+                return NOWHERE
+            value = _dict_getitem(container, step)
+        elif isinstance(value, list) and isinstance(step, int):
+            items = cast("list[Any]", value)
+            if not -len(items) <= step < len(items):
+                return NOWHERE
+            value = _list_getitem(items, step)
+        else:
+            return NOWHERE
+    return value
 
 
 class Gone(Exception):
@@ -158,6 +197,8 @@ def apply(value: Any, operation: Operation) -> tuple[Any, Any]:
     method itself (KeyError, IndexError, ValueError) propagate.
     """
     value = to_plain(value)
+    if not operation.method:
+        return value, None
     container = value
     for step in operation.path:
         if isinstance(step, int) and container.__class__ is list:
@@ -177,11 +218,18 @@ def apply(value: Any, operation: Operation) -> tuple[Any, Any]:
     return value, to_plain(result)
 
 
+def _check_guards(value: Any, operation: Operation) -> None:
+    """`Gone` unless every place `operation` depends on holds in `value` what it held when it was made."""
+    if any(to_plain(value_at(value, path)) != held for path, held in operation.guards):
+        raise Gone
+
+
 def replay(value: Any, operations: Iterable[Operation], *, collection: str | None, key: str) -> tuple[Any, Any]:
     """Apply `operations` in order to a fresher value; `ConcurrencyConflictError` if one no longer applies."""
     result: Any = None
     try:
         for operation in operations:
+            _check_guards(value, operation)
             value, result = apply(value, operation)
     except (Gone, LookupError, ValueError, TypeError) as exc:
         raise ConcurrencyConflictError(
@@ -199,6 +247,10 @@ class Owner(Protocol):
         """Apply `operation` (made on `root`'s tree), keep `root` in step, return the method's result."""
         ...
 
+    def read(self, guard: Guard) -> None:
+        """Note that a value was read (at a path, holding a value) before the next change."""
+        ...
+
 
 class _Node:
     """The part of a live view that knows where it sits: its parent and its key or index there."""
@@ -208,31 +260,47 @@ class _Node:
     _kv_slot: Hashable
     _kv_owner: Owner | None
 
-    def _kv_place(self) -> tuple[LiveDict | LiveList, tuple[Hashable, ...]]:
-        """The root of this view's tree and the path from it; `ConcurrencyConflictError` if detached."""
+    def _kv_where(self) -> tuple[LiveDict | LiveList, tuple[Hashable, ...]] | None:
+        """The root of this view's tree and the path from it, or None if the view is detached."""
         path: list[Hashable] = []
         node = cast("LiveDict | LiveList", self)
         while (parent := node._kv_parent) is not None:
             if isinstance(parent, LiveDict):
                 if _dict_get(parent, node._kv_slot) is not node:
-                    raise _detached()
+                    return None
                 path.append(node._kv_slot)
             else:
                 index = next((at for at, item in enumerate(_list_iter(parent)) if item is node), None)
                 if index is None:
-                    raise _detached()
+                    return None
                 path.append(index)
             node = parent
         if node._kv_owner is None:
-            raise _detached()
+            return None
         path.reverse()
         return node, tuple(path)
 
-    def _kv_change(self, kind: type, method: str, *args: Any, **kwargs: Any) -> Any:
-        root, path = self._kv_place()
+    def _kv_change(
+        self, kind: type, method: str, targets: Iterable[tuple[Hashable, ...]], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Send one change to the owner; `targets` are the places (below this view) it overwrites."""
+        where = self._kv_where()
+        if where is None:
+            raise _detached()
+        root, path = where
         owner = root._kv_owner
         assert owner is not None
-        return owner.change(root, Operation(path, kind, method, tuple(to_plain(arg) for arg in args), kwargs))
+        guards = tuple((path + target, to_plain(value_at(self, target))) for target in targets)
+        plain_args = tuple(to_plain(arg) for arg in args)
+        return owner.change(root, Operation(path, kind, method, plain_args, kwargs, guards))
+
+    def _kv_read(self, target: tuple[Hashable, ...], value: Any) -> Any:
+        """Note a read of a plain value (live views are only a way through) and return it."""
+        if not isinstance(value, LiveDict | LiveList) and (where := self._kv_where()) is not None:
+            root, path = where
+            assert root._kv_owner is not None
+            root._kv_owner.read((path + target, to_plain(value)))
+        return value
 
 
 def _detached() -> ConcurrencyConflictError:
@@ -298,14 +366,23 @@ class LiveDict(_Node, dict[str, Any]):
 
     __slots__ = ("_kv_owner", "_kv_parent", "_kv_slot")
 
+    def __getitem__(self, key: str) -> Any:
+        return self._kv_read((key,), _dict_getitem(self, key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        self._kv_read((key,), NOWHERE)
+        return default
+
     def __setitem__(self, key: str, value: Any) -> None:
-        self._kv_change(dict, "__setitem__", key, value)
+        self._kv_change(dict, "__setitem__", [(key,)], key, value)
 
     def __delitem__(self, key: str) -> None:
-        self._kv_change(dict, "__delitem__", key)
+        self._kv_change(dict, "__delitem__", [(key,)], key)
 
     def __ior__(self, other: Any) -> LiveDict:
-        self._kv_change(dict, "update", dict(other))
+        self.update(other)
         return self
 
     def __or__(self, other: Any) -> dict[str, Any]:
@@ -315,22 +392,23 @@ class LiveDict(_Node, dict[str, Any]):
         return dict(other) | cast("dict[str, Any]", to_plain(self))
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self._kv_change(dict, "update", dict(*args, **kwargs))
+        changes = dict(*args, **kwargs)
+        self._kv_change(dict, "update", [(name,) for name in changes], changes)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         if key in self:
-            return _dict_getitem(self, key)
-        self._kv_change(dict, "setdefault", key, default)
+            return self[key]
+        self._kv_change(dict, "setdefault", [(key,)], key, default)
         return _dict_getitem(self, key)
 
     def pop(self, key: str, *default: Any) -> Any:
-        return self._kv_change(dict, "pop", key, *default)
+        return self._kv_change(dict, "pop", [(key,)], key, *default)
 
     def popitem(self) -> tuple[str, Any]:
-        return self._kv_change(dict, "popitem")
+        return self._kv_change(dict, "popitem", [()])
 
     def clear(self) -> None:
-        self._kv_change(dict, "clear")
+        self._kv_change(dict, "clear", [()])
 
     def copy(self) -> dict[str, Any]:
         """A plain, detached deep copy."""
@@ -358,18 +436,34 @@ class LiveList(_Node, list[Any]):
 
     __slots__ = ("_kv_owner", "_kv_parent", "_kv_slot")
 
+    def _slot(self, index: SupportsIndex | slice) -> list[tuple[Hashable, ...]]:
+        """The place an index names (the whole list for a slice), for the guard of a change there."""
+        if isinstance(index, slice):
+            return [()]
+        at = operator.index(index)
+        return [(at + len(self) if at < 0 else at,)]
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Any:
+        value = _list_getitem(self, index)
+        if isinstance(index, slice):
+            self._kv_read((), self.copy())
+            return value
+        return self._kv_read(self._slot(index)[0], value)
+
     def __setitem__(self, index: SupportsIndex | slice, value: Any) -> None:
-        self._kv_change(list, "__setitem__", index, list(value) if isinstance(index, slice) else value)
+        self._kv_change(
+            list, "__setitem__", self._slot(index), index, list(value) if isinstance(index, slice) else value
+        )
 
     def __delitem__(self, index: SupportsIndex | slice) -> None:
-        self._kv_change(list, "__delitem__", index)
+        self._kv_change(list, "__delitem__", self._slot(index), index)
 
     def __iadd__(self, other: Iterable[Any]) -> LiveList:
-        self._kv_change(list, "extend", list(other))
+        self._kv_change(list, "extend", [], list(other))
         return self
 
     def __imul__(self, times: SupportsIndex) -> LiveList:
-        self._kv_change(list, "__imul__", times)
+        self._kv_change(list, "__imul__", [()], times)
         return self
 
     def __add__(self, other: Any) -> list[Any]:
@@ -384,28 +478,28 @@ class LiveList(_Node, list[Any]):
     __rmul__ = __mul__
 
     def append(self, value: Any) -> None:
-        self._kv_change(list, "append", value)
+        self._kv_change(list, "append", [], value)
 
     def extend(self, values: Iterable[Any]) -> None:
-        self._kv_change(list, "extend", list(values))
+        self._kv_change(list, "extend", [], list(values))
 
     def insert(self, index: SupportsIndex, value: Any) -> None:
-        self._kv_change(list, "insert", index, value)
+        self._kv_change(list, "insert", [], index, value)
 
     def pop(self, index: SupportsIndex = -1) -> Any:
-        return self._kv_change(list, "pop", index)
+        return self._kv_change(list, "pop", self._slot(index) if len(self) else [], index)
 
     def remove(self, value: Any) -> None:
-        self._kv_change(list, "remove", value)
+        self._kv_change(list, "remove", [], value)
 
     def clear(self) -> None:
-        self._kv_change(list, "clear")
+        self._kv_change(list, "clear", [])
 
     def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
-        self._kv_change(list, "sort", key=key, reverse=reverse)
+        self._kv_change(list, "sort", [], key=key, reverse=reverse)
 
     def reverse(self) -> None:
-        self._kv_change(list, "reverse")
+        self._kv_change(list, "reverse", [])
 
     def copy(self) -> list[Any]:
         """A plain, detached deep copy."""
@@ -455,7 +549,9 @@ def plain_items(other: object, kwargs: Mapping[str, Any]) -> list[tuple[Any, Any
 
 __all__ = [
     "ENVELOPE",
+    "NOWHERE",
     "Gone",
+    "Guard",
     "Key",
     "LiveDict",
     "LiveList",
@@ -477,5 +573,6 @@ __all__ = [
     "replay",
     "to_plain",
     "unwrap",
+    "value_at",
     "wrap",
 ]

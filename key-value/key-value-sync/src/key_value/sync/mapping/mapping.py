@@ -23,10 +23,21 @@ from __future__ import annotations
 import enum
 import random
 import time
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    Sequence,
+    ValuesView,
+)
 from typing import Any, cast
 
 from key_value.shared.capabilities import Capability
+from key_value.shared.codec import encode_value
 from key_value.shared.conditional import ABSENT, ETag
 from key_value.shared.errors import (
     ConcurrencyConflictError,
@@ -36,6 +47,7 @@ from key_value.shared.errors import (
     UnsupportedOperationError,
 )
 from key_value.shared.mapping import (
+    Guard,
     Key,
     LiveDict,
     LiveList,
@@ -285,6 +297,8 @@ class _MappingCore:
 
         Every key and value is checked before the first page is written.
         """
+        if isinstance(other, _MappingCore):
+            other = other.copy()
         latest: dict[str, Any] = {}
         for key, value in plain_items(other, kwargs):
             latest[self._stored(key)] = value
@@ -292,6 +306,9 @@ class _MappingCore:
 
     def _put_all(self, values: Mapping[str, Any]) -> None:
         encoded = [(stored_key, self._encoded(value)) for stored_key, value in values.items()]
+        if len(encoded) > PAGE:  # the store checks one page at a time: check them all before the first
+            for _, value in encoded:
+                encode_value(value)
         for start in range(0, len(encoded), PAGE):
             page = encoded[start : start + PAGE]
             self._store.put_many(
@@ -425,6 +442,36 @@ class _MappingCore:
             )
         raise ConcurrencyConflictError(self._collection, stored_key, ATTEMPTS)
 
+    def transform(self, key: Key, fn: Callable[[Any], Any], default: Any = _MISSING) -> Any:
+        """Replace the value under `key` with `fn(value)` and return it: a read-modify-write that loses no
+        concurrent update (retried on a conflict where the store has the conditional segment).
+
+        `fn` gets a plain copy of the value (`default` when the key is missing, else `KeyNotFoundError`);
+        in the async twin it may be a coroutine function.
+        """
+        if not callable(fn):
+            raise InvalidArgumentTypeError("fn must be a function of the current value", {"fn": repr(fn)})
+        stored_key = self._stored(key)
+        for attempt in range(ATTEMPTS):
+            found = self._read(key)
+            if found is None:
+                if default is _MISSING:
+                    raise self._missing(key, "transform")
+                value, etag = (to_plain(default), ABSENT)
+            else:
+                value, etag = found
+            new = fn(value)
+            if not self._conditional:
+                self._store.put(stored_key, self._encoded(new), collection=self._collection)
+                return to_plain(new)
+            outcome = self._conditional_store().put_if(
+                stored_key, self._encoded(new), etag=etag, collection=self._collection, retrieve=False
+            )
+            if outcome.satisfied:
+                return to_plain(new)
+            time.sleep(_pause(attempt))
+        raise ConcurrencyConflictError(self._collection, stored_key, ATTEMPTS)
+
     def edit(self, key: Key, default: Any = _MISSING) -> Edit:
         """`with m.edit(key) as value:` changes a dict or list value in place and writes it once at the end.
 
@@ -470,6 +517,7 @@ class Edit:
         mapping._stored(key)  # a bad key fails at the call
         self._mapping, self._key, self._default = (mapping, key, default)
         self._operations: list[Operation] = []
+        self._reads: list[Guard] = []
         self._etag: ETag = ABSENT
         self._created = False
         self._root: LiveDict | LiveList | None = None
@@ -488,11 +536,16 @@ class Edit:
         return self._root
 
     def change(self, root: LiveDict | LiveList, operation: Operation) -> Any:
-        """Apply one change locally and record it for the write at the end."""
+        """Apply one change locally and record it (with the reads before it) for the write at the end."""
         value, result = apply(root, operation)
-        self._operations.append(operation)
+        self._operations.append(operation._replace(guards=(*self._reads, *operation.guards)))
+        self._reads.clear()
         refresh(root, value)
         return result
+
+    def read(self, guard: Guard) -> None:
+        """Record a read: a replay of the changes after it goes ahead only if it still reads the same."""
+        self._reads.append(guard)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         root = self._root
@@ -500,7 +553,10 @@ class Edit:
             return
         detach(root)
         if exc_type is None and (self._operations or self._created):
-            value, _, _ = self._mapping._commit(self._key, self._etag, self._operations, to_plain(root))
+            operations = self._operations
+            if self._reads:  # reads after the last change: the write still depends on them
+                operations = [*operations, Operation((), type(root), "", (), {}, tuple(self._reads))]
+            value, _, _ = self._mapping._commit(self._key, self._etag, operations, to_plain(root))
             refresh(root, value)
 
 
@@ -509,10 +565,17 @@ class _WriteThrough:
 
     def __init__(self, mapping: KVMapping, key: Key, etag: ETag | None) -> None:
         self._mapping, self._key, self._etag = (mapping, key, etag)
+        self._reads: list[Guard] = []
+
+    def read(self, guard: Guard) -> None:
+        """Record a read: the next change is replayed on a fresher value only if it still reads the same."""
+        self._reads.append(guard)
 
     def change(self, root: LiveDict | LiveList, operation: Operation) -> Any:
         """Write the value with `operation` applied (replayed on a fresher value after a conflict)."""
         value, result = apply(root, operation)  # a bad change (missing key, bad index) raises here, unwritten
+        operation = operation._replace(guards=(*self._reads, *operation.guards))
+        self._reads.clear()
         value, result, self._etag = self._mapping._commit(self._key, self._etag, [operation], value, result)
         refresh(root, value)
         return result
