@@ -65,6 +65,7 @@ MODULES = {
     "key_value.aio.wrappers.encryption": ["FernetEncryptionWrapper"],
     "key_value.aio.adapters.pydantic": ["PydanticAdapter"],
     "key_value.aio.adapters.raise_on_missing": ["RaiseOnMissingAdapter"],
+    "key_value.aio.mapping": ["AsyncKVMapping", "AsyncEdit", "LiveDict", "LiveList", "PAGE"],
 }
 
 

@@ -67,6 +67,7 @@ MODULES = {
     "key_value.sync.wrappers.encryption": ["FernetEncryptionWrapper"],
     "key_value.sync.adapters.pydantic": ["PydanticAdapter"],
     "key_value.sync.adapters.raise_on_missing": ["RaiseOnMissingAdapter"],
+    "key_value.sync.mapping": ["KVMapping", "Edit", "LiveDict", "LiveList", "PAGE"],
 }
 
 

@@ -70,3 +70,13 @@ def test_no_other_store_has_the_segment() -> None:
             if isinstance(value, type) and issubclass(value, BaseConditionalStore):
                 found.add(name)
     assert found == set(MODULES)
+
+
+def test_persistent_dict_example_runs() -> None:
+    """The README's persistent-dict example runs as written (its asserts included)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- persistent dict example")
+    code = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert "d" in namespace

@@ -472,6 +472,7 @@ async def test_write_times(m: AsyncKVMapping, kv: AsyncKeyValue) -> None:
     assert await m.newest_keys(2) == ["new", "mid"]
     assert await m.oldest_keys() == ["old", "mid", "new"]
     assert await m.newest_values(1) == ["new"]
+    assert await m.oldest_values(2) == ["old", "mid"]
     assert await m.oldest_keys(0) == []
     with pytest.raises(KeyNotFoundError):
         await m.timestamp("none")
@@ -541,6 +542,8 @@ else:
         assert "a" in d
         assert ("b", "c") in d
         assert "z" not in d
+        assert 1 not in d
+        assert ("a", 2) not in d
         assert len(d) == 2
         assert list(d) == ["a", ("b", "c")]
         assert list(d.keys()) == ["a", ("b", "c")]

@@ -465,6 +465,7 @@ def test_write_times(m: KVMapping, kv: KeyValue) -> None:
     assert m.newest_keys(2) == ["new", "mid"]
     assert m.oldest_keys() == ["old", "mid", "new"]
     assert m.newest_values(1) == ["new"]
+    assert m.oldest_values(2) == ["old", "mid"]
     assert m.oldest_keys(0) == []
     with pytest.raises(KeyNotFoundError):
         m.timestamp("none")
@@ -526,6 +527,8 @@ def test_dict_protocol(kv: KeyValue) -> None:
     assert "a" in d
     assert ("b", "c") in d
     assert "z" not in d
+    assert 1 not in d
+    assert ("a", 2) not in d
     assert len(d) == 2
     assert list(d) == ["a", ("b", "c")]
     assert list(d.keys()) == ["a", ("b", "c")]

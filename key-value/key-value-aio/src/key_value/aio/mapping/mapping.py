@@ -391,7 +391,13 @@ class _MappingCore:
 
     async def newest_values(self, n: int | None = None) -> list[Any]:
         """The values of `newest_keys(n)`, in that order (keys deleted meanwhile left out)."""
-        keys = await self.newest_keys(n)
+        return await self._values_of(await self.newest_keys(n))
+
+    async def oldest_values(self, n: int | None = None) -> list[Any]:
+        """The values of `oldest_keys(n)`, in that order (keys deleted meanwhile left out)."""
+        return await self._values_of(await self.oldest_keys(n))
+
+    async def _values_of(self, keys: list[Key]) -> list[Any]:
         found: list[Any] = []
         for start in range(0, len(keys), PAGE):
             page = [self._stored(key) for key in keys[start : start + PAGE]]
@@ -694,7 +700,11 @@ else:
             self.delete(key)
 
         def __contains__(self, key: object) -> bool:
-            return self.contains(cast("Key", key))
+            try:
+                stored_key = self._stored(key)
+            except InvalidKeyError:  # as for a dict: a value that cannot be a key is not in it
+                return False
+            return self._store.get(stored_key, collection=self._collection) is not None
 
         def __len__(self) -> int:
             return self.len()
