@@ -3,7 +3,7 @@ no request, misses are read in one call, TTLs expire locally, and a read that ra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -106,7 +106,7 @@ async def test_writes_through_the_wrapper_drop_the_cached_entry() -> None:
     inner = MemoryStore()
     cached = ImmutableCacheWrapper(inner)
     wrapper = conditional(cached)
-    writes = {
+    writes: dict[str, Callable[[str], Any]] = {
         "put": lambda key: cached.put(key, {"v": 2}),
         "put_many": lambda key: cached.put_many([key], [{"v": 3}]),
         "transform": lambda key: wrapper.transform(key, lambda value: {"v": 4}),
