@@ -3,8 +3,9 @@
 For large values read often and changed rarely, by any client: a hit costs one small request instead of
 transferring the value, and is never stale. The check is `put_if(key, KEEP_CURRENT, etag=<cached>,
 condition=SAME, retrieve=False)`: it writes nothing, returns no value, and holds only if the entry still
-has the cached ETag (an expired or deleted entry is `ABSENT`, so it fails). One round trip on Redis,
-Valkey, PostgreSQL, NATS and Memcached, none on MemoryStore. When it fails, the entry is read again with
+has the cached ETag (an expired or deleted entry is `ABSENT`, so it fails). One round trip on Valkey,
+PostgreSQL and NATS (measured by the tests), Redis (the same script as Valkey) and Memcached (a meta set on
+the CAS unique), none on MemoryStore. When it fails, the entry is read again with
 `get_entry` (a second request) and cached with its new ETag; a miss is one `get_entry`.
 
 Needs the conditional segment on the wrapped store (else `UnsupportedOperationError`), and a store whose

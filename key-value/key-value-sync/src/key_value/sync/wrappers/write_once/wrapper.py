@@ -14,7 +14,9 @@ Where the wrapped store has the conditional segment, each write is one insert-if
 goes. Elsewhere a write reads first and puts when it found nothing, which is best effort: two writers
 racing on a new key may both write, the last one staying. An expired entry counts as absent, so the
 next write stores its value. `put_many` is one insert per key (conditional store) or one `get_many` and
-one `put_many` (otherwise); within one call the first value of a repeated key wins.
+one `put_many` (otherwise); within one call the first value of a repeated key wins. A failed check
+stops a conditional store's `put_many` there: the inserts before it stay (they were first writes); on
+other stores every check is made before anything is written.
 
 Deletes raise `ImmutableEntryError`, as in persidict (a deleted key could be written again with another
 value, which the first write was meant to rule out); so do conditional calls other than an insert (see
