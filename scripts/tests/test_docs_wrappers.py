@@ -19,11 +19,13 @@ from cryptography.fernet import Fernet
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
-from key_value.aio.wrappers.base import BaseWrapper
+from key_value.aio.wrappers.append_only import AppendOnlyWrapper
+from key_value.aio.wrappers.base import ALL_SEGMENTS, BaseWrapper
 from key_value.aio.wrappers.compression import CompressionWrapper
 from key_value.aio.wrappers.default_value import DefaultValueWrapper
 from key_value.aio.wrappers.encryption import FernetEncryptionWrapper
 from key_value.aio.wrappers.fallback import FallbackWrapper
+from key_value.aio.wrappers.immutable_cache import ImmutableCacheWrapper
 from key_value.aio.wrappers.limit_size import LimitSizeWrapper
 from key_value.aio.wrappers.logging import LoggingWrapper
 from key_value.aio.wrappers.passthrough_cache import PassthroughCacheWrapper
@@ -36,6 +38,8 @@ from key_value.aio.wrappers.single_collection import SingleCollectionWrapper
 from key_value.aio.wrappers.statistics import StatisticsWrapper
 from key_value.aio.wrappers.timeout import TimeoutWrapper
 from key_value.aio.wrappers.ttl_clamp import TTLClampWrapper
+from key_value.aio.wrappers.validated_cache import ValidatedCacheWrapper
+from key_value.aio.wrappers.write_once import WriteOnceWrapper
 from key_value.shared.capabilities import Capability
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "wrappers.md"
@@ -95,11 +99,17 @@ FACTORIES: dict[str, Factory] = {
     "StatisticsWrapper": _one(StatisticsWrapper),
     "TimeoutWrapper": _one(TimeoutWrapper),
     "TTLClampWrapper": _one(lambda store: TTLClampWrapper(store, 1, 100)),
+    "WriteOnceWrapper": _one(WriteOnceWrapper),
+    "AppendOnlyWrapper": _one(AppendOnlyWrapper),
+    "ValidatedCacheWrapper": _one(ValidatedCacheWrapper),
+    "ImmutableCacheWrapper": _one(ImmutableCacheWrapper),
 }
 
 
 class Limited(BaseWrapper):
-    """A MemoryStore that offers only the given segments."""
+    """A MemoryStore that offers only the given segments, and the conditional one (ValidatedCacheWrapper needs it)."""
+
+    supported_segments = ALL_SEGMENTS
 
     def __init__(self, segments: Capability) -> None:
         super().__init__(MemoryStore())
@@ -107,7 +117,7 @@ class Limited(BaseWrapper):
 
     @property
     def capabilities(self) -> Capability:
-        return super().capabilities & self._segments
+        return super().capabilities & (self._segments | Capability.CONDITIONAL)
 
 
 def _subsets() -> list[Capability]:

@@ -69,6 +69,23 @@ MODULES = {
 }
 
 
+#: Wrappers of ours that py-key-value does not have (persidict's write-once, append-only and cached dicts).
+OURS = {
+    "key_value.aio.wrappers.write_once": ["WriteOnceWrapper"],
+    "key_value.aio.wrappers.append_only": ["AppendOnlyWrapper"],
+    "key_value.aio.wrappers.validated_cache": ["ValidatedCacheWrapper"],
+    "key_value.aio.wrappers.immutable_cache": ["ImmutableCacheWrapper"],
+}
+
+
+@pytest.mark.parametrize(("module", "names"), OURS.items())
+def test_our_wrappers_exported(module: str, names: list[str]) -> None:
+    imported = importlib.import_module(module)
+    assert imported.__all__ == names
+    for name in names:
+        assert getattr(imported, name).__module__ == f"{module}.wrapper"
+
+
 @pytest.mark.parametrize("name", ERRORS)
 def test_errors_exported_and_shared(name: str) -> None:
     aio = importlib.import_module("key_value.aio.errors")

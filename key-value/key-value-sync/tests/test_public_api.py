@@ -69,6 +69,21 @@ MODULES = {
     "key_value.sync.adapters.raise_on_missing": ["RaiseOnMissingAdapter"],
     "key_value.sync.mapping": ["KVMapping", "Edit", "LiveDict", "LiveList", "PAGE"],
 }
+#: Wrappers of ours that py-key-value does not have (persidict's write-once, append-only and cached dicts).
+OURS = {
+    "key_value.sync.wrappers.write_once": ["WriteOnceWrapper"],
+    "key_value.sync.wrappers.append_only": ["AppendOnlyWrapper"],
+    "key_value.sync.wrappers.validated_cache": ["ValidatedCacheWrapper"],
+    "key_value.sync.wrappers.immutable_cache": ["ImmutableCacheWrapper"],
+}
+
+
+@pytest.mark.parametrize(("module", "names"), OURS.items())
+def test_our_wrappers_exported(module: str, names: list[str]) -> None:
+    imported = importlib.import_module(module)
+    assert imported.__all__ == names
+    for name in names:
+        assert getattr(imported, name).__module__ == f"{module}.wrapper"
 
 
 @pytest.mark.parametrize("name", ERRORS)

@@ -11,11 +11,13 @@ from cryptography.fernet import Fernet
 
 from key_value.aio.protocols.key_value import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
+from key_value.aio.wrappers.append_only import AppendOnlyWrapper
 from key_value.aio.wrappers.base import BaseWrapper
 from key_value.aio.wrappers.compression import CompressionWrapper
 from key_value.aio.wrappers.default_value import DefaultValueWrapper
 from key_value.aio.wrappers.encryption import FernetEncryptionWrapper
 from key_value.aio.wrappers.fallback import FallbackWrapper
+from key_value.aio.wrappers.immutable_cache import ImmutableCacheWrapper
 from key_value.aio.wrappers.limit_size import LimitSizeWrapper
 from key_value.aio.wrappers.logging import LoggingWrapper
 from key_value.aio.wrappers.passthrough_cache import PassthroughCacheWrapper
@@ -28,6 +30,8 @@ from key_value.aio.wrappers.single_collection import SingleCollectionWrapper
 from key_value.aio.wrappers.statistics import StatisticsWrapper
 from key_value.aio.wrappers.timeout import TimeoutWrapper
 from key_value.aio.wrappers.ttl_clamp import TTLClampWrapper
+from key_value.aio.wrappers.validated_cache import ValidatedCacheWrapper
+from key_value.aio.wrappers.write_once import WriteOnceWrapper
 
 KEY = Fernet.generate_key()
 VALUE: dict[str, Any] = {"v": 1, "text": "x" * 64}
@@ -61,6 +65,10 @@ CASES: dict[str, Case] = {
     "statistics": Case(StatisticsWrapper),
     "timeout": Case(TimeoutWrapper),
     "ttl_clamp": Case(lambda store: TTLClampWrapper(store, 1, 3600)),
+    "write_once": Case(WriteOnceWrapper),
+    "append_only": Case(AppendOnlyWrapper),
+    "validated_cache": Case(ValidatedCacheWrapper),
+    "immutable_cache": Case(ImmutableCacheWrapper),
 }
 
 

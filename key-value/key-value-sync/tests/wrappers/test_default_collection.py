@@ -14,11 +14,13 @@ from cryptography.fernet import Fernet
 
 from key_value.sync.protocols.key_value import KeyValue
 from key_value.sync.stores.memory import MemoryStore
+from key_value.sync.wrappers.append_only import AppendOnlyWrapper
 from key_value.sync.wrappers.base import BaseWrapper
 from key_value.sync.wrappers.compression import CompressionWrapper
 from key_value.sync.wrappers.default_value import DefaultValueWrapper
 from key_value.sync.wrappers.encryption import FernetEncryptionWrapper
 from key_value.sync.wrappers.fallback import FallbackWrapper
+from key_value.sync.wrappers.immutable_cache import ImmutableCacheWrapper
 from key_value.sync.wrappers.limit_size import LimitSizeWrapper
 from key_value.sync.wrappers.logging import LoggingWrapper
 from key_value.sync.wrappers.passthrough_cache import PassthroughCacheWrapper
@@ -31,6 +33,8 @@ from key_value.sync.wrappers.single_collection import SingleCollectionWrapper
 from key_value.sync.wrappers.statistics import StatisticsWrapper
 from key_value.sync.wrappers.timeout import TimeoutWrapper
 from key_value.sync.wrappers.ttl_clamp import TTLClampWrapper
+from key_value.sync.wrappers.validated_cache import ValidatedCacheWrapper
+from key_value.sync.wrappers.write_once import WriteOnceWrapper
 
 KEY = Fernet.generate_key()
 VALUE: dict[str, Any] = {"v": 1, "text": "x" * 64}
@@ -64,6 +68,10 @@ CASES: dict[str, Case] = {
     "statistics": Case(StatisticsWrapper),
     "timeout": Case(TimeoutWrapper),
     "ttl_clamp": Case(lambda store: TTLClampWrapper(store, 1, 3600)),
+    "write_once": Case(WriteOnceWrapper),
+    "append_only": Case(AppendOnlyWrapper),
+    "validated_cache": Case(ValidatedCacheWrapper),
+    "immutable_cache": Case(ImmutableCacheWrapper),
 }
 
 
