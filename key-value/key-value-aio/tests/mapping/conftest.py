@@ -20,7 +20,7 @@ from ..support.doubles import Limited
 
 #: Stores with the conditional segment, and the one without it ("plain": a MemoryStore seen through
 #: a wrapper that offers only key listing).
-KINDS = ["memory", "disk", "filetree", "simple", "stack", "plain", "redis", "postgresql"]
+KINDS = ["memory", "disk", "filetree", "simple", "stack", "validated", "plain", "redis", "postgresql"]
 
 
 @pytest.fixture(params=KINDS)
@@ -50,6 +50,13 @@ async def kv(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[As
         from key_value.aio.wrappers.statistics import StatisticsWrapper  # noqa: PLC0415
 
         yield StatisticsWrapper(PrefixCollectionsWrapper(MemoryStore(), prefix="app"))
+    elif kind == "validated":  # an ETag-validated local cache over a disk store
+        from key_value.aio.stores.disk import DiskStore  # noqa: PLC0415
+        from key_value.aio.wrappers.validated_cache import ValidatedCacheWrapper  # noqa: PLC0415
+
+        disk = DiskStore(directory=tmp_path / "cached")
+        yield ValidatedCacheWrapper(disk, max_entries=64)
+        await disk.close()
     elif kind == "redis":
         from key_value.aio.stores.redis import RedisStore  # noqa: PLC0415
 

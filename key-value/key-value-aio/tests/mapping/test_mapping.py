@@ -16,6 +16,7 @@ import pytest
 
 from key_value.aio.errors import (
     ConcurrencyConflictError,
+    ImmutableEntryError,
     InvalidArgumentTypeError,
     InvalidKeyError,
     KeyNotFoundError,
@@ -27,6 +28,8 @@ from key_value.aio.protocols.capabilities import capabilities_of
 from key_value.aio.protocols.key_value import AsyncConditionalProtocol, AsyncKeyValue
 from key_value.aio.stores.memcached import MemcachedStore
 from key_value.aio.stores.memory import MemoryStore
+from key_value.aio.wrappers.append_only import AppendOnlyWrapper
+from key_value.aio.wrappers.write_once import WriteOnceWrapper
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import DeserializationError
 from testing.servers.memcached_server import MemcachedServer
@@ -486,6 +489,25 @@ async def test_random_key(m: AsyncKVMapping) -> None:
     random.seed(3)
     seen = {await m.random_key() for _ in range(40)}
     assert seen == {"a", ("b", "c")}
+
+
+async def test_append_only_and_write_once_under_a_mapping(kv: AsyncKeyValue) -> None:
+    """The insert-only wrappers keep their rule through the mapping: inserts go, changes raise."""
+    append_only = AsyncKVMapping(AppendOnlyWrapper(kv), "log")
+    await append_only.set("e1", {"n": 1})
+    await append_only.update({"e2": [2]})
+    assert await append_only.setdefault("e1", "other") == {"n": 1}
+    for change in (lambda: append_only.set("e1", 5), lambda: append_only.delete("e1"), lambda: append_only.pop("e2")):
+        with pytest.raises(ImmutableEntryError):
+            await change()
+    with pytest.raises(ImmutableEntryError):
+        async with append_only.edit("e1") as entry:
+            entry["n"] = 2
+    assert await append_only.copy() == {"e1": {"n": 1}, "e2": [2]}
+    write_once = AsyncKVMapping(WriteOnceWrapper(kv), "once")
+    await write_once.set("k", 1)
+    await write_once.set("k", 2)  # ignored: the first write wins
+    assert await write_once.get("k") == 1
 
 
 async def test_repr(m: AsyncKVMapping) -> None:

@@ -23,7 +23,7 @@ from ..support.doubles import Limited
 
 #: Stores with the conditional segment, and the one without it ("plain": a MemoryStore seen through
 #: a wrapper that offers only key listing).
-KINDS = ["memory", "disk", "filetree", "simple", "stack", "plain", "redis", "postgresql"]
+KINDS = ["memory", "disk", "filetree", "simple", "stack", "validated", "plain", "redis", "postgresql"]
 
 
 @pytest.fixture(params=KINDS)
@@ -53,6 +53,13 @@ def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyValue]:
         from key_value.sync.wrappers.statistics import StatisticsWrapper  # noqa: PLC0415
 
         yield StatisticsWrapper(PrefixCollectionsWrapper(MemoryStore(), prefix="app"))
+    elif kind == "validated":  # an ETag-validated local cache over a disk store
+        from key_value.sync.stores.disk import DiskStore  # noqa: PLC0415
+        from key_value.sync.wrappers.validated_cache import ValidatedCacheWrapper  # noqa: PLC0415
+
+        disk = DiskStore(directory=tmp_path / "cached")
+        yield ValidatedCacheWrapper(disk, max_entries=64)
+        disk.close()
     elif kind == "redis":
         from key_value.sync.stores.redis import RedisStore  # noqa: PLC0415
 

@@ -20,6 +20,7 @@ from key_value.shared.capabilities import Capability
 from key_value.shared.errors import DeserializationError
 from key_value.sync.errors import (
     ConcurrencyConflictError,
+    ImmutableEntryError,
     InvalidArgumentTypeError,
     InvalidKeyError,
     KeyNotFoundError,
@@ -31,6 +32,8 @@ from key_value.sync.protocols.capabilities import capabilities_of
 from key_value.sync.protocols.key_value import ConditionalProtocol, KeyValue
 from key_value.sync.stores.memcached import MemcachedStore
 from key_value.sync.stores.memory import MemoryStore
+from key_value.sync.wrappers.append_only import AppendOnlyWrapper
+from key_value.sync.wrappers.write_once import WriteOnceWrapper
 from testing.servers.memcached_server import MemcachedServer
 
 from ..support.doubles import CallRecorder
@@ -479,6 +482,25 @@ def test_random_key(m: KVMapping) -> None:
     random.seed(3)
     seen = {m.random_key() for _ in range(40)}
     assert seen == {"a", ("b", "c")}
+
+
+def test_append_only_and_write_once_under_a_mapping(kv: KeyValue) -> None:
+    """The insert-only wrappers keep their rule through the mapping: inserts go, changes raise."""
+    append_only = KVMapping(AppendOnlyWrapper(kv), "log")
+    append_only.set("e1", {"n": 1})
+    append_only.update({"e2": [2]})
+    assert append_only.setdefault("e1", "other") == {"n": 1}
+    for change in (lambda: append_only.set("e1", 5), lambda: append_only.delete("e1"), lambda: append_only.pop("e2")):
+        with pytest.raises(ImmutableEntryError):
+            change()
+    with pytest.raises(ImmutableEntryError):
+        with append_only.edit("e1") as entry:
+            entry["n"] = 2
+    assert append_only.copy() == {"e1": {"n": 1}, "e2": [2]}
+    write_once = KVMapping(WriteOnceWrapper(kv), "once")
+    write_once.set("k", 1)
+    write_once.set("k", 2)  # ignored: the first write wins
+    assert write_once.get("k") == 1
 
 
 def test_repr(m: KVMapping) -> None:
