@@ -1,7 +1,8 @@
 """`make bench`: our stores against py-key-value-aio's and against the raw floor (`--only NAME[,NAME]` for a subset).
 
 MemoryStore and DiskStore, then the server-backed stores (Redis, Valkey, Memcached, PostgreSQL, NATS,
-S3 and DynamoDB on moto), each server started once on a free loopback port by `bench_servers.py`.
+S3 and DynamoDB on moto), each server started once on a free loopback port by `bench_servers.py`; then the
+"Persistent dict" section (`--only mapping`, `bench_persistent_dict.py`): our KVMapping against kv-dict and persidict.
 py-key-value-aio is installed in its own venv (`.bench/upstream-venv`, same interpreter) and measured
 there by `bench_upstream.py`; every store goes through the same loops in `bench_harness.py`. The
 markdown report goes to stdout and to `--output`; progress goes to stderr. Numbers are shown, never asserted.
@@ -46,6 +47,9 @@ from bench_harness import (
     results_from_json,
     server_budget,
 )
+from bench_persistent_dict import DictSection
+from bench_persistent_dict import measure as measure_dict
+from bench_persistent_dict import section_lines as dict_section_lines
 from bench_servers import (
     RAW_WORK,
     SERVER_BACKENDS,
@@ -76,7 +80,8 @@ CONDITIONAL_METHOD = (
     " `put_if` attempts per increment (1.00 = no conflict). Raw floor (Redis): the same compare-and-set as one"
     " Lua script through redis-py (EVALSHA)."
 )
-SECTIONS = ("memory", "disk", *SERVER_BACKENDS)
+#: `mapping` is the "Persistent dict" section (`bench_persistent_dict.py`), on the Redis server too.
+SECTIONS = ("memory", "disk", *SERVER_BACKENDS, "mapping")
 #: Client libraries of ours whose versions the report names, by backend.
 CLIENTS = {
     "disk": ("diskcache",),
@@ -185,6 +190,7 @@ class Measured(NamedTuple):
     sections: dict[str, Section]  # by backend, in `SECTIONS` order
     skipped: dict[str, str]  # backend: why it has no table
     versions: dict[str, str]
+    persistent_dict: DictSection | None = None
 
 
 # -- measuring --------------------------------------------------------------------------------------
@@ -296,12 +302,14 @@ def add_upstream(sections: Mapping[str, Section], upstream: Mapping[str, Any]) -
 
 def measure(selected: Sequence[str]) -> Measured:
     servers = [name for name in selected if name in SERVER_BACKENDS]
+    if "mapping" in selected and "redis" not in servers:
+        servers.append("redis")  # the persistent dicts' Redis rows
     memory_disk = any(name in ("memory", "disk") for name in selected)
     with ExitStack() as stack:  # stops every started server, by pid, on the way out
         endpoints, skipped = start_servers(servers, stack, log)
         for name, why in skipped.items():
             log(f"{name}: skipped: {why}")
-        running = [name for name in selected if name not in skipped]
+        running = [name for name in selected if name not in skipped and name != "mapping"]
         for_upstream = {name: store_settings(name, endpoints, "upstream") for name in running if name in UPSTREAM_HAS}
         upstream: dict[str, Any] = {}
         if memory_disk or for_upstream:
@@ -309,6 +317,9 @@ def measure(selected: Sequence[str]) -> Measured:
             upstream = run_upstream(running, for_upstream)
             empty_databases(endpoints)
         sections = asyncio.run(measure_ours(running, endpoints))
+        persistent_dict = None
+        if "mapping" in selected:
+            persistent_dict = measure_dict(endpoints.redis_port, lambda: empty_databases(endpoints), log)
     add_upstream(sections, upstream)
     versions = {"key-value-aio": metadata.version("key-value-aio")}
     for name in running:
@@ -318,7 +329,7 @@ def measure(selected: Sequence[str]) -> Measured:
     for client, version in cast("dict[str, str]", upstream.get("versions", {})).items():
         if client in wanted:
             versions[client if client == "py-key-value-aio" else f"{client} (upstream venv)"] = version
-    return Measured(sections, skipped, versions)
+    return Measured(sections, skipped, versions, persistent_dict)
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -505,8 +516,13 @@ def render(measured: Measured) -> str:
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     python = f"{platform.python_implementation()} {platform.python_version()}"
     versions = ", ".join(f"{name} {version}" for name, version in measured.versions.items())
-    waits = "; ".join(f"{name}: {waits_text(section)}" for name, section in measured.sections.items())
+    dict_waits = measured.persistent_dict.cpu_wait if measured.persistent_dict is not None else {}
+    all_waits = [f"{name}: {waits_text(section)}" for name, section in measured.sections.items()]
+    if dict_waits:
+        all_waits.append("persistent dict: " + ", ".join(f"{who} {wait:.0%}" for who, wait in dict_waits.items()))
+    waits = "; ".join(all_waits)
     every_wait = {f"{name} {who}": wait for name, s in measured.sections.items() for who, wait in s.cpu_wait.items()}
+    every_wait |= {f"persistent dict {who}": wait for who, wait in dict_waits.items()}
     lines = [
         "# Benchmarks",
         "",
@@ -539,6 +555,10 @@ def render(measured: Measured) -> str:
     for name, section in measured.sections.items():
         lines += section_lines(name, section)
     lines += conditional_lines(measured.sections)
+    if measured.persistent_dict is not None:
+        quiet = is_quiet(dict_waits)
+        rerun = "`make bench` (or `python scripts/bench.py --only mapping`)"
+        lines += dict_section_lines(measured.persistent_dict, quiet=quiet, busy=busy_warning(dict_waits, what=rerun))
     lines.append("")
     return "\n".join(lines)
 
