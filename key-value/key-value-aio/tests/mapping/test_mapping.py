@@ -629,6 +629,15 @@ else:
         assert d1["cfg"] == {"inner": {"x": 1, "y": 2}}
         assert child == {"x": 1, "y": 2}
 
+    def test_a_view_stored_elsewhere_is_a_copy(kv: AsyncKeyValue) -> None:
+        d = AsyncKVMapping(kv, "m")
+        d["b"] = {"l": [1], "n": {"x": 0}}
+        d["a"] = d["b"]
+        d["a"]["n"]["x"] = 5
+        d["c"] = d["b"]["l"]
+        d["c"].append(2)
+        assert d.copy() == {"a": {"l": [1], "n": {"x": 5}}, "b": {"l": [1], "n": {"x": 0}}, "c": [1, 2]}
+
     def test_replaced_view_is_detached(kv: AsyncKeyValue) -> None:
         d = AsyncKVMapping(kv, "m")
         d["cfg"] = {"sub": {"a": 1}}

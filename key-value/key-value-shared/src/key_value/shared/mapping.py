@@ -95,9 +95,9 @@ def as_key(parts: tuple[str, ...]) -> Key:
 
 
 def wrap(value: object) -> dict[str, Any]:
-    """The stored form of a mapping value (see the module docstring); live views become plain."""
-    value = to_plain(value)
-    if value.__class__ is dict:
+    """The stored form of a mapping value (see the module docstring), not a copy: the store encodes it
+    (live views included: they are dicts and lists) before the caller can change it."""
+    if isinstance(value, dict):
         stored = cast("dict[str, Any]", value)
         if len(stored) != 1 or ENVELOPE not in stored:
             return stored

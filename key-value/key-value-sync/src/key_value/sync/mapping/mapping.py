@@ -36,6 +36,8 @@ from collections.abc import (
 )
 from typing import Any, cast
 
+from typing_extensions import Self
+
 from key_value.shared.capabilities import Capability
 from key_value.shared.codec import encode_value
 from key_value.shared.conditional import ABSENT, ETag
@@ -147,7 +149,7 @@ class _MappingCore:
         return value
 
     def _encoded(self, value: object) -> dict[str, Any]:
-        check_written(to_plain(value), self._value_type)
+        check_written(value, self._value_type)
         return wrap(value)
 
     # --- single keys -----------------------------------------------------------------------------
@@ -255,20 +257,26 @@ class _MappingCore:
             )
         return cast("EnumerateKeysProtocol", self._store)
 
-    def _stored_keys(self, operation: str) -> list[tuple[tuple[str, ...], str]]:
-        """(parts below the prefix, store key) of every key of this view, sorted by parts."""
+    def _listing(self, operation: str) -> list[str]:
+        """The store keys of this view, unsorted (a key under the prefix starts with its encoding and `/`)."""
         stored = self._lister(operation).keys(self._collection)
-        depth = len(self._prefix)
-        found: list[tuple[tuple[str, ...], str]] = []
-        for stored_key in stored:
-            parts = decode_parts(stored_key)
-            if len(parts) > depth and parts[:depth] == self._prefix:
-                found.append((parts[depth:], stored_key))
-        found.sort()
-        return found
+        if self._prefix:
+            head = encode_parts(self._prefix) + "/"
+            return [stored_key for stored_key in stored if stored_key.startswith(head)]
+        return stored
+
+    def _stored_keys(self, operation: str) -> list[tuple[Key, str]]:
+        """(key as the view shows it, store key) of every key of this view, sorted by key parts."""
+        stored = self._listing(operation)
+        cut = len(self._prefix)
+        if not cut and (not any("/" in stored_key or "%" in stored_key for stored_key in stored)):
+            stored.sort()  # one-part keys stored as they are: their order is the order of the strs
+            return [(stored_key, stored_key) for stored_key in stored]
+        decoded = sorted((decode_parts(stored_key)[cut:], stored_key) for stored_key in stored)
+        return [(as_key(parts), stored_key) for parts, stored_key in decoded]
 
     def _key_list(self, operation: str = "iteration") -> list[Key]:
-        return [as_key(parts) for parts, _ in self._stored_keys(operation)]
+        return [key for key, _ in self._stored_keys(operation)]
 
     def _item_pages(self, operation: str) -> Iterator[list[tuple[Key, Any]]]:
         """The live (key, value) pairs in key order, read with one `get_many` per page."""
@@ -279,14 +287,14 @@ class _MappingCore:
                 [stored_key for _, stored_key in page], collection=self._collection
             )  # deleted since the listing
             yield [
-                (as_key(parts), self._value_of(value, stored_key))
-                for (parts, stored_key), value in zip(page, stored, strict=True)
+                (key, self._value_of(value, stored_key))
+                for (key, stored_key), value in zip(page, stored, strict=True)
                 if value is not None
             ]
 
     def len(self) -> int:
         """How many keys the mapping holds (one listing)."""
-        return len(self._stored_keys("len"))
+        return len(self._listing("len"))
 
     def copy(self) -> dict[Key, Any]:
         """A plain, detached `dict` of everything in the mapping, in key order."""
@@ -350,9 +358,32 @@ class _MappingCore:
 
     # --- views and the persistent-dict extras ----------------------------------------------------
 
+    def subview(self, prefix: Key) -> Self:
+        """A mapping of the same class over the keys under `prefix` (a str or tuple of parts), prefix stripped."""
+        return type(self)(
+            self._store, self._collection, value_type=self._value_type, prefix=self._prefix + key_parts(prefix)
+        )
+
+    @classmethod
+    def fromkeys(
+        cls,
+        store: KeyValue,
+        keys: Iterable[Key],
+        value: Any = None,
+        *,
+        collection: str | None = None,
+        value_type: type | None = None,
+    ) -> Self:
+        """A mapping over `store` after writing `value` under every key of `keys` (with `put_many` in pages)."""
+        mapping = cls(store, collection, value_type=value_type)
+        mapping._put_all({mapping._stored(key): value for key in keys})
+        return mapping
+
     def subviews(self) -> list[str]:
         """The first key parts under which this view holds deeper keys (`("a", "b")` gives `"a"`), sorted."""
-        return sorted({parts[0] for parts, _ in self._stored_keys("subviews") if len(parts) > 1})
+        cut = len(self._prefix)
+        parts = [decode_parts(stored_key)[cut:] for stored_key in self._listing("subviews")]
+        return sorted({below[0] for below in parts if len(below) > 1})
 
     def _written(self, operation: str) -> list[tuple[float, Key]]:
         """(write time, key) of every key: one `get_entry` per key, since the protocol lists no times."""
@@ -360,13 +391,13 @@ class _MappingCore:
             raise self._no_times(operation)
         store = self._conditional_store()
         found: list[tuple[float, Key]] = []
-        for parts, stored_key in self._stored_keys(operation):
+        for key, stored_key in self._stored_keys(operation):
             entry = store.get_entry(stored_key, collection=self._collection)
             if entry is None:
                 continue
             if entry.written_at is None:
                 raise self._no_times(operation)
-            found.append((entry.written_at, as_key(parts)))
+            found.append((entry.written_at, key))
         return found
 
     def timestamp(self, key: Key) -> float:
@@ -692,24 +723,3 @@ class KVMapping(_MappingCore, MutableMapping[Key, Any]):
     def __ior__(self, other: object) -> KVMapping:
         self.update(other)
         return self
-
-    def subview(self, prefix: Key) -> KVMapping:
-        """A mapping of the keys under `prefix` (a str or tuple of parts), with the prefix stripped."""
-        return KVMapping(
-            self._store, self._collection, value_type=self._value_type, prefix=self._prefix + key_parts(prefix)
-        )
-
-    @classmethod
-    def fromkeys(
-        cls,
-        store: KeyValue,
-        keys: Iterable[Key],
-        value: Any = None,
-        *,
-        collection: str | None = None,
-        value_type: type | None = None,
-    ) -> KVMapping:
-        """A mapping over `store` after writing `value` under every key of `keys` (with `put_many` in pages)."""
-        mapping = cls(store, collection, value_type=value_type)
-        mapping._put_all({mapping._stored(key): value for key in keys})
-        return mapping
