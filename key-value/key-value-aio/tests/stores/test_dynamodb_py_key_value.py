@@ -155,7 +155,7 @@ async def test_reads_what_py_key_value_wrote(moto_server: MotoServer) -> None:
             {"op": "put", "key": "user:1", "value": {"name": "Alice", "n": [1, 2.5, None]}, "collection": "users"},
             {"op": "put", "key": "session", "value": {"t": "x"}, "collection": "users", "ttl": 60},
             {"op": "put_many", "keys": ["a", "b"], "values": [{"v": 1}, {"v": 2}], "ttl": 30},
-            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 3},
+            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 8},
             {"op": "put", "key": "dir/ünï file", "value": {"é": "🙂"}, "collection": "weird coll/.."},
         ],
     )
@@ -173,7 +173,7 @@ async def test_reads_what_py_key_value_wrote(moto_server: MotoServer) -> None:
         assert await store.get("dir/ünï file", collection="weird coll/..") == {"é": "🙂"}
         assert sorted(await store.keys("users")) == ["brief", "session", "user:1"]
         assert sorted(await store.collections()) == ["default_collection", "users", "weird coll/.."]
-        await sleep(max(0.0, written + 3.1 - time.time()))
+        await sleep(max(0.0, written + 8.1 - time.time()))
         assert await store.get("brief", collection="users") is None
         assert sorted(await store.keys("users")) == ["session", "user:1"]
         assert await store.delete("brief", collection="users") is False

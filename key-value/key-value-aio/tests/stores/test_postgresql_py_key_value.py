@@ -158,7 +158,7 @@ async def test_reads_what_py_key_value_wrote(postgresql_server: PostgresServer, 
             {"op": "put", "key": "user:1", "value": {"name": "Alice", "n": [1, 2.5, None]}, "collection": "users"},
             {"op": "put", "key": "session", "value": {"t": "x"}, "collection": "users", "ttl": 60},
             {"op": "put_many", "keys": ["a", "b"], "values": [{"v": 1}, {"v": 2}], "ttl": 30},
-            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 3},
+            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 8},
             {"op": "put", "key": "ünï/co:de", "value": {"é": "🙂"}, "collection": "weird coll/.."},
         ],
     )
@@ -175,7 +175,7 @@ async def test_reads_what_py_key_value_wrote(postgresql_server: PostgresServer, 
         assert await store.get("ünï/co:de", collection="weird coll/..") == {"é": "🙂"}
         assert sorted(await store.keys("users")) == ["brief", "session", "user:1"]
         assert sorted(await store.collections()) == ["default_collection", "users", "weird coll/.."]
-        await sleep(max(0.0, written + 3.1 - time.monotonic()))
+        await sleep(max(0.0, written + 8.1 - time.monotonic()))
         assert await store.get("brief", collection="users") is None
         assert sorted(await store.keys("users")) == ["session", "user:1"]
         assert await store.delete("brief", collection="users") is False

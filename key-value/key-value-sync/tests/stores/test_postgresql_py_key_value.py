@@ -161,7 +161,7 @@ def test_reads_what_py_key_value_wrote(postgresql_server: PostgresServer, table:
             {"op": "put", "key": "user:1", "value": {"name": "Alice", "n": [1, 2.5, None]}, "collection": "users"},
             {"op": "put", "key": "session", "value": {"t": "x"}, "collection": "users", "ttl": 60},
             {"op": "put_many", "keys": ["a", "b"], "values": [{"v": 1}, {"v": 2}], "ttl": 30},
-            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 3},
+            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 8},
             {"op": "put", "key": "ünï/co:de", "value": {"é": "🙂"}, "collection": "weird coll/.."},
         ],
     )
@@ -178,7 +178,7 @@ def test_reads_what_py_key_value_wrote(postgresql_server: PostgresServer, table:
         assert store.get("ünï/co:de", collection="weird coll/..") == {"é": "🙂"}
         assert sorted(store.keys("users")) == ["brief", "session", "user:1"]
         assert sorted(store.collections()) == ["default_collection", "users", "weird coll/.."]
-        sleep(max(0.0, written + 3.1 - time.monotonic()))
+        sleep(max(0.0, written + 8.1 - time.monotonic()))
         assert store.get("brief", collection="users") is None
         assert sorted(store.keys("users")) == ["session", "user:1"]
         assert store.delete("brief", collection="users") is False

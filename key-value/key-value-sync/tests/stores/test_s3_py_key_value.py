@@ -198,7 +198,7 @@ def test_reads_what_py_key_value_wrote(moto_server: MotoServer) -> None:
             {"op": "put", "key": "user:1", "value": {"name": "Alice", "n": [1, 2.5, None]}, "collection": "users"},
             {"op": "put", "key": "session", "value": {"t": "x"}, "collection": "users", "ttl": 60},
             {"op": "put_many", "keys": ["a", "b"], "values": [{"v": 1}, {"v": 2}], "ttl": 30},
-            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 3},
+            {"op": "put", "key": "brief", "value": {"v": 0}, "collection": "users", "ttl": 8},
             {"op": "put", "key": "dir/ünï file", "value": {"é": "🙂"}, "collection": "files"},
             {"op": "put", "key": "x" * 600, "value": {"long": True}, "collection": "files"},
         ],
@@ -222,7 +222,7 @@ def test_reads_what_py_key_value_wrote(moto_server: MotoServer) -> None:
         assert sorted(store.keys("files")) == sorted(["dir/ünï file", shortened])
         assert store.get(shortened, collection="files") == {"long": True}
         assert sorted(store.collections()) == ["default_collection", "files", "users"]
-        sleep(max(0.0, written + 3.1 - time.monotonic()))
+        sleep(max(0.0, written + 8.1 - time.monotonic()))
         assert store.get("brief", collection="users") is None
         assert sorted(store.keys("users")) == ["session", "user:1"]
         assert store.delete("user:1", collection="users") is True
