@@ -81,7 +81,9 @@ class WriteOnceWrapper(InsertOnlyWrapper):
     async def put(
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
     ) -> None:
-        await self._write(check_write(key, value, collection, ttl), value, collection, ttl)
+        if not self._atomic:  # on a conditional store put_if checks the input itself, before any write
+            key = check_write(key, value, collection, ttl)
+        await self._write(key, value, collection, ttl)
 
     async def put_many(
         self,

@@ -40,13 +40,13 @@ class AppendOnlyWrapper(InsertOnlyWrapper):
     def put(
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
     ) -> None:
-        checked = check_write(key, value, collection, ttl)
-        if self._atomic:
+        if self._atomic:  # put_if checks the input itself, before it writes or refuses anything
             conditional = cast("ConditionalProtocol", self.key_value)
-            result = conditional.put_if(checked, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
+            result = conditional.put_if(key, value, etag=ABSENT, collection=collection, ttl=ttl, retrieve=False)
             if not result.satisfied:
-                raise self._taken("put", collection, checked)
+                raise self._taken("put", collection, key)
             return
+        checked = check_write(key, value, collection, ttl)
         if self.key_value.get(checked, collection=collection) is not None:
             raise self._taken("put", collection, checked)
         self.key_value.put(checked, value, collection=collection, ttl=ttl)

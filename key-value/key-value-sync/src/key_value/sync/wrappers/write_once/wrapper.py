@@ -82,7 +82,9 @@ class WriteOnceWrapper(InsertOnlyWrapper):
     def put(
         self, key: str, value: Mapping[str, Any], *, collection: str | None = None, ttl: SupportsFloat | None = None
     ) -> None:
-        self._write(check_write(key, value, collection, ttl), value, collection, ttl)
+        if not self._atomic:  # on a conditional store put_if checks the input itself, before any write
+            key = check_write(key, value, collection, ttl)
+        self._write(key, value, collection, ttl)
 
     def put_many(
         self,
