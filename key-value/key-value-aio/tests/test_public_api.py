@@ -24,6 +24,7 @@ ERRORS = [
     "BaseKeyValueError",
     "KeyValueOperationError",
     "SerializationError",
+    "CodecMismatchError",
     "DeserializationError",
     "MissingKeyError",
     "InvalidTTLError",

@@ -27,6 +27,7 @@ ERRORS = [
     "BaseKeyValueError",
     "KeyValueOperationError",
     "SerializationError",
+    "CodecMismatchError",
     "DeserializationError",
     "MissingKeyError",
     "InvalidTTLError",

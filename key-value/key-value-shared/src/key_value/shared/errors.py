@@ -84,6 +84,11 @@ class DeserializationError(KeyValueOperationError):
     """Stored data cannot be decoded into a value."""
 
 
+class CodecMismatchError(DeserializationError):
+    """An entry was written with another value codec (`json`, `text`, `pickle`) than the reader uses;
+    nothing was decoded."""
+
+
 class MissingKeyError(KeyValueOperationError):
     """A key that was required to exist does not."""
 
@@ -281,6 +286,7 @@ class PathSecurityError(KeyValueStoreError):
 
 __all__ = [
     "BaseKeyValueError",
+    "CodecMismatchError",
     "ConcurrencyConflictError",
     "CorruptedDataError",
     "DecryptionError",

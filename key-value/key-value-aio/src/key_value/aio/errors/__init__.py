@@ -2,6 +2,7 @@
 
 from key_value.shared.errors import (
     BaseKeyValueError,
+    CodecMismatchError,
     ConcurrencyConflictError,
     CorruptedDataError,
     DecryptionError,
@@ -32,6 +33,7 @@ from key_value.shared.errors import (
 
 __all__ = [
     "BaseKeyValueError",
+    "CodecMismatchError",
     "ConcurrencyConflictError",
     "CorruptedDataError",
     "DecryptionError",

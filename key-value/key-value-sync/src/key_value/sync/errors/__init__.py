@@ -5,6 +5,7 @@
 
 from key_value.shared.errors import (
     BaseKeyValueError,
+    CodecMismatchError,
     ConcurrencyConflictError,
     CorruptedDataError,
     DecryptionError,
@@ -35,6 +36,7 @@ from key_value.shared.errors import (
 
 __all__ = [
     "BaseKeyValueError",
+    "CodecMismatchError",
     "ConcurrencyConflictError",
     "CorruptedDataError",
     "DecryptionError",
