@@ -5,8 +5,11 @@ parts joined by `/`, each part escaped so that the encoding reverses exactly: `/
 a `%` that would otherwise read as an escape (`%2F`, `%25`) becomes `%25`. A `str` key without `/`
 is therefore stored unchanged, as the plain protocol sees it.
 
-Values: any JSON value. A dict is stored as it is (so a plain `get` reads it); anything else, and a
-dict whose only key is `__value__`, is stored as `{"__value__": value}`.
+Values: with the `json` codec (the default), any JSON value. A dict is stored as it is (so a plain
+`get` reads it); anything else, and a dict whose keys are exactly `__value__` or exactly `__value__`
+and `__codec__` (so that no dict is mistaken for an envelope), is stored as `{"__value__": value}`.
+With another codec (`key_value.shared.value_codecs`), every value is stored as
+`{"__value__": payload, "__codec__": name}`; a reader refuses an entry of another codec.
 
 Live views: `LiveDict` and `LiveList` are `dict` and `list` subclasses whose changes go to an owner
 (an object with `change`) as operations on the top-level value, so a nested edit can be written
@@ -31,6 +34,7 @@ from key_value.shared.errors import (
     InvalidArgumentTypeError,
     InvalidKeyError,
 )
+from key_value.shared.value_codecs import CODEC_KEY, JSON_CODEC, ValueCodec, check_codec
 
 #: A mapping key: one part as a `str`, or several as a tuple of `str`.
 Key: TypeAlias = "str | tuple[str, ...]"
@@ -94,18 +98,31 @@ def as_key(parts: tuple[str, ...]) -> Key:
     return parts[0] if len(parts) == 1 else parts
 
 
-def wrap(value: object) -> dict[str, Any]:
-    """The stored form of a mapping value (see the module docstring), not a copy: the store encodes it
-    (live views included: they are dicts and lists) before the caller can change it."""
-    if isinstance(value, dict):
-        stored = cast("dict[str, Any]", value)
-        if len(stored) != 1 or ENVELOPE not in stored:
-            return stored
-    return {ENVELOPE: value}
+def _enveloped(stored: dict[str, Any]) -> bool:
+    """True for a dict whose keys are exactly `__value__`, or exactly `__value__` and `__codec__`."""
+    return ENVELOPE in stored and (len(stored) == 1 or (len(stored) == 2 and CODEC_KEY in stored))
 
 
-def unwrap(stored: dict[str, Any]) -> Any:
-    """The mapping value of a stored dict, the reverse of `wrap`."""
+def wrap(value: object, codec: ValueCodec = JSON_CODEC) -> dict[str, Any]:
+    """The stored form of a mapping value (see the module docstring). With `json` not a copy: the store
+    encodes it (live views included: they are dicts and lists) before the caller can change it. Another
+    codec's `SerializationError` (a value it cannot hold) is raised here, before anything is written."""
+    if codec.json_native:
+        if isinstance(value, dict):
+            stored = cast("dict[str, Any]", value)
+            if not _enveloped(stored):
+                return stored
+        return {ENVELOPE: value}
+    return {ENVELOPE: codec.dump(value), CODEC_KEY: codec.name}
+
+
+def unwrap(stored: dict[str, Any], codec: ValueCodec = JSON_CODEC, where: str = "") -> Any:
+    """The mapping value of a stored dict, the reverse of `wrap`: `CodecMismatchError` (naming `where`,
+    nothing decoded) if the entry was written with another codec than `codec`."""
+    if len(stored) == 2 and ENVELOPE in stored and CODEC_KEY in stored:
+        check_codec(stored[CODEC_KEY], codec, where)
+        return codec.load(stored[ENVELOPE], where)
+    check_codec(None, codec, where)
     if len(stored) == 1 and ENVELOPE in stored:
         return stored[ENVELOPE]
     return stored

@@ -7,8 +7,9 @@
     async for key in m:  # sorted by key
         ...
 
-Keys are `str` or tuples of `str` (`m["a", "b"]`); values are any JSON value (see
-`key_value.shared.mapping` for how both are stored). Bulk methods use `get_many`/`put_many` in pages
+Keys are `str` or tuples of `str` (`m["a", "b"]`); values are any JSON value, or with
+`codec="text"` / `codec="pickle"` a `str` / any picklable object (see `key_value.shared.mapping` for
+how both are stored, `key_value.shared.value_codecs` for the codecs). Bulk methods use `get_many`/`put_many` in pages
 of `PAGE`. On a store with the conditional segment, `setdefault` is an insert-if-absent, `pop` and
 `popitem` delete only the entry they read, and edits are guarded by the ETag they were read with.
 """
@@ -75,6 +76,7 @@ from key_value.shared.mapping import (
     wrap,
 )
 from key_value.shared.validation import check_collection
+from key_value.shared.value_codecs import CodecName, codec_named
 
 #: Keys per `get_many` / `put_many` / `delete_many` call of the bulk methods.
 PAGE = 500
@@ -105,6 +107,7 @@ class _MappingCore:
         *,
         value_type: type | None = None,
         prefix: tuple[str, ...] = (),
+        codec: CodecName = "json",
     ) -> None:
         if collection is not None:
             check_collection(collection)
@@ -112,6 +115,7 @@ class _MappingCore:
             raise InvalidArgumentTypeError("value_type must be a class", {"value_type": repr(value_type)})
         if prefix:
             key_parts(prefix)
+        self._codec = codec_named(codec)
         capabilities = capabilities_of(store)
         self._store = store
         self._collection = collection
@@ -133,6 +137,11 @@ class _MappingCore:
         return self._collection
 
     @property
+    def codec(self) -> CodecName:
+        """The name of the value codec: `"json"` (the default), `"text"` or `"pickle"`."""
+        return cast("CodecName", self._codec.name)
+
+    @property
     def prefix(self) -> tuple[str, ...]:
         """The key parts every key of this view starts with (empty for a whole collection)."""
         return self._prefix
@@ -145,13 +154,21 @@ class _MappingCore:
         return cast("AsyncConditionalProtocol", self._store)
 
     def _value_of(self, stored: dict[str, Any], key: str) -> Any:
-        value = unwrap(stored)
+        value = unwrap(stored, self._codec, key)
         check_read(value, self._value_type, key)
         return value
 
     def _encoded(self, value: object) -> dict[str, Any]:
         check_written(value, self._value_type)
-        return wrap(value)
+        return wrap(value, self._codec)
+
+    def _detached(self, value: Any) -> Any:
+        """A value the caller gave, as the mapping hands it back: a plain copy with `json`, else itself."""
+        return to_plain(value) if self._codec.json_native else value
+
+    def _is_live(self, value: Any) -> bool:
+        """True for a value handed out as a live view: a dict or list, with the `json` codec only."""
+        return self._codec.json_native and is_container(value)
 
     # --- single keys -----------------------------------------------------------------------------
 
@@ -204,13 +221,13 @@ class _MappingCore:
             store = self._conditional_store()
             result = await store.put_if(stored_key, encoded, etag=ABSENT, collection=self._collection)
             if result.satisfied or not isinstance(result.value, dict):
-                return to_plain(default), result.resulting_etag if result.satisfied else None
+                return self._detached(default), result.resulting_etag if result.satisfied else None
             return self._value_of(result.value, stored_key), result.actual_etag
         stored = await self._store.get(stored_key, collection=self._collection)
         if stored is not None:
             return self._value_of(stored, stored_key), ABSENT
         await self._store.put(stored_key, encoded, collection=self._collection)
-        return to_plain(default), ABSENT
+        return self._detached(default), ABSENT
 
     async def pop(self, key: Key, default: Any = _MISSING) -> Any:
         """Remove `key` and return its value (the one deleted); `default` or `KeyNotFoundError` if there is none."""
@@ -224,19 +241,22 @@ class _MappingCore:
     async def _pop(self, key: Key) -> Any:
         """Delete `key` and return the value deleted, or `_MISSING` if there was none."""
         stored_key = self._stored(key)
+        # the value is decoded before the delete: one this mapping cannot read (another codec) stays
         if not self._conditional:
             stored = await self._store.get(stored_key, collection=self._collection)
-            if stored is not None and await self._store.delete(stored_key, collection=self._collection):
-                return self._value_of(stored, stored_key)
-            return _MISSING
+            if stored is None:
+                return _MISSING
+            value = self._value_of(stored, stored_key)
+            return value if await self._store.delete(stored_key, collection=self._collection) else _MISSING
         store = self._conditional_store()
         for attempt in range(ATTEMPTS):
             entry = await store.get_entry(stored_key, collection=self._collection)
             if entry is None:
                 return _MISSING
+            value = self._value_of(entry.value, stored_key)
             result = await store.delete_if(stored_key, etag=entry.etag, collection=self._collection, retrieve=False)
             if result.satisfied:
-                return self._value_of(entry.value, stored_key)
+                return value
             await asyncio.sleep(_pause(attempt))
         raise ConcurrencyConflictError(self._collection, stored_key, ATTEMPTS)
 
@@ -360,7 +380,11 @@ class _MappingCore:
     def subview(self, prefix: Key) -> Self:
         """A mapping of the same class over the keys under `prefix` (a str or tuple of parts), prefix stripped."""
         return type(self)(
-            self._store, self._collection, value_type=self._value_type, prefix=self._prefix + key_parts(prefix)
+            self._store,
+            self._collection,
+            value_type=self._value_type,
+            prefix=self._prefix + key_parts(prefix),
+            codec=self.codec,
         )
 
     @classmethod
@@ -372,9 +396,10 @@ class _MappingCore:
         *,
         collection: str | None = None,
         value_type: type | None = None,
+        codec: CodecName = "json",
     ) -> Self:
         """A mapping over `store` after writing `value` under every key of `keys` (with `put_many` in pages)."""
-        mapping = cls(store, collection, value_type=value_type)
+        mapping = cls(store, collection, value_type=value_type, codec=codec)
         await mapping._put_all({mapping._stored(key): value for key in keys})
         return mapping
 
@@ -483,7 +508,8 @@ class _MappingCore:
         concurrent update (retried on a conflict where the store has the conditional segment).
 
         `fn` gets a plain copy of the value (`default` when the key is missing, else `KeyNotFoundError`);
-        in the async twin it may be a coroutine function.
+        in the async twin it may be a coroutine function. With the `text` and `pickle` codecs it gets the
+        decoded value (`default` itself), and this is the way to change a value in place.
         """
         if not callable(fn):
             raise InvalidArgumentTypeError("fn must be a function of the current value", {"fn": repr(fn)})
@@ -493,7 +519,7 @@ class _MappingCore:
             if found is None:
                 if default is _MISSING:
                     raise self._missing(key, "transform")
-                value, etag = to_plain(default), ABSENT
+                value, etag = self._detached(default), ABSENT
             else:
                 value, etag = found
             new = fn(value)
@@ -502,12 +528,12 @@ class _MappingCore:
                     new = await new
             if not self._conditional:
                 await self._store.put(stored_key, self._encoded(new), collection=self._collection)
-                return to_plain(new)
+                return self._detached(new)
             outcome = await self._conditional_store().put_if(
                 stored_key, self._encoded(new), etag=etag, collection=self._collection, retrieve=False
             )
             if outcome.satisfied:
-                return to_plain(new)
+                return self._detached(new)
             await asyncio.sleep(_pause(attempt))
         raise ConcurrencyConflictError(self._collection, stored_key, ATTEMPTS)
 
@@ -517,7 +543,15 @@ class _MappingCore:
         The write is guarded by the ETag read at the start; on a conflict the recorded changes are
         replayed on the fresh value (`ConcurrencyConflictError` if they no longer apply). An exception
         in the block writes nothing. A missing key starts from `default` (else `KeyNotFoundError`).
+
+        `json` codec only: with `text` or `pickle` it raises `UnsupportedOperationError` (the changes to
+        an arbitrary object cannot be recorded and replayed); use `transform` there.
         """
+        if not self._codec.json_native:
+            raise UnsupportedOperationError(
+                f"edit needs the json codec, this mapping uses {self._codec.name!r}: use transform",
+                {"operation": "edit", "codec": self._codec.name},
+            )
         return AsyncEdit(self, key, default)
 
     # --- errors ----------------------------------------------------------------------------------
@@ -533,6 +567,8 @@ class _MappingCore:
 
     def __repr__(self) -> str:
         view = f", prefix={self._prefix!r}" if self._prefix else ""
+        if not self._codec.json_native:
+            view += f", codec={self._codec.name!r}"
         return f"{type(self).__name__}({type(self._store).__name__}, collection={self._collection!r}{view})"
 
 
@@ -672,6 +708,9 @@ else:
         Iteration is sorted by key. Dict and list values come back as live views: a change to one
         (`m["cfg"]["retries"] = 3`, `m["tags"].append("x")`) is written back at once, guarded by the
         ETag it was read with. `copy()` gives a plain, detached dict.
+
+        With `codec="pickle"` a value comes back as the unpickled object, not a live view: a change to
+        it is not stored until it is assigned again (`m[k] = obj`) or made with `transform`.
         """
 
         __hash__ = None  # mutable, like dict
@@ -679,14 +718,14 @@ else:
         def _live(self, key: Key, value: Any) -> Any:
             """A live view of a value read without its ETag (values()/items()): its first change reads the entry
             again and applies to what it holds then."""
-            return live_root(value, _WriteThrough(self, key, None)) if is_container(value) else value
+            return live_root(value, _WriteThrough(self, key, None)) if self._is_live(value) else value
 
         def __getitem__(self, key: Key) -> Any:
             found = self._read(key)
             if found is None:
                 raise self._missing(key, "get")
             value, etag = found
-            return live_root(value, _WriteThrough(self, key, etag)) if is_container(value) else value
+            return live_root(value, _WriteThrough(self, key, etag)) if self._is_live(value) else value
 
         def get(self, key: Key, default: Any = None) -> Any:
             """The value under `key` (a live view for a dict or list), or `default`."""
@@ -698,7 +737,7 @@ else:
         def setdefault(self, key: Key, default: Any = None) -> Any:
             """The value under `key` (a live view for a dict or list); if there is none, store `default` first."""
             value, etag = self._setdefault(key, default)
-            return live_root(value, _WriteThrough(self, key, etag)) if is_container(value) else value
+            return live_root(value, _WriteThrough(self, key, etag)) if self._is_live(value) else value
 
         def __setitem__(self, key: Key, value: Any) -> None:
             self.set(key, value)
