@@ -2,7 +2,9 @@
 
 MemoryStore and DiskStore, then the server-backed stores (Redis, Valkey, Memcached, PostgreSQL, NATS,
 S3 and DynamoDB on moto), each server started once on a free loopback port by `bench_servers.py`; then the
-"Persistent dict" section (`--only mapping`, `bench_persistent_dict.py`): our KVMapping against kv-dict and persidict.
+"Persistent dict" section (`--only mapping`, `bench_persistent_dict.py`): our KVMapping against kv-dict and persidict;
+then the "Caching function results" section (`--only cache`, `bench_cache.py`): the hit path of our `@cached`
+against a hand-written wrapper and aiocache's `@cached`.
 py-key-value-aio is installed in its own venv (`.bench/upstream-venv`, same interpreter) and measured
 there by `bench_upstream.py`; every store goes through the same loops in `bench_harness.py`. The
 markdown report goes to stdout and to `--output`; progress goes to stderr. Numbers are shown, never asserted.
@@ -26,6 +28,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, cast
 
 import diskcache
+from bench_cache import CacheSection
+from bench_cache import measure as measure_cache
+from bench_cache import section_lines as cache_section_lines
 from bench_conditional import ConditionalStats, measure_conditional
 from bench_conditional import table as conditional_table
 from bench_harness import (
@@ -80,8 +85,11 @@ CONDITIONAL_METHOD = (
     " `put_if` attempts per increment (1.00 = no conflict). Raw floor (Redis): the same compare-and-set as one"
     " Lua script through redis-py (EVALSHA)."
 )
-#: `mapping` is the "Persistent dict" section (`bench_persistent_dict.py`), on the Redis server too.
-SECTIONS = ("memory", "disk", *SERVER_BACKENDS, "mapping")
+#: `mapping` is the "Persistent dict" section (`bench_persistent_dict.py`), `cache` the "Caching function results"
+#: section (`bench_cache.py`), both on the Redis server too.
+SECTIONS = ("memory", "disk", *SERVER_BACKENDS, "mapping", "cache")
+#: The sections that are not a store's own table.
+PEER_SECTIONS = ("mapping", "cache")
 #: Client libraries of ours whose versions the report names, by backend.
 CLIENTS = {
     "disk": ("diskcache",),
@@ -191,6 +199,7 @@ class Measured(NamedTuple):
     skipped: dict[str, str]  # backend: why it has no table
     versions: dict[str, str]
     persistent_dict: DictSection | None = None
+    cache: CacheSection | None = None
 
 
 # -- measuring --------------------------------------------------------------------------------------
@@ -302,14 +311,14 @@ def add_upstream(sections: Mapping[str, Section], upstream: Mapping[str, Any]) -
 
 def measure(selected: Sequence[str]) -> Measured:
     servers = [name for name in selected if name in SERVER_BACKENDS]
-    if "mapping" in selected and "redis" not in servers:
-        servers.append("redis")  # the persistent dicts' Redis rows
+    if any(name in selected for name in PEER_SECTIONS) and "redis" not in servers:
+        servers.append("redis")  # the persistent dicts' and the cached functions' Redis rows
     memory_disk = any(name in ("memory", "disk") for name in selected)
     with ExitStack() as stack:  # stops every started server, by pid, on the way out
         endpoints, skipped = start_servers(servers, stack, log)
         for name, why in skipped.items():
             log(f"{name}: skipped: {why}")
-        running = [name for name in selected if name not in skipped and name != "mapping"]
+        running = [name for name in selected if name not in skipped and name not in PEER_SECTIONS]
         for_upstream = {name: store_settings(name, endpoints, "upstream") for name in running if name in UPSTREAM_HAS}
         upstream: dict[str, Any] = {}
         if memory_disk or for_upstream:
@@ -320,6 +329,9 @@ def measure(selected: Sequence[str]) -> Measured:
         persistent_dict = None
         if "mapping" in selected:
             persistent_dict = measure_dict(endpoints.redis_port, lambda: empty_databases(endpoints), log)
+        cache = None
+        if "cache" in selected:
+            cache = measure_cache(endpoints.redis_port, lambda: empty_databases(endpoints), log)
     add_upstream(sections, upstream)
     versions = {"key-value-aio": metadata.version("key-value-aio")}
     for name in running:
@@ -329,7 +341,7 @@ def measure(selected: Sequence[str]) -> Measured:
     for client, version in cast("dict[str, str]", upstream.get("versions", {})).items():
         if client in wanted:
             versions[client if client == "py-key-value-aio" else f"{client} (upstream venv)"] = version
-    return Measured(sections, skipped, versions, persistent_dict)
+    return Measured(sections, skipped, versions, persistent_dict, cache)
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -520,9 +532,13 @@ def render(measured: Measured) -> str:
     all_waits = [f"{name}: {waits_text(section)}" for name, section in measured.sections.items()]
     if dict_waits:
         all_waits.append("persistent dict: " + ", ".join(f"{who} {wait:.0%}" for who, wait in dict_waits.items()))
+    cache_waits = measured.cache.cpu_wait if measured.cache is not None else {}
+    if cache_waits:
+        all_waits.append("cached functions: " + ", ".join(f"{who} {wait:.0%}" for who, wait in cache_waits.items()))
     waits = "; ".join(all_waits)
     every_wait = {f"{name} {who}": wait for name, s in measured.sections.items() for who, wait in s.cpu_wait.items()}
     every_wait |= {f"persistent dict {who}": wait for who, wait in dict_waits.items()}
+    every_wait |= {f"cached functions {who}": wait for who, wait in cache_waits.items()}
     lines = [
         "# Benchmarks",
         "",
@@ -559,6 +575,10 @@ def render(measured: Measured) -> str:
         quiet = is_quiet(dict_waits)
         rerun = "`make bench` (or `python scripts/bench.py --only mapping`)"
         lines += dict_section_lines(measured.persistent_dict, quiet=quiet, busy=busy_warning(dict_waits, what=rerun))
+    if measured.cache is not None:
+        rerun = "`make bench` (or `python scripts/bench.py --only cache`)"
+        quiet = is_quiet(cache_waits)
+        lines += cache_section_lines(measured.cache, quiet=quiet, busy=busy_warning(cache_waits, what=rerun))
     lines.append("")
     return "\n".join(lines)
 
