@@ -29,6 +29,7 @@ import enum
 import hashlib
 import inspect
 import json
+import json.encoder
 import logging
 import math
 import threading
@@ -132,6 +133,26 @@ def _tagged(value: object, where: str) -> Any:
     )
 
 
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _encoded(value: object, name: str) -> str:
+    """The canonical JSON text of one argument: the common plain types directly, the rest through
+    `_key_value` (the same text json.dumps gives, as `test_quick_key_matches_the_general_one` checks)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(cast("str", value))
+    if kind is int:
+        return int.__repr__(cast("int", value))
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float and math.isfinite(cast("float", value)):
+        return float.__repr__(cast("float", value))
+    return _canonical(_key_value(value, name))
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -161,6 +182,38 @@ class KeyMaker:
         parameters = list(self.signature.parameters.values())
         self.skips_first = bool(parameters) and parameters[0].name in ("self", "cls")
         self._custom = key
+        # The quick path (no Signature.bind, no dict) for a signature without *args, **kwargs or
+        # positional-only parameters: a slot per parameter, filled by position, name or default.
+        kinds = {parameter.kind for parameter in parameters}
+        self._simple = kinds <= {inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY}
+        self._positional = sum(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
+        self._slot = {p.name: index for index, p in enumerate(parameters)}
+        self._defaults: list[Any] = [p.default for p in parameters]  # `inspect.Parameter.empty`: required
+        first = 1 if self.skips_first else 0
+        named = sorted((p.name, index) for index, p in enumerate(parameters) if index >= first)
+        self._order = [index for _, index in named]
+        self._labels = [f'"{name}":' for name, _ in named]  # identifiers: nothing to escape
+
+    def _quick(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        """The canonical arguments of a call, or None where `Signature.bind` must decide (including every
+        call that does not fit the signature: bind raises the right `TypeError`)."""
+        if len(args) > self._positional:
+            return None
+        slots = list(args)
+        slots.extend(self._defaults[len(args) :])
+        for name, value in kwargs.items():
+            index = self._slot.get(name)
+            if index is None or index < len(args):
+                return None
+            slots[index] = value
+        empty = inspect.Parameter.empty
+        parts: list[str] = []
+        for label, index in zip(self._labels, self._order, strict=True):
+            value = slots[index]
+            if value is empty:
+                return None
+            parts.append(label + _encoded(value, label[1:-2]))
+        return "{" + ",".join(parts) + "}"
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The key of a call with `args` and `kwargs` (a `TypeError` if they do not fit the signature)."""
@@ -169,12 +222,16 @@ class KeyMaker:
             if not isinstance(made, str) or not made:
                 raise InvalidArgumentTypeError("key= must return a non-empty str", {"returned": repr(made)})
             return f"{self.prefix}:{made}"
-        bound = self.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        if self.skips_first:
-            arguments.pop(next(iter(self.signature.parameters)), None)
-        canonical = _canonical({name: _key_value(value, name) for name, value in arguments.items()})
+        canonical = self._quick(args, kwargs) if self._simple else None
+        if canonical is None:
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            if self.skips_first:
+                arguments.pop(next(iter(self.signature.parameters)), None)
+            canonical = (
+                "{" + ",".join(f'"{name}":{_encoded(arguments[name], name)}' for name in sorted(arguments)) + "}"
+            )
         readable = f"{self.prefix}:{canonical}"
         if len(readable) <= MAX_READABLE_KEY:
             return readable
