@@ -67,7 +67,7 @@ def frozen_clock(store: DynamoDBStore) -> list[float]:
 
 class TestDynamoDBStore(ContractTests):
     race_increments = 10  # moto answers a request in ~3-5 ms, one at a time here: 8 x 10 contended transforms
-    race_rounds = 2  # 32 tasks x 2 within one process
+    race_tasks, race_rounds = (8, 4)  # 8 tasks x 4 within one process: moto answers one request at a time
 
     @pytest.fixture
     def store(self, moto_server: MotoServer) -> Iterator[DynamoDBStore]:
@@ -99,7 +99,7 @@ class MarkedDynamoDBLayout(NativeDynamoDBLayout):
 
 
 class TestDynamoDBStoreWithLayout(ContractTests):
-    race_rounds = 2  # 32 tasks x 2 within one process: each transform costs milliseconds on moto
+    race_tasks, race_rounds = (8, 4)  # 8 tasks x 4 within one process: moto answers one request at a time
 
     @pytest.fixture
     def race_store(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> Iterator[DynamoDBStore]:

@@ -73,7 +73,8 @@ class ShelvedCollections(NativeS3Layout):
 class TestS3Store(ContractTests):
     etag_from_content = True  # the S3 ETag: the body's MD5
     race_increments = 10  # each transform is three requests on moto, which answers them one at a time here
-    race_rounds = 2  # 32 tasks x 2 within one process
+    race_tasks, race_rounds = (8, 4)  # 8 tasks x 4 within one process: moto answers one request at a time
+    enumeration_count = 1_050
 
     @pytest.fixture
     def store(self, moto_server: MotoServer) -> Iterator[S3Store]:
