@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLES = ("roundtrip_async.py", "roundtrip_sync.py", "disk_restart.py", "persistent_dict.py")
+EXAMPLES = ("roundtrip_async.py", "roundtrip_sync.py", "disk_restart.py", "persistent_dict.py", "cached_calls.py")
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ NO_TESTS_COLLECTED = 5
 
 def main() -> int:
     workers = os.environ.get("KV_TEST_WORKERS", "4")
-    parallel = ["-n", workers, "--dist", "loadfile"] if workers not in ("", "0", "1") else []
+    parallel = ["-n", workers, "--dist", "loadscope"] if workers not in ("", "0", "1") else []
     pytest = [sys.executable, "-m", "pytest"]
     code = subprocess.call([*pytest, *parallel, "-m", "not serial", *sys.argv[1:]])
     if code == NO_TESTS_COLLECTED:

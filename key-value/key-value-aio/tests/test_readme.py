@@ -77,3 +77,13 @@ def test_persistent_dict_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert "d" in namespace
+
+
+def test_cached_example_runs() -> None:
+    """The README's `@cached` example runs as written (its asserts included)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- cached example")
+    code = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {"__name__": "readme_cached"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert "forecast" in namespace
