@@ -12,10 +12,7 @@ them go through the loop of `bench_cache_harness.py`.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -34,7 +31,7 @@ from bench_cache_harness import (
     result_of,
     results_from_json,
 )
-from bench_harness import VALUE_BYTES, Stats, WaitMeter
+from bench_harness import VALUE_BYTES, Stats, WaitMeter, run_peer_worker
 from pydantic import BaseModel, TypeAdapter
 
 from key_value.aio.cache import cached
@@ -110,22 +107,8 @@ class CacheSection:
 
 def run_peers(redis_port: int | None) -> dict[str, Any]:
     """Install aiocache in its own venv (once) and run the worker there; return its JSON."""
-    uv = os.environ.get("UV", "uv")
-    python = PEERS_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(PEERS_VENV)], check=True)
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *PEERS_REQUIREMENTS], check=True)
-    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
     worker = Path(__file__).with_name("bench_cache_peers.py")
-    done = subprocess.run(
-        [str(python), str(worker)],
-        check=True,
-        input=json.dumps({"redis_port": redis_port}),
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    return cast("dict[str, Any]", json.loads(done.stdout.splitlines()[-1]))
+    return run_peer_worker(PEERS_VENV, PEERS_REQUIREMENTS, worker, {"redis_port": redis_port})
 
 
 # -- the contenders of our process ------------------------------------------------------------------

@@ -12,7 +12,10 @@ import contextlib
 import gc
 import importlib
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -356,3 +359,20 @@ def _loop_sync(method: Callable[..., object], arguments: list[tuple[Any, ...]]) 
     for args in arguments:
         method(*args)
     return time.perf_counter_ns() - start
+
+
+def run_peer_worker(
+    venv: Path, requirements: Sequence[str], worker: Path, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Install `requirements` in their own venv (created once) and run `worker` with its python: the
+    worker reads `request` as JSON on stdin and prints one JSON document as its last line."""
+    uv = os.environ.get("UV", "uv")
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *requirements], check=True)
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [str(python), str(worker)], check=True, input=json.dumps(request), stdout=subprocess.PIPE, text=True, env=env
+    )
+    return cast("dict[str, Any]", json.loads(done.stdout.splitlines()[-1]))

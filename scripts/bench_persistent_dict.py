@@ -9,8 +9,6 @@ interpreter) and measured there by `bench_dict_peers.py`, before ours. Both go t
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,7 @@ from bench_dict_harness import (
     results_from_json,
     write_through,
 )
-from bench_harness import Stats, WaitMeter
+from bench_harness import Stats, WaitMeter, run_peer_worker
 
 from key_value.sync.mapping import KVMapping
 from key_value.sync.stores.disk import DiskStore
@@ -108,22 +106,8 @@ class DictSection:
 
 def run_peers(redis_port: int | None) -> dict[str, Any]:
     """Install kv-dict and persidict in their own venv (once) and run the worker there; return its JSON."""
-    uv = os.environ.get("UV", "uv")
-    python = PEERS_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(PEERS_VENV)], check=True)
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *PEERS_REQUIREMENTS], check=True)
-    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
     worker = Path(__file__).with_name("bench_dict_peers.py")
-    done = subprocess.run(
-        [str(python), str(worker)],
-        check=True,
-        input=json.dumps({"redis_port": redis_port}),
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    return cast("dict[str, Any]", json.loads(done.stdout.splitlines()[-1]))
+    return run_peer_worker(PEERS_VENV, PEERS_REQUIREMENTS, worker, {"redis_port": redis_port})
 
 
 def _counted_store(store: Any) -> Callable[[], tuple[Dict, Callable[[], int]]]:

@@ -12,7 +12,6 @@ Usage as a worker: test_mapping_processes.py KIND LOCATION TABLE COLLECTION INDE
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 import uuid
@@ -148,31 +147,13 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
 
 def run_workers(place: Place, collection: str, start_dir: Path) -> None:
     """Start the workers, let them go together once all are ready, and wait for every one to succeed."""
-    workers = [
-        subprocess.Popen(
-            [sys.executable, __file__, *place.argv(), collection, str(index), str(ROUNDS), str(start_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    commands = [
+        [sys.executable, __file__, *place.argv(), collection, str(index), str(ROUNDS), str(start_dir)]
         for index in range(WORKERS)
     ]
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while len(list(start_dir.glob("ready-*"))) < WORKERS:
-            failed = [worker for worker in workers if worker.poll() not in (None, 0)]
-            assert not failed, failed[0].communicate()[0]
-            assert time.monotonic() < deadline, "the workers did not start"
-            time.sleep(0.01)
-        (start_dir / "go").touch()
-        for index, worker in enumerate(workers):
-            output, _ = worker.communicate(timeout=RUN_TIMEOUT)
-            assert worker.returncode == 0, f"worker {index} failed:\n{output}"
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    from ..support.processes import run_together  # noqa: PLC0415 - the worker runs this file as a script
+
+    run_together(commands, start_dir, start_timeout=START_TIMEOUT, run_timeout=RUN_TIMEOUT)
 
 
 @pytest.mark.parametrize("place", ["filetree", "disk", "redis", "postgresql"], indirect=True)

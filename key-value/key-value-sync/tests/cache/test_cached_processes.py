@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -85,33 +84,14 @@ def test_processes_on_a_cold_key_compute_it_once(kind: str, request: pytest.Fixt
     calls_file.touch()
     start_dir = tmp_path / "start"
     start_dir.mkdir()
-    workers = [
-        subprocess.Popen(
-            [sys.executable, __file__, kind, location, str(calls_file), str(start_dir), str(index)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    commands = [
+        [sys.executable, __file__, kind, location, str(calls_file), str(start_dir), str(index)]
         for index in range(WORKERS)
     ]
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while len(list(start_dir.glob("ready-*"))) < WORKERS:
-            failed = [worker for worker in workers if worker.poll() not in (None, 0)]
-            assert not failed, failed[0].communicate()[1]
-            assert time.monotonic() < deadline, "the workers did not start"
-            time.sleep(0.01)
-        (start_dir / "go").touch()
-        results: list[dict[str, Any]] = []
-        for index, worker in enumerate(workers):
-            output, errors = worker.communicate(timeout=RUN_TIMEOUT)
-            assert worker.returncode == 0, f"worker {index} failed:\n{errors}"
-            results.append(json.loads(output))
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    from ..support.processes import run_together  # noqa: PLC0415 - the worker runs this file as a script
+
+    outputs = run_together(commands, start_dir, start_timeout=START_TIMEOUT, run_timeout=RUN_TIMEOUT)
+    results: list[dict[str, Any]] = [json.loads(output) for output in outputs]
     callers = calls_file.read_text().split()
     assert len(callers) == 1, f"computed {len(callers)} times, by {callers}"
     assert all(result == {"day": "2026-12-07", "computed_by": int(callers[0])} for result in results)
