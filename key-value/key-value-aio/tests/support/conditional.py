@@ -261,7 +261,7 @@ class ConditionalContractTests:
 
     async def test_keep_current_refreshes_ttl(self, store: AsyncKeyValue) -> None:
         kv = conditional(store)
-        await store.put("key", {"v": 1}, ttl=1.5)  # long enough for a loaded machine to read and refresh it
+        await store.put("key", {"v": 1}, ttl=1.0)  # long enough for a loaded machine to read and refresh it
         started = monotonic()
         entry = await kv.get_entry("key")
         assert entry is not None
@@ -269,7 +269,7 @@ class ConditionalContractTests:
         assert refreshed.satisfied
         assert refreshed.resulting_etag == entry.etag
         assert refreshed.value == {"v": 1}
-        await sleep(max(0.0, started + 1.7 - monotonic()))  # past the old expiry
+        await sleep(max(0.0, started + 1.2 - monotonic()))  # past the old expiry
         after = await kv.get_entry("key")
         assert after is not None
         assert after.value == {"v": 1}
