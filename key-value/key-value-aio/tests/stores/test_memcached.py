@@ -224,7 +224,9 @@ class TestMemcachedBehaviour:
         for key, days in (("month", 29), ("long", 40), ("year", 365)):
             remaining = server_ttl(memcached_server, item_key("default_collection", key))
             assert remaining is not None
-            assert days * DAY <= remaining <= days * DAY + 3
+            # memcached's own clock ticks once a second from a timer and lags on a loaded machine, so an
+            # absolute expiry (past 30 days) reads a few seconds long; sent as relative it would be long gone
+            assert days * DAY <= remaining <= days * DAY + 15
 
     async def test_etag_is_the_cas_unique(self, store: MemcachedStore, memcached_server: MemcachedServer) -> None:
         await store.put("key", {"v": 1})
