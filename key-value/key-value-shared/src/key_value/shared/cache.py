@@ -48,13 +48,12 @@ from key_value.shared.errors import (
     SerializationError,
 )
 from key_value.shared.validation import check_collection, check_ttl
-from key_value.shared.value_codecs import JSON_CODEC, ValueCodec, check_codec, codec_named
+from key_value.shared.value_codecs import CODEC_KEY, JSON_CODEC, ValueCodec, check_codec, codec_named
 
 #: Longest key whose arguments are spelled out; longer ones carry a digest of them.
 MAX_READABLE_KEY: Final = 200
 
 RESULT_KEY: Final = "__result__"
-CODEC_KEY: Final = "__codec__"
 FRESH_KEY: Final = "__fresh_until__"
 
 #: Suffix of the short-lived entry that tells other processes a result is being computed.
