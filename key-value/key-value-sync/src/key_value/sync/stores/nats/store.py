@@ -107,6 +107,7 @@ _WRONG_LAST_SEQUENCE = 10071  # JetStream's error code when that expectation fai
 _Message = tuple[str, bytes, "dict[str, str] | None"]  # subject, payload, headers
 _HEADER_ALLOWANCE = 256  # bytes kept free under the server's max_payload for headers
 _PAGE = 1000  # headers fetched per enumeration request
+_PUBLISH_WINDOW = 256  # publishes awaiting their acknowledgement at once: each one's timeout covers its window only
 _BUCKET_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _STREAM_EXISTS = 10058  # JetStream error code: stream name already in use with a different configuration
 
@@ -329,23 +330,28 @@ class NATSStore(
         self._publish(connection, messages)
 
     def _publish(self, connection: _Connection, messages: list[_Message], *, guarded: bool = False) -> None:
-        """Publish the messages together and wait for every acknowledgement; raise the first failure.
+        """Publish the messages and wait for every acknowledgement; raise the first failure.
+
+        They go out in windows of `_PUBLISH_WINDOW`, all of a window at once: a large batch on a busy
+        server then never times out only because its last acknowledgement queued behind thousands.
 
         With `guarded`, a message refused because its subject moved past the expected sequence is
         skipped: a newer write landed first, and it stands.
         """
         js = connection.js
-        acks = self._call(
-            lambda: asyncio.gather(
-                *(js.publish(subject, payload, headers=headers) for subject, payload, headers in messages),
-                return_exceptions=True,
+        for start in range(0, len(messages), _PUBLISH_WINDOW):
+            window = messages[start : start + _PUBLISH_WINDOW]
+            acks = self._call(
+                lambda window=window: asyncio.gather(
+                    *(js.publish(subject, payload, headers=headers) for subject, payload, headers in window),
+                    return_exceptions=True,
+                )
             )
-        )
-        for ack in acks:
-            if isinstance(ack, BaseException):
-                if guarded and isinstance(ack, APIError) and (ack.err_code == _WRONG_LAST_SEQUENCE):
-                    continue
-                raise _store_error(ack) if isinstance(ack, _CLIENT_ERRORS) else ack
+            for ack in acks:
+                if isinstance(ack, BaseException):
+                    if guarded and isinstance(ack, APIError) and (ack.err_code == _WRONG_LAST_SEQUENCE):
+                        continue
+                    raise _store_error(ack) if isinstance(ack, _CLIENT_ERRORS) else ack
 
     def _delete_entry(self, collection: str, key: str) -> bool:
         return self._delete_entries(collection, [key]) == 1
