@@ -1,18 +1,22 @@
 """`BaseDiskStore`: what DiskStore and MultiDiskStore share — where diskcache runs, set-up and error mapping.
 
-In the async twin every diskcache call runs on the store's own single worker thread, so SQLite and
-file I/O never block the event loop, and that thread's one connection per cache is the one `close()`
-closes. Each hook makes one hop to the thread; the sync twin calls diskcache directly.
+The everyday calls (get, put, delete, one key or many, of records under diskcache's file threshold)
+go through a `DirectCache` (`direct.py`) on the calling thread, with no hop and no wait: it gives up
+(`NeedsWorker`) before it would wait for a lock, and on anything diskcache keeps in a file. Everything
+else, and what it gives up, is diskcache work through `_run`: in the async twin on the store's own
+single worker thread, so SQLite and file I/O never block the event loop; the sync twin calls
+diskcache directly. `close()` closes the worker thread's connection per cache and the direct ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from diskcache import Timeout
 
@@ -26,11 +30,16 @@ from key_value.aio.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
+from key_value.aio.stores.disk.cache import CacheAPI
+from key_value.aio.stores.disk.direct import DirectCache
 from key_value.shared.conditional import Atomicity
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 
 T = TypeVar("T")
+
+#: Seconds a run of direct calls may hold the event loop before it lets other tasks run.
+_HOLD = 0.001
 
 
 class BaseDiskStore(
@@ -78,6 +87,43 @@ class BaseDiskStore(
 
     def _open(self) -> None:
         """Hook, run through `_run`: open what the store needs before its first operation."""
+
+    #: When a direct call last let other tasks run (async twin; `time.perf_counter()`).
+    _shared_at = 0.0
+
+    async def _share_loop(self) -> None:
+        """Before a direct call: in the async twin, let other tasks run if direct calls held the loop 1 ms.
+
+        A direct call returns without suspending, so a task making many in a row would hold the event
+        loop; this bounds that to about a millisecond, at the price of one `sleep(0)` per millisecond.
+        """
+        if True:  # ASYNC
+            now = time.perf_counter()
+            if now - self._shared_at > _HOLD:
+                self._shared_at = now
+                await asyncio.sleep(0)
+        else:
+            return
+
+    def _direct_for(self, cache: CacheAPI) -> DirectCache | None:
+        """The direct path to `cache`, or None if it needs diskcache for everything (`DirectCache.of`).
+
+        In the async twin the worker thread checkpoints the cache's write-ahead log for it.
+        """
+        if True:  # ASYNC
+            executor = self._executor
+
+            def checkpoint(done: Callable[[], None]) -> None:  # on the worker thread, without waiting for anyone
+                try:
+                    cast("Any", cache)._sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy or closed: the next one, or the worker's own commits, will do it
+                finally:
+                    done()
+
+            return DirectCache.of(cache, checkpoint=lambda done: executor.submit(checkpoint, done))
+        else:
+            return DirectCache.of(cache, checkpoint=None)
 
     @abstractmethod
     def _release(self) -> None:

@@ -58,6 +58,7 @@ from key_value.aio.stores.disk.conditional import (
     put_if,
     versioned_entry,
 )
+from key_value.aio.stores.disk.direct import DirectCache, NeedsWorker
 from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
@@ -139,6 +140,8 @@ class MultiDiskStore(BaseDiskStore):
                 raise StoreSetupError(f"directory {str(base_directory)!r} does not exist and auto_create is False")
             self._open_collection = partial(_open_in, self.base_directory, self._layout, max_size=self.max_size)
         self._caches: dict[str, CacheAPI] = {}
+        #: The direct paths of the open caches that have one (none while py-key-value's caches are read).
+        self._directs: dict[str, DirectCache] = {}
         # async: uncontended: one worker thread opens the caches
         # sync: threads that open the same collection at once share one cache
         self._caches_lock = threading.Lock()
@@ -154,6 +157,9 @@ class MultiDiskStore(BaseDiskStore):
             cache = self._caches.get(collection)
             if cache is None:
                 cache = self._caches[collection] = self._open_collection(collection)
+                direct = None if self._py_key_value else self._direct_for(cache)
+                if direct is not None:
+                    self._directs[collection] = direct
             return cache
 
     def _existing_cache(self, collection: str) -> CacheAPI | None:
@@ -187,8 +193,12 @@ class MultiDiskStore(BaseDiskStore):
     def _release(self) -> None:
         with self._caches_lock:
             caches = [*self._caches.values(), *self._their_caches.values()]
+            directs = list(self._directs.values())
             self._caches.clear()
             self._their_caches.clear()
+            self._directs.clear()
+        for direct in directs:
+            direct.close()
         for cache in caches:
             cache.close()
 
@@ -207,6 +217,12 @@ class MultiDiskStore(BaseDiskStore):
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
         if self._py_key_value:
             return (await self._run(partial(self._read_both, collection, [key])))[0]
+        if (direct := self._directs.get(collection)) is not None:
+            await self._share_loop()
+            try:
+                return self._entry(direct.get(key))
+            except NeedsWorker:
+                pass
         return self._entry(await self._run(partial(self._read, collection, key)))
 
     def _read(self, collection: str, key: str) -> object:
@@ -216,6 +232,12 @@ class MultiDiskStore(BaseDiskStore):
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         if self._py_key_value:
             return await self._run(partial(self._read_both, collection, keys))
+        if (direct := self._directs.get(collection)) is not None:
+            await self._share_loop()
+            try:
+                return list(map(self._entry, direct.get_many(keys)))
+            except NeedsWorker:
+                pass
         return list(map(self._entry, await self._run(partial(self._read_many, collection, keys))))
 
     def _read_many(self, collection: str, keys: list[str]) -> list[object]:
@@ -228,13 +250,24 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             await self._run(partial(self._write_both, collection, [key], [value_json], ttl))
             return
+        if (direct := self._directs.get(collection)) is not None:
+            await self._share_loop()
+            try:
+                direct.set_many((key,), (self._record(value_json, ttl),), expire=ttl, tag=None)
+                return
+            except NeedsWorker:
+                pass
         await self._run(partial(self._write, collection, key, value_json, ttl))
 
-    def _write(self, collection: str, key: str, value_json: str, ttl: float | None) -> None:
-        cache = self._cache(collection)
+    def _record(self, value_json: str, ttl: float | None) -> str:
+        """The native record of a write made now."""
         now = self.clock()
         expires_at = None if ttl is None else now + ttl
-        cache.set(key, self._layout.encode(value_json, expires_at, version=new_version(), written_at=now), ttl)
+        return self._layout.encode(value_json, expires_at, version=new_version(), written_at=now)
+
+    def _write(self, collection: str, key: str, value_json: str, ttl: float | None) -> None:
+        cache = self._cache(collection)  # counted from here, once the cache is open (see `_write_many`)
+        cache.set(key, self._record(value_json, ttl), ttl)
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
@@ -242,22 +275,38 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             await self._run(partial(self._write_both, collection, keys, values_json, ttl))
             return
+        if (direct := self._directs.get(collection)) is not None:
+            await self._share_loop()
+            try:
+                direct.set_many(keys, self._records(values_json, ttl), expire=ttl, tag=None)
+                return
+            except NeedsWorker:
+                pass
         await self._run(partial(self._write_many, collection, keys, values_json, ttl))
+
+    def _records(self, values_json: list[str], ttl: float | None) -> list[str]:
+        """The native records of a batch written now, each with a version of its own."""
+        encode, now = self._layout.encode, self.clock()
+        expires_at = None if ttl is None else now + ttl
+        return [
+            encode(value_json, expires_at, version=version, written_at=now)
+            for value_json, version in zip(values_json, new_versions(len(values_json)), strict=True)
+        ]
 
     def _write_many(self, collection: str, keys: list[str], values_json: list[str], ttl: float | None) -> None:
         cache = self._cache(collection)
         # Counted from here, once the cache is open: opening a new collection's cache takes tens of milliseconds.
-        encode, now = self._layout.encode, self.clock()
-        expires_at = None if ttl is None else now + ttl
-        records = [
-            encode(value_json, expires_at, version=version, written_at=now)
-            for value_json, version in zip(values_json, new_versions(len(values_json)), strict=True)
-        ]
-        write_many(cache, keys, records, expire=ttl, tag=None)
+        write_many(cache, keys, self._records(values_json, ttl), expire=ttl, tag=None)
 
     async def _delete_entry(self, collection: str, key: str) -> bool:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, [key])) > 0
+        if (direct := self._directs.get(collection)) is not None:
+            await self._share_loop()
+            try:
+                return direct.delete_many((key,)) == 1
+            except NeedsWorker:
+                pass
         return await self._run(partial(self._delete, collection, key))
 
     def _delete(self, collection: str, key: str) -> bool:
@@ -267,6 +316,12 @@ class MultiDiskStore(BaseDiskStore):
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, keys))
+        if (direct := self._directs.get(collection)) is not None:
+            await self._share_loop()
+            try:
+                return direct.delete_many(keys)
+            except NeedsWorker:
+                pass
         return await self._run(partial(self._delete_many, collection, keys))
 
     def _delete_many(self, collection: str, keys: list[str]) -> int:

@@ -43,6 +43,7 @@ from key_value.aio.stores.disk.conditional import (
     put_if,
     versioned_entry,
 )
+from key_value.aio.stores.disk.direct import DirectCache, NeedsWorker
 from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
@@ -82,6 +83,8 @@ class DiskStore(BaseDiskStore):
         #: True when py-key-value's entries are read and written (set at set-up); False: the native path alone.
         self._py_key_value = self._py_key_value_only
         self._owns_cache = disk_cache is None
+        #: The calls that need no worker thread (set at set-up); None: every call goes through `_run`.
+        self._direct: DirectCache | None = None
         if disk_cache is not None:
             self._cache: CacheAPI = typed(disk_cache)
             self.directory = Path(self._cache.directory)
@@ -96,8 +99,13 @@ class DiskStore(BaseDiskStore):
         if self._owns_cache:
             self._cache = open_cache(self.directory, max_size=self.max_size)
         self._py_key_value = self._py_key_value_only or py_key_value.holds_foreign_names(self._cache, self._layout, TAG)
+        if not self._py_key_value:
+            self._direct = self._direct_for(self._cache)
 
     def _release(self) -> None:
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            direct.close()
         if True:  # ASYNC
             self._cache.close()  # closes only the worker thread's connection, even to a caller's cache
         elif self._owns_cache:
@@ -108,12 +116,25 @@ class DiskStore(BaseDiskStore):
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
         if self._py_key_value:
             return (await self._run(partial(self._read_both, collection, [key])))[0]
-        return self._entry(await self._run(partial(self._cache.get, self._layout.entry_name(collection, key))))
+        name = self._layout.entry_name(collection, key)
+        if (direct := self._direct) is not None:
+            await self._share_loop()
+            try:
+                return self._entry(direct.get(name))
+            except NeedsWorker:
+                pass
+        return self._entry(await self._run(partial(self._cache.get, name)))
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         if self._py_key_value:
             return await self._run(partial(self._read_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
+        if (direct := self._direct) is not None:
+            await self._share_loop()
+            try:
+                return list(map(self._entry, direct.get_many(names)))
+            except NeedsWorker:
+                pass
         return list(map(self._entry, await self._run(partial(read_many, self._cache, names))))
 
     async def _put_entry(
@@ -124,6 +145,13 @@ class DiskStore(BaseDiskStore):
             return
         name = self._layout.entry_name(collection, key)
         record = self._layout.encode(value_json, expires_at, version=new_version(), written_at=self.clock())
+        if (direct := self._direct) is not None:
+            await self._share_loop()
+            try:
+                direct.set_many((name,), (record,), expire=ttl, tag=TAG)
+                return
+            except NeedsWorker:
+                pass
         await self._run(partial(self._cache.set, name, record, ttl, tag=TAG))
 
     async def _put_entries(
@@ -134,6 +162,13 @@ class DiskStore(BaseDiskStore):
             return
         names = [self._layout.entry_name(collection, key) for key in keys]
         records = self._records(values_json, expires_at)
+        if (direct := self._direct) is not None:
+            await self._share_loop()
+            try:
+                direct.set_many(names, records, expire=ttl, tag=TAG)
+                return
+            except NeedsWorker:
+                pass
         await self._run(partial(write_many, self._cache, names, records, expire=ttl, tag=TAG))
 
     def _records(self, values_json: list[str], expires_at: float | None) -> list[str]:
@@ -147,12 +182,25 @@ class DiskStore(BaseDiskStore):
     async def _delete_entry(self, collection: str, key: str) -> bool:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, [key])) > 0
-        return await self._run(partial(self._cache.delete, self._layout.entry_name(collection, key)))
+        name = self._layout.entry_name(collection, key)
+        if (direct := self._direct) is not None:
+            await self._share_loop()
+            try:
+                return direct.delete_many((name,)) == 1
+            except NeedsWorker:
+                pass
+        return await self._run(partial(self._cache.delete, name))
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
+        if (direct := self._direct) is not None:
+            await self._share_loop()
+            try:
+                return direct.delete_many(names)
+            except NeedsWorker:
+                pass
         return await self._run(partial(delete_many, self._cache, names))
 
     # -- conditional segment (`conditional.py`) --------------------------------------------------

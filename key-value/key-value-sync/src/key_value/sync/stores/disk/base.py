@@ -3,9 +3,12 @@
 # Do not edit by hand: change the async source (or the generator) and run `make codegen`.
 """`BaseDiskStore`: what DiskStore and MultiDiskStore share — where diskcache runs, set-up and error mapping.
 
-In the async twin every diskcache call runs on the store's own single worker thread, so SQLite and
-file I/O never block the event loop, and that thread's one connection per cache is the one `close()`
-closes. Each hook makes one hop to the thread; the sync twin calls diskcache directly.
+The everyday calls (get, put, delete, one key or many, of records under diskcache's file threshold)
+go through a `DirectCache` (`direct.py`) on the calling thread, with no hop and no wait: it gives up
+(`NeedsWorker`) before it would wait for a lock, and on anything diskcache keeps in a file. Everything
+else, and what it gives up, is diskcache work through `_run`: in the async twin on the store's own
+single worker thread, so SQLite and file I/O never block the event loop; the sync twin calls
+diskcache directly. `close()` closes the worker thread's connection per cache and the direct ones.
 """
 
 from __future__ import annotations
@@ -30,8 +33,12 @@ from key_value.sync.stores.base import (
     BaseEnumerateKeysStore,
     Entry,
 )
+from key_value.sync.stores.disk.cache import CacheAPI
+from key_value.sync.stores.disk.direct import DirectCache
 
 T = TypeVar("T")
+#: Seconds a run of direct calls may hold the event loop before it lets other tasks run.
+_HOLD = 0.001
 
 
 class BaseDiskStore(
@@ -64,6 +71,24 @@ class BaseDiskStore(
 
     def _open(self) -> None:
         """Hook, run through `_run`: open what the store needs before its first operation."""
+
+    #: When a direct call last let other tasks run (async twin; `time.perf_counter()`).
+    _shared_at = 0.0
+
+    def _share_loop(self) -> None:
+        """Before a direct call: in the async twin, let other tasks run if direct calls held the loop 1 ms.
+
+        A direct call returns without suspending, so a task making many in a row would hold the event
+        loop; this bounds that to about a millisecond, at the price of one `sleep(0)` per millisecond.
+        """
+        return
+
+    def _direct_for(self, cache: CacheAPI) -> DirectCache | None:
+        """The direct path to `cache`, or None if it needs diskcache for everything (`DirectCache.of`).
+
+        In the async twin the worker thread checkpoints the cache's write-ahead log for it.
+        """
+        return DirectCache.of(cache, checkpoint=None)
 
     @abstractmethod
     def _release(self) -> None:
