@@ -70,11 +70,15 @@ def frozen_clock(store: DynamoDBStore) -> list[float]:
 class TestDynamoDBStore(ContractTests):
     race_increments = 10  # moto answers a request in ~3-5 ms, one at a time here: 8 x 10 contended transforms
     race_tasks, race_rounds = 8, 4  # 8 tasks x 4 within one process: moto answers one request at a time
+    #: moto answers one request at a time, ~3-5 ms each: three listing pages of 100 objects, 20 tasks at once.
+    enumeration_count = 250
+    concurrent_workers = 20
 
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
         moto_server.reset()
         store = make_store(moto_server)
+        store.page_items = 100
         yield store
         await store.close()
 
@@ -102,6 +106,9 @@ class MarkedDynamoDBLayout(NativeDynamoDBLayout):
 
 class TestDynamoDBStoreWithLayout(ContractTests):
     race_tasks, race_rounds = 8, 4  # 8 tasks x 4 within one process: moto answers one request at a time
+    #: moto answers one request at a time, ~3-5 ms each: three listing pages of 100 objects, 20 tasks at once.
+    enumeration_count = 250
+    concurrent_workers = 20
 
     @pytest.fixture
     async def race_store(self, moto_server: MotoServer, serial_moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
@@ -116,6 +123,7 @@ class TestDynamoDBStoreWithLayout(ContractTests):
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
         moto_server.reset()
         store = make_store(moto_server, layout=MarkedDynamoDBLayout())
+        store.page_items = 100
         yield store
         await store.close()
 
@@ -215,6 +223,19 @@ class TestDynamoDBBehaviour:
         assert await store.delete("a", collection="c") is False
         assert await store.delete_many(["b", "missing"], collection="c") == 0
         assert len(all_items(raw)) == 1
+
+    async def test_listings_ask_for_pages_of_page_items(self, moto_server: MotoServer) -> None:
+        moto_server.reset()
+        keys = [f"k{i:02d}" for i in range(50)]
+        async with aws_client(moto_server, "dynamodb") as client:
+            counter = RequestCounter(client)
+            store = DynamoDBStore(table_name=TABLE, client=client)
+            store.page_items = 20
+            await store.put_many(keys, [{"v": 1}] * 50)
+            counter.reset()
+            assert sorted(await store.keys()) == keys
+            assert counter.sent == {"Query": 3}
+            await store.close()
 
     async def test_bulk_calls_batch(self, moto_server: MotoServer) -> None:
         moto_server.reset()

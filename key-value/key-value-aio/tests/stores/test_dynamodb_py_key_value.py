@@ -71,11 +71,15 @@ def fits_as_key(name: str) -> bool:
 class TestDynamoDBStorePyKeyValueLayout(ContractTests):
     race_increments = 10  # moto answers a request in ~3-5 ms, one at a time here: 8 x 10 contended transforms
     race_tasks, race_rounds = 8, 4  # 8 tasks x 4 within one process: moto answers one request at a time
+    #: moto answers one request at a time, ~3-5 ms each: three listing pages of 100 objects, 20 tasks at once.
+    enumeration_count = 250
+    concurrent_workers = 20
 
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[DynamoDBStore]:
         moto_server.reset()
         store = make_store(moto_server)
+        store.page_items = 100
         yield store
         await store.close()
 

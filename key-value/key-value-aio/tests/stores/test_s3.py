@@ -16,7 +16,6 @@ import pytest
 
 from key_value.aio.stores._aws import MAX_CONCURRENCY
 from key_value.aio.stores.s3 import S3Store
-from key_value.aio.stores.s3 import store as s3_store_module
 from key_value.aio.stores.s3.bucket import S3Bucket
 from key_value.shared.capabilities import Capability
 from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, StoreSetupError
@@ -71,13 +70,15 @@ class TestS3Store(ContractTests):
     etag_from_content = True  # the S3 ETag: the body's MD5
     race_increments = 10  # each transform is three requests on moto, which answers them one at a time here
     race_tasks, race_rounds = 8, 4  # 8 tasks x 4 within one process: moto answers one request at a time
-    #: Three 1,000-key listing pages (each key one PutObject on moto: 10,050 took 45-85 s per twin).
-    enumeration_count = 2_050
+    #: moto answers one request at a time, ~3-5 ms each: three listing pages of 100 objects, 20 tasks at once.
+    enumeration_count = 250
+    concurrent_workers = 20
 
     @pytest.fixture
     async def store(self, moto_server: MotoServer) -> AsyncIterator[S3Store]:
         moto_server.reset()
         store = make_store(moto_server)
+        store.listing_page_keys = 100
         yield store
         await store.close()
 
@@ -241,6 +242,18 @@ class TestS3Behaviour:
             assert await bucket.delete_if("default_collection/key", fresh.etag)
         assert await store.get("key") is None
 
+    async def test_listings_ask_for_pages_of_listing_page_keys(self, moto_server: MotoServer) -> None:
+        moto_server.reset()
+        async with aws_client(moto_server, "s3") as client:
+            counter = RequestCounter(client)
+            store = S3Store(bucket_name=BUCKET, client=client)
+            store.listing_page_keys = 20
+            await store.put_many([f"k{i:02d}" for i in range(50)], [{"v": 1}] * 50)
+            counter.reset()
+            assert await store.keys() == [f"k{i:02d}" for i in range(50)]
+            assert counter.sent == {"ListObjectsV2": 3}
+            await store.close()
+
     async def test_keys_checks_only_objects_that_can_expire(self, moto_server: MotoServer) -> None:
         moto_server.reset()
         async with aws_client(moto_server, "s3") as client:
@@ -311,15 +324,13 @@ class TestS3Behaviour:
             )
             await store.close()
 
-    async def test_delete_many_listing_is_bounded(
-        self, moto_server: MotoServer, raw: Any, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    async def test_delete_many_listing_is_bounded(self, moto_server: MotoServer, raw: Any) -> None:
         """A listing that would take more than a page per 10 keys stops; the keys it did not reach get HEADs."""
         moto_server.reset()
-        monkeypatch.setattr(s3_store_module, "_LISTING_PAGE_KEYS", 4)
         async with aws_client(moto_server, "s3") as client:
             counter = RequestCounter(client)
             store = S3Store(bucket_name=BUCKET, client=client)
+            store.listing_page_keys = 4
             await store.put_many([f"k{i:02d}" for i in range(40)], [{"v": 1}] * 40)
             counter.reset()
             assert await store.delete_many([f"k{i:02d}" for i in range(0, 40, 2)]) == 20

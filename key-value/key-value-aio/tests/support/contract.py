@@ -105,6 +105,8 @@ class ContractTests(ConditionalContractTests):
     #: Keys `test_keys_complete_and_limited` writes and lists: more than ten of S3's 1,000-key listing
     #: pages, several of Redis's SCAN batches and of DynamoDB's 1 MB query pages.
     enumeration_count: int = 10_050
+    #: Tasks `test_concurrent_use_loses_nothing` runs at once (async twin; the sync twin runs 8 threads).
+    concurrent_workers: int = 100
 
     def refuses(self, collection: str) -> bool:
         return any(part in collection for part in self.refused_in_collections)
@@ -459,7 +461,7 @@ class ContractTests(ConditionalContractTests):
                     assert await store.delete(key, collection="busy") is True
 
         if True:  # ASYNC
-            workers = 100
+            workers = self.concurrent_workers
             await asyncio.gather(*(worker(n) for n in range(workers)))
         else:
             from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415

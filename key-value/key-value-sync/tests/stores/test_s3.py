@@ -22,7 +22,6 @@ from key_value.shared.errors import InvalidArgumentError, StoreConnectionError, 
 from key_value.shared.layouts.s3 import NativeS3Layout
 from key_value.sync.stores._aws import MAX_CONCURRENCY
 from key_value.sync.stores.s3 import S3Store
-from key_value.sync.stores.s3 import store as s3_store_module
 from key_value.sync.stores.s3.bucket import S3Bucket
 from testing.servers._process import free_port
 from testing.servers.moto_server import MotoServer
@@ -74,13 +73,15 @@ class TestS3Store(ContractTests):
     etag_from_content = True  # the S3 ETag: the body's MD5
     race_increments = 10  # each transform is three requests on moto, which answers them one at a time here
     race_tasks, race_rounds = (8, 4)  # 8 tasks x 4 within one process: moto answers one request at a time
-    #: Three 1,000-key listing pages (each key one PutObject on moto: 10,050 took 45-85 s per twin).
-    enumeration_count = 2_050
+    #: moto answers one request at a time, ~3-5 ms each: three listing pages of 100 objects, 20 tasks at once.
+    enumeration_count = 250
+    concurrent_workers = 20
 
     @pytest.fixture
     def store(self, moto_server: MotoServer) -> Iterator[S3Store]:
         moto_server.reset()
         store = make_store(moto_server)
+        store.listing_page_keys = 100
         yield store
         store.close()
 
@@ -244,6 +245,18 @@ class TestS3Behaviour:
             assert bucket.delete_if("default_collection/key", fresh.etag)
         assert store.get("key") is None
 
+    def test_listings_ask_for_pages_of_listing_page_keys(self, moto_server: MotoServer) -> None:
+        moto_server.reset()
+        with aws_client(moto_server, "s3") as client:
+            counter = RequestCounter(client)
+            store = S3Store(bucket_name=BUCKET, client=client)
+            store.listing_page_keys = 20
+            store.put_many([f"k{i:02d}" for i in range(50)], [{"v": 1}] * 50)
+            counter.reset()
+            assert store.keys() == [f"k{i:02d}" for i in range(50)]
+            assert counter.sent == {"ListObjectsV2": 3}
+            store.close()
+
     def test_keys_checks_only_objects_that_can_expire(self, moto_server: MotoServer) -> None:
         moto_server.reset()
         with aws_client(moto_server, "s3") as client:
@@ -314,15 +327,13 @@ class TestS3Behaviour:
             )
             store.close()
 
-    def test_delete_many_listing_is_bounded(
-        self, moto_server: MotoServer, raw: Any, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_delete_many_listing_is_bounded(self, moto_server: MotoServer, raw: Any) -> None:
         """A listing that would take more than a page per 10 keys stops; the keys it did not reach get HEADs."""
         moto_server.reset()
-        monkeypatch.setattr(s3_store_module, "_LISTING_PAGE_KEYS", 4)
         with aws_client(moto_server, "s3") as client:
             counter = RequestCounter(client)
             store = S3Store(bucket_name=BUCKET, client=client)
+            store.listing_page_keys = 4
             store.put_many([f"k{i:02d}" for i in range(40)], [{"v": 1}] * 40)
             counter.reset()
             assert store.delete_many([f"k{i:02d}" for i in range(0, 40, 2)]) == 20

@@ -110,6 +110,10 @@ class DynamoDBStore(
 
     atomicity = Atomicity.ACROSS_PROCESSES
 
+    #: Items per Query/Scan page (`Limit`); None: DynamoDB's own pages of up to 1 MB. Set it to see
+    #: several pages from a few hundred items (the tests do).
+    page_items: int | None = None
+
     def __init__(
         self,
         *,
@@ -499,7 +503,7 @@ class DynamoDBStore(
         keys: list[str] = []
         start: Item | None = None
         while True:
-            page = await table.query_page(partition, projection, start)
+            page = await table.query_page(partition, projection, start, limit=self.page_items)
             keys.extend(self._layout.raw_key(item) for item in page.items)
             if page.next_start is None or (limit is not None and len(keys) >= limit):
                 return keys if limit is None else keys[:limit]
@@ -511,7 +515,7 @@ class DynamoDBStore(
         names: dict[str, str] = {}  # stored name -> raw name, in the order found
         start: Item | None = None
         while True:
-            page = await table.scan_page(projection, start)
+            page = await table.scan_page(projection, start, limit=self.page_items)
             for item in page.items:
                 names.setdefault(item[COLLECTION]["S"], self._layout.raw_collection(item))
             if page.next_start is None or (limit is not None and len(names) >= limit):
@@ -524,7 +528,7 @@ class DynamoDBStore(
         items: list[Item] = []
         start: Item | None = None
         while True:  # every key first, then the deletes: a scan is not disturbed by its own deletions
-            page = await table.scan_page(_KEYS_ONLY, start)
+            page = await table.scan_page(_KEYS_ONLY, start, limit=self.page_items)
             items.extend(page.items)
             if page.next_start is None:
                 break
@@ -538,7 +542,7 @@ class DynamoDBStore(
         items: list[Item] = []
         start: Item | None = None
         while True:
-            page = await table.query_page(partition, _KEYS_ONLY, start)
+            page = await table.query_page(partition, _KEYS_ONLY, start, limit=self.page_items)
             items.extend(page.items)
             if page.next_start is None:
                 break

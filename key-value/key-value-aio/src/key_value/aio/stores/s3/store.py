@@ -70,7 +70,6 @@ from key_value.shared.layouts.s3 import ETAG_METADATA, NativeS3Layout, S3Layout,
 #: `delete_many` lists the collection around its keys instead of sending a HEAD per key when it has at
 #: least this many keys, and then spends at most one listing page per this many keys.
 _NAMES_PER_LISTING = 10
-_LISTING_PAGE_KEYS = 1000  # objects per listing page (S3's maximum)
 
 
 class S3Store(
@@ -93,6 +92,10 @@ class S3Store(
 
     #: S3's PutObject/DeleteObject preconditions make each check-and-write one step for every client.
     atomicity = Atomicity.ACROSS_PROCESSES
+
+    #: Objects asked for per ListObjectsV2 request (`MaxKeys`): S3's maximum. Lower it for a service
+    #: with smaller pages, or to see several pages from a few hundred objects (the tests do).
+    listing_page_keys: int = 1000
 
     def __init__(
         self,
@@ -261,7 +264,9 @@ class S3Store(
         token: str | None = None
         reached = ordered[0][:-1]
         for _ in range(len(names) // _NAMES_PER_LISTING):
-            page = await bucket.list_page(prefix, token=token, start_after=ordered[0][:-1], max_keys=_LISTING_PAGE_KEYS)
+            page = await bucket.list_page(
+                prefix, token=token, start_after=ordered[0][:-1], max_keys=self.listing_page_keys
+            )
             sizes.update((item.name, item.size) for item in page.objects if item.name in wanted)
             if page.next_token is None or (page.objects and page.objects[-1].name >= ordered[-1]):
                 return sizes, wanted
@@ -349,7 +354,7 @@ class S3Store(
         objects: list[Listed] = []
         token: str | None = None
         while True:
-            page = await bucket.list_page(prefix, token=token)
+            page = await bucket.list_page(prefix, token=token, max_keys=self.listing_page_keys)
             objects.extend(
                 item for item in page.objects if self._layout.split_object_key(self.prefix, item.name) is not None
             )
@@ -363,7 +368,9 @@ class S3Store(
         keys: list[str] = []
         token: str | None = None
         while True:
-            page = await bucket.list_page(prefix, token=token, delimiter=self._layout.key_delimiter)
+            page = await bucket.list_page(
+                prefix, token=token, delimiter=self._layout.key_delimiter, max_keys=self.listing_page_keys
+            )
             wanted = None if limit is None else limit - len(keys)
             keys.extend(key for _, key in await self._live_objects(bucket, page.objects, wanted=wanted))
             if page.next_token is None or (limit is not None and len(keys) >= limit):
@@ -375,7 +382,7 @@ class S3Store(
         names: list[str] = []
         token: str | None = None
         while True:
-            page = await bucket.list_page(self.prefix, token=token, delimiter="/")
+            page = await bucket.list_page(self.prefix, token=token, delimiter="/", max_keys=self.listing_page_keys)
             for prefix in page.prefixes:
                 name = await self._collection_name(bucket, prefix)
                 if name is not None:
@@ -393,7 +400,9 @@ class S3Store(
             return None
         token: str | None = None
         while True:
-            page = await bucket.list_page(prefix, token=token, delimiter=self._layout.key_delimiter)
+            page = await bucket.list_page(
+                prefix, token=token, delimiter=self._layout.key_delimiter, max_keys=self.listing_page_keys
+            )
             live = await self._live_objects(bucket, page.objects, wanted=1)
             if live:
                 plain = self._layout.decode_component(component)

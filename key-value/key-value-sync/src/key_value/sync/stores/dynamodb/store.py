@@ -111,6 +111,9 @@ class DynamoDBStore(
     """
 
     atomicity = Atomicity.ACROSS_PROCESSES
+    #: Items per Query/Scan page (`Limit`); None: DynamoDB's own pages of up to 1 MB. Set it to see
+    #: several pages from a few hundred items (the tests do).
+    page_items: int | None = None
 
     def __init__(
         self,
@@ -501,7 +504,7 @@ class DynamoDBStore(
         keys: list[str] = []
         start: Item | None = None
         while True:
-            page = table.query_page(partition, projection, start)
+            page = table.query_page(partition, projection, start, limit=self.page_items)
             keys.extend(self._layout.raw_key(item) for item in page.items)
             if page.next_start is None or (limit is not None and len(keys) >= limit):
                 return keys if limit is None else keys[:limit]
@@ -513,7 +516,7 @@ class DynamoDBStore(
         names: dict[str, str] = {}  # stored name -> raw name, in the order found
         start: Item | None = None
         while True:
-            page = table.scan_page(projection, start)
+            page = table.scan_page(projection, start, limit=self.page_items)
             for item in page.items:
                 names.setdefault(item[COLLECTION]["S"], self._layout.raw_collection(item))
             if page.next_start is None or (limit is not None and len(names) >= limit):
@@ -526,7 +529,7 @@ class DynamoDBStore(
         items: list[Item] = []
         start: Item | None = None
         while True:  # every key first, then the deletes: a scan is not disturbed by its own deletions
-            page = table.scan_page(_KEYS_ONLY, start)
+            page = table.scan_page(_KEYS_ONLY, start, limit=self.page_items)
             items.extend(page.items)
             if page.next_start is None:
                 break
@@ -540,7 +543,7 @@ class DynamoDBStore(
         items: list[Item] = []
         start: Item | None = None
         while True:
-            page = table.query_page(partition, _KEYS_ONLY, start)
+            page = table.query_page(partition, _KEYS_ONLY, start, limit=self.page_items)
             items.extend(page.items)
             if page.next_start is None:
                 break

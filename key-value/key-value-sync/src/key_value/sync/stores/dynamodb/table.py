@@ -212,8 +212,10 @@ class DynamoTable:
         unprocessed: list[dict[str, Any]] = response.get("UnprocessedItems", {}).get(self.name, [])
         return unprocessed
 
-    def query_page(self, collection: str, projection: Projection, start: Item | None) -> Page:
-        """One page of the items whose partition key is `collection` (a stored name)."""
+    def query_page(
+        self, collection: str, projection: Projection, start: Item | None, *, limit: int | None = None
+    ) -> Page:
+        """One page (of at most `limit` items, if given) of the items whose partition key is `collection`."""
         names = {**projection.names, "#partition": COLLECTION}
         values = {**(projection.values or {}), ":partition": {"S": collection}}
         options: dict[str, Any] = {
@@ -224,15 +226,19 @@ class DynamoTable:
         }
         if start is not None:
             options["ExclusiveStartKey"] = start
+        if limit is not None:
+            options["Limit"] = limit
         with translated(_SERVICE, "Query"):
             response = self._client.query(TableName=self.name, ConsistentRead=True, **options)
         return Page(response.get("Items", []), response.get("LastEvaluatedKey"))
 
-    def scan_page(self, projection: Projection, start: Item | None) -> Page:
-        """One page of a scan of the whole table."""
+    def scan_page(self, projection: Projection, start: Item | None, *, limit: int | None = None) -> Page:
+        """One page (of at most `limit` items, if given) of a scan of the whole table."""
         options = projection.options()
         if start is not None:
             options["ExclusiveStartKey"] = start
+        if limit is not None:
+            options["Limit"] = limit
         with translated(_SERVICE, "Scan"):
             response = self._client.scan(TableName=self.name, ConsistentRead=True, **options)
         return Page(response.get("Items", []), response.get("LastEvaluatedKey"))
