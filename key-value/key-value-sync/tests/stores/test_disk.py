@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -97,6 +98,35 @@ class TestMultiDiskStore(ContractTests):
     @pytest.fixture
     def store_options(self, tmp_path: Path) -> dict[str, Any]:
         return {"base_directory": str(tmp_path / "caches")}
+
+
+class TestDiskStoreThroughDiskcache(ContractTests):
+    """A cache the direct path does not serve (statistics on: reads write): every call is diskcache's own."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[DiskStore]:
+        cache = Cache(str(tmp_path / "counted"), statistics=1)
+        store = DiskStore(disk_cache=cache)
+        yield store
+        store.close()
+        assert store._direct is None  # pyright: ignore[reportPrivateUsage]
+        cache.close()
+
+
+class TestMultiDiskStoreThroughDiskcache(ContractTests):
+    """MultiDiskStore on caches the direct path does not serve (least-recently-used: reads write)."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[MultiDiskStore]:
+
+        def factory(collection: str) -> Cache:
+            directory = tmp_path / "lru" / hashlib.sha256(collection.encode()).hexdigest()
+            return Cache(str(directory), eviction_policy="least-recently-used")
+
+        store = MultiDiskStore(disk_cache_factory=factory)
+        yield store
+        assert store._directs == {}  # pyright: ignore[reportPrivateUsage]
+        store.close()
 
 
 class MarkedLayout(NativeDiskLayout):

@@ -11,6 +11,7 @@ event loop, and that the write-ahead log stays bounded.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -221,3 +222,28 @@ def write_lock_held(database: Path, seconds: float) -> Generator[None, None, Non
         yield
     finally:
         process.communicate(timeout=30)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_uses_connections_of_its_own(tmp_path: Path) -> None:
+    """SQLite connections must not cross a fork: the child's calls open their own; each sees the other's writes."""
+    with DiskStore(directory=tmp_path / "cache") as store:
+        store.put("parent", {"v": 1})
+        direct = store._direct  # pyright: ignore[reportPrivateUsage]
+        assert direct is not None
+        inherited = direct._con()  # pyright: ignore[reportPrivateUsage]
+        pid = os.fork()
+        if pid == 0:  # the child: report by exit status, never return into pytest
+            status = 1
+            try:
+                store.put("child", {"v": 2})
+                status = 0 if store.get("parent") == {"v": 1} else 3
+                if direct._con() is inherited:  # pyright: ignore[reportPrivateUsage]
+                    status = 4
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert store.get("child") == {"v": 2}
+        store.put("parent", {"v": 3})
+        assert store.get("parent") == {"v": 3}

@@ -18,9 +18,10 @@ on its worker thread in the async twin, through diskcache in the sync twin.
 
 With a `checkpoint` callback (the async twin) the connections never checkpoint the write-ahead log
 themselves, since the commit that does copies pages and fsyncs the database (milliseconds): every
-`CHECKPOINT_EVERY` commits the callback has the worker thread do it, and until it is done the direct
-writes give way (`NeedsWorker`), so no commit lands during the checkpoint and the log restarts from
-its beginning after it instead of growing without bound.
+`CHECKPOINT_EVERY` commits the callback has the worker thread do it, while direct writes go on. The
+log restarts from its beginning only after a checkpoint during which nothing was committed, so every
+`EXCLUSIVE_EVERY`-th checkpoint the direct writes give way (`NeedsWorker`) until it is done; it only
+has the frames since the previous one to copy, and the log stays bounded.
 
 Only caches that diskcache itself would serve without writes on reads qualify (`DirectCache.of`):
 a plain `Cache` with the default `Disk`, statistics off, and an eviction policy of "none" or
@@ -51,6 +52,8 @@ class NeedsWorker(Exception):
 
 #: Commits of a `DirectCache` between two checkpoints, where a `checkpoint` callback runs them.
 CHECKPOINT_EVERY = 256
+#: One checkpoint in this many has the direct writes wait (go to the worker) until it is done.
+EXCLUSIVE_EVERY = 4
 #: Names bound in one statement (SQLite takes 32,766 parameters; short statements cache better).
 _CHUNK = 500
 _LIVE = "(expire_time IS NULL OR expire_time > ?)"
@@ -104,8 +107,10 @@ class DirectCache:
             self._cull_policy = f"DELETE FROM Cache WHERE rowid IN ({cull.format(fields='rowid')}) RETURNING filename"
         self._page_size = 0
         self._checkpoint = checkpoint
-        #: True from a checkpoint's request until the worker has run it: writes go to the worker meanwhile.
+        #: True from a checkpoint's request until the worker has run it.
         self._checkpointing = False
+        #: True while an exclusive checkpoint is under way: writes go to the worker meanwhile.
+        self._giving_way = False
         self._commits = 0
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -170,7 +175,7 @@ class DirectCache:
         `expire`: seconds to live, as diskcache's `expire`.
         """
         limit = self._min_file_size
-        if self._checkpointing or any(len(record) >= limit for record in records):
+        if self._giving_way or any(len(record) >= limit for record in records):
             raise NeedsWorker  # the worker is checkpointing, or diskcache writes the record to a file
         now = time.time()
         expire_time = None if expire is None else now + expire
@@ -187,7 +192,7 @@ class DirectCache:
 
     def delete_many(self, names: Sequence[str]) -> int:
         """Delete the live entries of `names` in one transaction; return how many there were."""
-        if self._checkpointing:
+        if self._giving_way:
             raise NeedsWorker
 
         def delete(con: sqlite3.Connection) -> list[str | None]:
@@ -269,14 +274,15 @@ class DirectCache:
             if filename is not None:
                 remove(filename)
         self._commits += 1
-        if self._checkpoint is not None and self._commits % CHECKPOINT_EVERY == 0:
+        if self._checkpoint is not None and self._commits % CHECKPOINT_EVERY == 0 and (not self._checkpointing):
             self._checkpointing = True
+            self._giving_way = self._commits // CHECKPOINT_EVERY % EXCLUSIVE_EVERY == 0
             self._checkpoint(self._checkpointed)
         return files
 
     def _checkpointed(self) -> None:
         """Called (on the worker thread) once the requested checkpoint ran, or failed."""
-        self._checkpointing = False
+        self._checkpointing = self._giving_way = False
 
     def _files_of(self, con: sqlite3.Connection, names: Sequence[str]) -> list[str | None]:
         """The value files of the entries under `names`, which a write over them leaves behind."""
