@@ -21,7 +21,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +33,7 @@ from bench_cache import measure as measure_cache
 from bench_cache import section_lines as cache_section_lines
 from bench_conditional import ConditionalStats, measure_conditional
 from bench_conditional import table as conditional_table
+from bench_disk_lag import Lag, lag_lines, measure_lag
 from bench_harness import (
     BATCH,
     BULK,
@@ -58,7 +59,6 @@ from bench_persistent_dict import section_lines as dict_section_lines
 from bench_servers import (
     RAW_WORK,
     SERVER_BACKENDS,
-    TITLES,
     UPSTREAM_HAS,
     Endpoints,
     RawRedis,
@@ -67,8 +67,11 @@ from bench_servers import (
     start_servers,
     store_settings,
 )
+from bench_servers import (
+    TITLES as SERVER_TITLES,
+)
 
-from key_value.aio.stores.disk import DiskStore
+from key_value.aio.stores.disk import DiskStore, MultiDiskStore
 from key_value.aio.stores.memory import MemoryStore
 from key_value.sync.stores.memory import MemoryStore as SyncMemoryStore
 
@@ -87,12 +90,20 @@ CONDITIONAL_METHOD = (
 )
 #: `mapping` is the "Persistent dict" section (`bench_persistent_dict.py`), `cache` the "Caching function results"
 #: section (`bench_cache.py`), both on the Redis server too.
-SECTIONS = ("memory", "disk", *SERVER_BACKENDS, "mapping", "cache")
+SECTIONS = ("memory", "disk", "multidisk", *SERVER_BACKENDS, "mapping", "cache")
+#: The embedded stores' sections: measured in one process, py-key-value-aio's by `bench_upstream.py` too.
+EMBEDDED = ("memory", "disk", "multidisk")
+TITLES = {**SERVER_TITLES, "multidisk": "MultiDiskStore"}
+#: The issue's targets for the disk stores' single operations: ours / py-key-value-aio and ours / raw diskcache.
+TARGET_DISK_UPSTREAM = 1.5
+TARGET_DISK_RAW = 0.7
+DISK_SINGLE = ("put", "get", "delete")
 #: The sections that are not a store's own table.
 PEER_SECTIONS = ("mapping", "cache")
 #: Client libraries of ours whose versions the report names, by backend.
 CLIENTS = {
     "disk": ("diskcache",),
+    "multidisk": ("diskcache",),
     "redis": ("redis",),
     "valkey": ("valkey-glide",),
     "memcached": ("aiomcache",),
@@ -192,6 +203,7 @@ class Section(NamedTuple):
     cpu_wait: dict[str, float]  # by measuring process: the share of its wall time spent waiting for a CPU
     notes: list[str]  # e.g. a contender that failed
     conditional: ConditionalStats | None = None  # our store's conditional rows (`bench_conditional`)
+    lag: dict[str, dict[str, Lag]] | None = None  # the disk section's loop lag (`bench_disk_lag`)
 
 
 class Measured(NamedTuple):
@@ -218,7 +230,7 @@ def run_upstream(selected: Sequence[str], servers: Mapping[str, Mapping[str, Any
     subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), UPSTREAM_REQUIREMENT], check=True)
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
     worker = Path(__file__).with_name("bench_upstream.py")
-    request = json.dumps({"memory": "memory" in selected, "disk": "disk" in selected, "servers": servers})
+    request = json.dumps({**{name: name in selected for name in EMBEDDED}, "servers": servers})
     done = subprocess.run(
         [str(python), str(worker)], check=True, input=request, stdout=subprocess.PIPE, text=True, env=env
     )
@@ -253,7 +265,40 @@ async def measure_disk() -> Section:
             disk["raw"] = await bench_async(JsonDiskCache(cache), DISK_BUDGET)
         finally:
             cache.close()
-    return Section(disk, {"ours": meter.waiting()}, [], conditional)
+    contenders: dict[str, Callable[[Path], Any]] = {
+        "ours DiskStore": lambda directory: DiskStore(directory=directory),
+        "ours MultiDiskStore": lambda directory: MultiDiskStore(base_directory=directory),
+        "raw diskcache on the loop": RawDisk,
+    }
+    lag = await measure_lag(contenders, log)
+    return Section(disk, {"ours": meter.waiting()}, [], conditional, lag)
+
+
+async def measure_multidisk() -> Section:
+    """MultiDiskStore on one collection (one diskcache `Cache`), against the same raw floor as the disk section."""
+    meter = WaitMeter()
+    with tempfile.TemporaryDirectory(prefix="bench-ours-") as directory:
+        log("multidisk: ours")
+        async with MultiDiskStore(base_directory=directory) as store:
+            results = {"ours": await bench_async(store, DISK_BUDGET)}
+    with tempfile.TemporaryDirectory(prefix="bench-raw-") as directory:
+        log("multidisk: raw floor")
+        async with RawDisk(Path(directory)) as raw:
+            results["raw"] = await bench_async(raw, DISK_BUDGET)
+    return Section(results, {"ours": meter.waiting()}, [])
+
+
+class RawDisk:
+    """The raw floor (`JsonDiskCache` on a fresh `diskcache.Cache`, no eviction) as an async context manager."""
+
+    def __init__(self, directory: Path) -> None:
+        self._cache = diskcache.Cache(str(directory), eviction_policy="none")
+
+    async def __aenter__(self) -> JsonDiskCache:
+        return JsonDiskCache(self._cache)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._cache.close()
 
 
 async def measure_server(name: str, endpoints: Endpoints) -> Section:
@@ -285,6 +330,8 @@ async def measure_ours(selected: Sequence[str], endpoints: Endpoints) -> dict[st
             sections[name] = await measure_memory()
         elif name == "disk":
             sections[name] = await measure_disk()
+        elif name == "multidisk":
+            sections[name] = await measure_multidisk()
         else:
             sections[name] = await measure_server(name, endpoints)
     return sections
@@ -292,13 +339,13 @@ async def measure_ours(selected: Sequence[str], endpoints: Endpoints) -> dict[st
 
 def add_upstream(sections: Mapping[str, Section], upstream: Mapping[str, Any]) -> None:
     """Merge the worker's numbers into `sections` (in place): results, CPU wait, or why they are missing."""
-    for name in ("memory", "disk"):
+    for name in EMBEDDED:
         if name in sections:
             sections[name].results["upstream"] = results_from_json(upstream[name])
             sections[name].cpu_wait["py-key-value-aio worker"] = cast("float", upstream["cpu_wait"])
     servers = cast("dict[str, dict[str, Any]]", upstream.get("servers", {}))
     for name, section in sections.items():
-        if name in ("memory", "disk"):
+        if name in EMBEDDED:
             continue
         if name not in UPSTREAM_HAS:
             section.notes.append("py-key-value-aio 0.5.0 has no store for this backend.")
@@ -313,7 +360,7 @@ def measure(selected: Sequence[str]) -> Measured:
     servers = [name for name in selected if name in SERVER_BACKENDS]
     if any(name in selected for name in PEER_SECTIONS) and "redis" not in servers:
         servers.append("redis")  # the persistent dicts' and the cached functions' Redis rows
-    memory_disk = any(name in ("memory", "disk") for name in selected)
+    memory_disk = any(name in EMBEDDED for name in selected)
     with ExitStack() as stack:  # stops every started server, by pid, on the way out
         endpoints, skipped = start_servers(servers, stack, log)
         for name, why in skipped.items():
@@ -494,7 +541,7 @@ def section_lines(name: str, section: Section) -> list[str]:
     lines += busy_warning(section.cpu_wait, what=rerun)
     lines += [f"- {note}" for note in section.notes]
     if section.results:
-        operations = OPERATIONS if name in ("memory", "disk") else SERVER_OPERATIONS
+        operations = OPERATIONS if name in EMBEDDED else SERVER_OPERATIONS
         lines += ["", *comparison_table(section.results, operations, p50_ratio=name in SERVER_BACKENDS)]
     if name == "memory" and {"ours", "upstream"} <= section.results.keys():
         ours, upstream = section.results["ours"], section.results["upstream"]
@@ -502,9 +549,27 @@ def section_lines(name: str, section: Section) -> list[str]:
     if name == "memory" and "sync" in section.results:
         lines += ["", "Our sync twin's MemoryStore (`key_value.sync.stores.memory`), for reference:", ""]
         lines += sync_table(section.results["sync"])
+    if name in ("disk", "multidisk") and {"ours", "upstream", "raw"} <= section.results.keys():
+        lines += ["", disk_targets_line(name, section.results, quiet=is_quiet(section.cpu_wait))]
+    if section.lag is not None:
+        lines += lag_lines(section.lag, quiet=is_quiet(section.cpu_wait))
     if name in SERVER_BACKENDS:
         lines += ["", server_targets_line(name, section)]
     return lines
+
+
+def disk_targets_line(name: str, results: Mapping[str, Results], *, quiet: bool) -> str:
+    """The issue's targets for the disk stores' single operations, met or not with the numbers."""
+    parts: list[str] = []
+    for operation in DISK_SINGLE:
+        ours = results["ours"][operation].per_s
+        upstream, raw = ours / results["upstream"][operation].per_s, ours / results["raw"][operation].per_s
+        met = upstream >= TARGET_DISK_UPSTREAM and raw >= TARGET_DISK_RAW
+        verdict = f"{'met' if met else 'NOT met'} " if quiet else ""
+        parts.append(f"{operation} {verdict}({ratio(upstream)} py-key-value-aio, {ratio(raw)} raw)")
+    goal = f"single ops ≥ {TARGET_DISK_UPSTREAM:g}x py-key-value-aio and ≥ {TARGET_DISK_RAW:g}x raw diskcache"
+    busy = "" if quiet else ", not judged on a busy machine"
+    return f"**Targets** ({TITLES.get(name, name.capitalize())}, {goal}{busy}): " + "; ".join(parts) + "."
 
 
 def conditional_lines(sections: Mapping[str, Section]) -> list[str]:

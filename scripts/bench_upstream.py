@@ -1,6 +1,6 @@
 """Measure py-key-value-aio's stores; `bench.py` runs this with the python of that package's venv.
 
-It reads what to measure as one JSON document on stdin (`{"memory": bool, "disk": bool, "servers":
+It reads what to measure as one JSON document on stdin (`{"memory": bool, "disk": bool, "multidisk": bool, "servers":
 {backend: store settings}}`; the servers already run) and prints one JSON document on stdout. The imports name
 `key_value.aio`, which in that venv is py-key-value-aio; in ours it is our package, whose API matches,
 so this file type-checks here too.
@@ -13,6 +13,7 @@ import json
 import sys
 import tempfile
 from importlib import metadata
+from pathlib import Path
 from typing import Any, cast
 
 from bench_harness import (
@@ -27,7 +28,7 @@ from bench_harness import (
     server_budget,
 )
 
-from key_value.aio.stores.disk import DiskStore
+from key_value.aio.stores.disk import DiskStore, MultiDiskStore
 from key_value.aio.stores.memory import MemoryStore
 
 #: Client libraries whose versions the report names.
@@ -61,6 +62,10 @@ async def measure(request: dict[str, Any]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="bench-upstream-") as directory:
             async with DiskStore(directory=directory) as store:
                 document["disk"] = results_to_json(await bench_async(store, DISK_BUDGET))
+    if request.get("multidisk", True):
+        with tempfile.TemporaryDirectory(prefix="bench-upstream-") as directory:
+            async with MultiDiskStore(base_directory=Path(directory)) as store:
+                document["multidisk"] = results_to_json(await bench_async(store, DISK_BUDGET))
     document["cpu_wait"] = meter.waiting()
     document["servers"] = await measure_servers(cast("dict[str, dict[str, Any]]", request.get("servers", {})))
     return document
