@@ -7,7 +7,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: uv setup test lint format typecheck codegen codegen-check demo bench consumers
+.PHONY: uv setup test lint format typecheck codegen codegen-check demo bench bench-smoke consumers
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -40,6 +40,10 @@ demo: setup
 
 bench: setup
 	$(UV) run --no-sync python scripts/bench.py --output docs/benchmarks.md
+
+# About a minute: memory, disk and Redis with short timed phases; prints the report, writes nothing.
+bench-smoke: setup
+	KV_BENCH_SMOKE=1 $(UV) run --no-sync python scripts/bench.py --only memory,disk,redis
 
 consumers: setup
 	$(UV) run --no-sync python scripts/consumers.py $(CONSUMERS_ARGS)

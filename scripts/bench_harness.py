@@ -118,13 +118,28 @@ def _wall_and_wait() -> tuple[float, float]:
         return wall, wall - time.process_time()
 
 
+#: `make bench-smoke` sets KV_BENCH_SMOKE=1: every timed phase a tenth as long, for a quick look at the
+#: ratios before a submission (noisier; never the report in docs/benchmarks.md).
+SMOKE = os.environ.get("KV_BENCH_SMOKE") == "1"
+
+
+def _budget(seconds: float, min_calls: int, max_calls: int, **options: Any) -> Budget:
+    if not SMOKE:
+        return Budget(seconds=seconds, min_calls=min_calls, max_calls=max_calls, **options)
+    warmup: tuple[int, int] = options.pop("warmup", (500, 20))
+    smaller = (max(1, warmup[0] // 5), max(1, warmup[1] // 5))
+    return Budget(
+        seconds=seconds / 10, min_calls=max(1, min_calls // 5), max_calls=max_calls, warmup=smaller, **options
+    )
+
+
 #: Per timed phase of one operation; disk calls are slower, so they get fewer.
-MEMORY_BUDGET = Budget(seconds=1.0, min_calls=100, max_calls=200_000)
-DISK_BUDGET = Budget(seconds=0.5, min_calls=100, max_calls=20_000)
+MEMORY_BUDGET = _budget(1.0, 100, 200_000)
+DISK_BUDGET = _budget(0.5, 100, 20_000)
 #: Servers on loopback (Redis, Valkey, Memcached, PostgreSQL, NATS): up to 2,000 single calls, 40-200 bulk ones.
-SERVER_BUDGET = Budget(seconds=1.0, min_calls=200, max_calls=2000, bulk_calls=(40, 200), warmup=(100, 10))
+SERVER_BUDGET = _budget(1.0, 200, 2000, bulk_calls=(40, 200), warmup=(100, 10))
 #: moto (S3, DynamoDB over HTTP) is slower still.
-MOTO_BUDGET = Budget(seconds=0.4, min_calls=15, max_calls=60, bulk_calls=(2, 4), warmup=(10, 1))
+MOTO_BUDGET = _budget(0.4, 15, 60, bulk_calls=(2, 4), warmup=(10, 1))
 
 
 def results_to_json(results: Results) -> dict[str, dict[str, float]]:
