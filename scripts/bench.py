@@ -34,6 +34,9 @@ from bench_cache import section_lines as cache_section_lines
 from bench_conditional import ConditionalStats, measure_conditional
 from bench_conditional import table as conditional_table
 from bench_disk_lag import Lag, lag_lines, measure_lag
+from bench_filetree import FileTreeSection
+from bench_filetree import measure as measure_filetree
+from bench_filetree import section_lines as filetree_section_lines
 from bench_harness import (
     BATCH,
     BULK,
@@ -91,7 +94,7 @@ CONDITIONAL_METHOD = (
 )
 #: `mapping` is the "Persistent dict" section (`bench_persistent_dict.py`), `cache` the "Caching function results"
 #: section (`bench_cache.py`), both on the Redis server too.
-SECTIONS = ("memory", "disk", "multidisk", *SERVER_BACKENDS, "mapping", "cache")
+SECTIONS = ("memory", "disk", "multidisk", "filetree", *SERVER_BACKENDS, "mapping", "cache")
 #: The embedded stores' sections: measured in one process, py-key-value-aio's by `bench_upstream.py` too.
 EMBEDDED = ("memory", "disk", "multidisk")
 TITLES = {**SERVER_TITLES, "multidisk": "MultiDiskStore"}
@@ -99,8 +102,10 @@ TITLES = {**SERVER_TITLES, "multidisk": "MultiDiskStore"}
 TARGET_DISK_UPSTREAM = 1.5
 TARGET_DISK_RAW = 0.7
 DISK_SINGLE = ("put", "get", "delete")
-#: The sections that are not a store's own table.
+#: The sections that are not a store's own table (both also measure on the Redis server).
 PEER_SECTIONS = ("mapping", "cache")
+#: Sections with a measuring module of their own (`bench_filetree.py`), not run through `measure_ours`.
+OWN_SECTIONS = ("filetree",)
 #: Client libraries of ours whose versions the report names, by backend.
 CLIENTS = {
     "disk": ("diskcache",),
@@ -213,6 +218,7 @@ class Measured(NamedTuple):
     versions: dict[str, str]
     persistent_dict: DictSection | None = None
     cache: CacheSection | None = None
+    filetree: FileTreeSection | None = None
 
 
 # -- measuring --------------------------------------------------------------------------------------
@@ -367,7 +373,7 @@ def measure(selected: Sequence[str]) -> Measured:
         endpoints, skipped = start_servers(servers, stack, log)
         for name, why in skipped.items():
             log(f"{name}: skipped: {why}")
-        running = [name for name in selected if name not in skipped and name not in PEER_SECTIONS]
+        running = [name for name in selected if name not in skipped and name not in (*PEER_SECTIONS, *OWN_SECTIONS)]
         for_upstream = {name: store_settings(name, endpoints, "upstream") for name in running if name in UPSTREAM_HAS}
         upstream: dict[str, Any] = {}
         if memory_disk or for_upstream:
@@ -375,6 +381,7 @@ def measure(selected: Sequence[str]) -> Measured:
             upstream = run_upstream(running, for_upstream)
             empty_databases(endpoints)
         sections = asyncio.run(measure_ours(running, endpoints))
+        filetree = measure_filetree(log) if "filetree" in selected else None
         persistent_dict = None
         if "mapping" in selected:
             persistent_dict = measure_dict(endpoints.redis_port, lambda: empty_databases(endpoints), log)
@@ -390,7 +397,7 @@ def measure(selected: Sequence[str]) -> Measured:
     for client, version in cast("dict[str, str]", upstream.get("versions", {})).items():
         if client in wanted:
             versions[client if client == "py-key-value-aio" else f"{client} (upstream venv)"] = version
-    return Measured(sections, skipped, versions, persistent_dict, cache)
+    return Measured(sections, skipped, versions, persistent_dict, cache, filetree)
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -515,8 +522,8 @@ def cpu_model() -> str:
 
 
 def is_quiet(cpu_wait: Mapping[str, float]) -> bool:
-    """True when no measuring process lost much of its time to other processes."""
-    return max(cpu_wait.values()) <= QUIET_CPU_WAIT
+    """True when no measuring process lost much of its time to other processes (or none was measured)."""
+    return not cpu_wait or max(cpu_wait.values()) <= QUIET_CPU_WAIT
 
 
 def busy_warning(cpu_wait: Mapping[str, float], *, what: str = "`make bench`") -> list[str]:
@@ -599,6 +606,9 @@ def render(measured: Measured) -> str:
     all_waits = [f"{name}: {waits_text(section)}" for name, section in measured.sections.items()]
     if dict_waits:
         all_waits.append("persistent dict: " + ", ".join(f"{who} {wait:.0%}" for who, wait in dict_waits.items()))
+    filetree_waits = measured.filetree.cpu_wait if measured.filetree is not None else {}
+    if filetree_waits:
+        all_waits.append("filetree: " + ", ".join(f"{who} {wait:.0%}" for who, wait in filetree_waits.items()))
     cache_waits = measured.cache.cpu_wait if measured.cache is not None else {}
     if cache_waits:
         all_waits.append("cached functions: " + ", ".join(f"{who} {wait:.0%}" for who, wait in cache_waits.items()))
@@ -606,6 +616,7 @@ def render(measured: Measured) -> str:
     every_wait = {f"{name} {who}": wait for name, s in measured.sections.items() for who, wait in s.cpu_wait.items()}
     every_wait |= {f"persistent dict {who}": wait for who, wait in dict_waits.items()}
     every_wait |= {f"cached functions {who}": wait for who, wait in cache_waits.items()}
+    every_wait |= {f"filetree {who}": wait for who, wait in filetree_waits.items()}
     lines = [
         "# Benchmarks",
         "",
@@ -637,6 +648,8 @@ def render(measured: Measured) -> str:
     ]
     for name, section in measured.sections.items():
         lines += section_lines(name, section)
+    if measured.filetree is not None:
+        lines += ["", *filetree_section_lines(measured.filetree)]
     lines += conditional_lines(measured.sections)
     if measured.persistent_dict is not None:
         quiet = is_quiet(dict_waits)

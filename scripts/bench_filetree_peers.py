@@ -20,14 +20,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
-from bench_harness import OPERATIONS, Budget, WaitMeter, bench_interleaved_async, opened, results_to_json
+from bench_harness import OPERATIONS, WaitMeter, bench_interleaved_async, budget, opened, results_to_json
 
 from key_value.aio.stores.filetree import FileTreeStore
 
 #: Per operation and process: the slowest contender's timed calls take about `seconds` in all. Writes fsync
 #: (a put costs about a millisecond here, a 100-key `put_many` up to a tenth of a second), so the bulk calls
 #: are held to 20-50 (2-5 a round) and the warm-up is short.
-BUDGET = Budget(seconds=0.5, min_calls=50, max_calls=5_000, bulk_calls=(20, 50), warmup=(50, 3))
+BUDGET = budget(0.5, 50, 5_000, bulk_calls=(20, 50), warmup=(50, 3))
 #: The rows: every contender does them all (persidict's bulk calls are loops over its keys).
 ROWS = OPERATIONS
 UPSTREAM = "py-key-value-aio"

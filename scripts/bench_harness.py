@@ -123,7 +123,8 @@ def _wall_and_wait() -> tuple[float, float]:
 SMOKE = os.environ.get("KV_BENCH_SMOKE") == "1"
 
 
-def _budget(seconds: float, min_calls: int, max_calls: int, **options: Any) -> Budget:
+def budget(seconds: float, min_calls: int, max_calls: int, **options: Any) -> Budget:
+    """A `Budget`, its phases shortened under `make bench-smoke`."""
     if not SMOKE:
         return Budget(seconds=seconds, min_calls=min_calls, max_calls=max_calls, **options)
     warmup: tuple[int, int] = options.pop("warmup", (500, 20))
@@ -134,12 +135,12 @@ def _budget(seconds: float, min_calls: int, max_calls: int, **options: Any) -> B
 
 
 #: Per timed phase of one operation; disk calls are slower, so they get fewer.
-MEMORY_BUDGET = _budget(1.0, 100, 200_000)
-DISK_BUDGET = _budget(0.5, 100, 20_000)
+MEMORY_BUDGET = budget(1.0, 100, 200_000)
+DISK_BUDGET = budget(0.5, 100, 20_000)
 #: Servers on loopback (Redis, Valkey, Memcached, PostgreSQL, NATS): up to 2,000 single calls, 40-200 bulk ones.
-SERVER_BUDGET = _budget(1.0, 200, 2000, bulk_calls=(40, 200), warmup=(100, 10))
+SERVER_BUDGET = budget(1.0, 200, 2000, bulk_calls=(40, 200), warmup=(100, 10))
 #: moto (S3, DynamoDB over HTTP) is slower still.
-MOTO_BUDGET = _budget(0.4, 15, 60, bulk_calls=(2, 4), warmup=(10, 1))
+MOTO_BUDGET = budget(0.4, 15, 60, bulk_calls=(2, 4), warmup=(10, 1))
 
 
 def results_to_json(results: Results) -> dict[str, dict[str, float]]:

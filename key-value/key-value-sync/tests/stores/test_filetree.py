@@ -26,7 +26,6 @@ from key_value.sync.stores.filetree import FileTreeStore
 from key_value.sync.stores.filetree import files as files_module
 from key_value.sync.stores.filetree import store as store_module
 from key_value.sync.stores.filetree import tree as tree_module
-from key_value.sync.stores.filetree.files import read_file
 
 from ..support.contract import AWKWARD_NAMES, ContractTests
 
@@ -246,18 +245,19 @@ class TestExpiryOnDisk:
         store.put("key", {"v": "old"}, collection="c", ttl=5)
         now[0] += 10
         path = entry_file(data, "c", "key")
+        remove_expired = tree_module.FileTree._remove_expired  # pyright: ignore[reportPrivateUsage]
         rewritten: list[bool] = []
 
-        def read_then_rewrite(name: str) -> bytes | None:
-            found = read_file(name)
-            if not rewritten:  # another writer replaces the entry right after this read saw it expired
-                rewritten.append(True)
-                path.write_text(encode_record('{"v":"new"}', None, collection="c", key="key"))
-            return found
+        def rewrite_then_remove(tree: tree_module.FileTree, name: str, now: float) -> None:
+            # Another writer replaces the entry after the read that saw it expired, before the removal's re-check.
+            rewritten.append(True)
+            path.write_text(encode_record('{"v":"new"}', None, collection="c", key="key"))
+            remove_expired(tree, name, now)
 
-        monkeypatch.setattr(tree_module, "read_file", read_then_rewrite)
+        monkeypatch.setattr(tree_module.FileTree, "_remove_expired", rewrite_then_remove)
         assert store.get("key", collection="c") is None
         monkeypatch.undo()
+        assert rewritten == [True]
         assert store.get("key", collection="c") == {"v": "new"}
 
 
@@ -484,3 +484,30 @@ class TestWorkerThreadHops:
         store.put_if("key", KEEP_CURRENT, etag=inserted.resulting_etag, ttl=60)
         store.delete_if("key", etag=inserted.resulting_etag)
         assert hops == ["put_if", "get_versioned", "put_if", "put_if"]
+
+    def test_small_reads_take_no_hop_in_the_async_twin(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store = FileTreeStore(data_directory=tmp_path / "data")
+        now = frozen_clock(store)
+        store.setup()
+        original = store_module._run  # pyright: ignore[reportPrivateUsage]
+        hops: list[str] = []
+
+        def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            hops.append(function.__name__)
+            return original(function, *args, **kwargs)
+
+        monkeypatch.setattr(store_module, "_run", counting_run)
+        keys = [f"k{i}" for i in range(17)]
+        store.put_many(keys, [{"i": i} for i in range(17)], collection="c")
+        store.put("short", {"v": 1}, collection="c", ttl=5)
+        hops.clear()
+        assert store.get("k0", collection="c") == {"i": 0}
+        assert store.get_many(keys[:16], collection="c") == [{"i": i} for i in range(16)]
+        assert store.get("missing", collection="c") is None
+        assert hops == ["get_entries"] * 3
+        hops.clear()
+        assert len(store.get_many(keys, collection="c")) == 17  # more than 16 keys: the worker
+        now[0] += 10
+        assert store.get("short", collection="c") is None  # expired: removed under the lock, on the worker
+        assert hops == ["get_entries", "get_entries"]
+        assert not entry_file(tmp_path / "data", "c", "short").exists()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +36,6 @@ from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, St
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
 
 T = TypeVar("T")
-
-#: Seconds a run of direct calls may hold the event loop before it lets other tasks run.
-_HOLD = 0.001
 
 
 class BaseDiskStore(
@@ -87,23 +83,6 @@ class BaseDiskStore(
 
     def _open(self) -> None:
         """Hook, run through `_run`: open what the store needs before its first operation."""
-
-    #: When a direct call last let other tasks run (async twin; `time.perf_counter()`).
-    _shared_at = 0.0
-
-    async def _share_loop(self) -> None:
-        """Before a direct call: in the async twin, let other tasks run if direct calls held the loop 1 ms.
-
-        A direct call returns without suspending, so a task making many in a row would hold the event
-        loop; this bounds that to about a millisecond, at the price of one `sleep(0)` per millisecond.
-        """
-        if True:  # ASYNC
-            now = time.perf_counter()
-            if now - self._shared_at > _HOLD:
-                self._shared_at = now
-                await asyncio.sleep(0)
-        else:
-            return
 
     def _direct_for(self, cache: CacheAPI) -> DirectCache | None:
         """The direct path to `cache`, or None if it needs diskcache for everything (`DirectCache.of`).

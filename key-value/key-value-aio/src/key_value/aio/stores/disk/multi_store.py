@@ -33,6 +33,7 @@ from pathlib import Path
 
 from diskcache import Cache
 
+from key_value.aio.stores._inline import share_loop
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.disk import py_key_value
 from key_value.aio.stores.disk.base import BaseDiskStore, check_max_size
@@ -218,7 +219,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return (await self._run(partial(self._read_both, collection, [key])))[0]
         if (direct := self._directs.get(collection)) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return self._entry(direct.get(key))
             except NeedsWorker:
@@ -233,7 +234,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return await self._run(partial(self._read_both, collection, keys))
         if (direct := self._directs.get(collection)) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return list(map(self._entry, direct.get_many(keys)))
             except NeedsWorker:
@@ -251,7 +252,7 @@ class MultiDiskStore(BaseDiskStore):
             await self._run(partial(self._write_both, collection, [key], [value_json], ttl))
             return
         if (direct := self._directs.get(collection)) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 direct.set_many((key,), (self._record(value_json, ttl),), expire=ttl, tag=None)
                 return
@@ -276,7 +277,7 @@ class MultiDiskStore(BaseDiskStore):
             await self._run(partial(self._write_both, collection, keys, values_json, ttl))
             return
         if (direct := self._directs.get(collection)) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 direct.set_many(keys, self._records(values_json, ttl), expire=ttl, tag=None)
                 return
@@ -302,7 +303,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, [key])) > 0
         if (direct := self._directs.get(collection)) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return direct.delete_many((key,)) == 1
             except NeedsWorker:
@@ -317,7 +318,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, keys))
         if (direct := self._directs.get(collection)) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return direct.delete_many(keys)
             except NeedsWorker:

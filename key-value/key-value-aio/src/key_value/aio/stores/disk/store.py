@@ -21,6 +21,7 @@ from pathlib import Path
 
 from diskcache import Cache
 
+from key_value.aio.stores._inline import share_loop
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.disk import py_key_value
 from key_value.aio.stores.disk.base import BaseDiskStore, check_max_size
@@ -118,7 +119,7 @@ class DiskStore(BaseDiskStore):
             return (await self._run(partial(self._read_both, collection, [key])))[0]
         name = self._layout.entry_name(collection, key)
         if (direct := self._direct) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return self._entry(direct.get(name))
             except NeedsWorker:
@@ -130,7 +131,7 @@ class DiskStore(BaseDiskStore):
             return await self._run(partial(self._read_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         if (direct := self._direct) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return list(map(self._entry, direct.get_many(names)))
             except NeedsWorker:
@@ -146,7 +147,7 @@ class DiskStore(BaseDiskStore):
         name = self._layout.entry_name(collection, key)
         record = self._layout.encode(value_json, expires_at, version=new_version(), written_at=self.clock())
         if (direct := self._direct) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 direct.set_many((name,), (record,), expire=ttl, tag=TAG)
                 return
@@ -163,7 +164,7 @@ class DiskStore(BaseDiskStore):
         names = [self._layout.entry_name(collection, key) for key in keys]
         records = self._records(values_json, expires_at)
         if (direct := self._direct) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 direct.set_many(names, records, expire=ttl, tag=TAG)
                 return
@@ -184,7 +185,7 @@ class DiskStore(BaseDiskStore):
             return await self._run(partial(self._delete_both, collection, [key])) > 0
         name = self._layout.entry_name(collection, key)
         if (direct := self._direct) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return direct.delete_many((name,)) == 1
             except NeedsWorker:
@@ -196,7 +197,7 @@ class DiskStore(BaseDiskStore):
             return await self._run(partial(self._delete_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         if (direct := self._direct) is not None:
-            await self._share_loop()
+            await share_loop()
             try:
                 return direct.delete_many(names)
             except NeedsWorker:

@@ -1,7 +1,8 @@
 """`FileTreeStore`: one JSON file per entry under one directory per collection, readable with plain tools.
 
 Layout and file handling live in `FileTree` (blocking); this module adapts it to the store hooks. The
-async twin runs each hook's file work in one worker-thread hop, so the event loop never waits on the disk.
+async twin runs each hook's file work in one worker-thread hop, so the event loop never waits for a
+lock, a write or an fsync; reads of a few keys, which take neither, run on the loop's own thread.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from key_value.aio.stores._inline import share_loop
 from key_value.aio.stores.base import (
     BaseConditionalStore,
     BaseCullStore,
@@ -44,6 +46,10 @@ from key_value.shared.layouts.filetree import FileTreeLayout, NativeFileTreeLayo
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+#: Async twin: reads of up to this many keys run on the event loop's thread (no file lock, no write);
+#: larger ones, and any that meet an expired file, go to a worker thread.
+_INLINE_READS = 16
 
 if True:  # ASYNC
 
@@ -159,6 +165,13 @@ class FileTreeStore(
         return (await self._get_entries(collection, [key]))[0]
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
+        if True:  # ASYNC
+            # A few files are read on the loop's thread: a read from the page cache costs less than the hop.
+            if len(keys) <= _INLINE_READS and type(self._tree) is not TransparentTree:
+                await share_loop()
+                entries = self._tree.live_entries(collection, keys, now=self.clock())
+                if entries is not None:
+                    return entries
         return await _run(self._tree.get_entries, collection, keys, now=self.clock())
 
     async def _put_entry(

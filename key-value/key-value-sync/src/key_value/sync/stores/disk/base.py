@@ -37,8 +37,6 @@ from key_value.sync.stores.disk.cache import CacheAPI
 from key_value.sync.stores.disk.direct import DirectCache
 
 T = TypeVar("T")
-#: Seconds a run of direct calls may hold the event loop before it lets other tasks run.
-_HOLD = 0.001
 
 
 class BaseDiskStore(
@@ -71,17 +69,6 @@ class BaseDiskStore(
 
     def _open(self) -> None:
         """Hook, run through `_run`: open what the store needs before its first operation."""
-
-    #: When a direct call last let other tasks run (async twin; `time.perf_counter()`).
-    _shared_at = 0.0
-
-    def _share_loop(self) -> None:
-        """Before a direct call: in the async twin, let other tasks run if direct calls held the loop 1 ms.
-
-        A direct call returns without suspending, so a task making many in a row would hold the event
-        loop; this bounds that to about a millisecond, at the price of one `sleep(0)` per millisecond.
-        """
-        return
 
     def _direct_for(self, cache: CacheAPI) -> DirectCache | None:
         """The direct path to `cache`, or None if it needs diskcache for everything (`DirectCache.of`).

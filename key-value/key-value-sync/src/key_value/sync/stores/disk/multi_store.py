@@ -40,6 +40,7 @@ from key_value.shared.conditional import Absent, Condition, ConditionalResult, J
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
+from key_value.sync.stores._inline import share_loop
 from key_value.sync.stores.base import Entry
 from key_value.sync.stores.disk import py_key_value
 from key_value.sync.stores.disk.base import BaseDiskStore, check_max_size
@@ -220,7 +221,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return self._run(partial(self._read_both, collection, [key]))[0]
         if (direct := self._directs.get(collection)) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return self._entry(direct.get(key))
             except NeedsWorker:
@@ -235,7 +236,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return self._run(partial(self._read_both, collection, keys))
         if (direct := self._directs.get(collection)) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return list(map(self._entry, direct.get_many(keys)))
             except NeedsWorker:
@@ -253,7 +254,7 @@ class MultiDiskStore(BaseDiskStore):
             self._run(partial(self._write_both, collection, [key], [value_json], ttl))
             return
         if (direct := self._directs.get(collection)) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 direct.set_many((key,), (self._record(value_json, ttl),), expire=ttl, tag=None)
                 return
@@ -278,7 +279,7 @@ class MultiDiskStore(BaseDiskStore):
             self._run(partial(self._write_both, collection, keys, values_json, ttl))
             return
         if (direct := self._directs.get(collection)) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 direct.set_many(keys, self._records(values_json, ttl), expire=ttl, tag=None)
                 return
@@ -304,7 +305,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return self._run(partial(self._delete_both, collection, [key])) > 0
         if (direct := self._directs.get(collection)) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return direct.delete_many((key,)) == 1
             except NeedsWorker:
@@ -319,7 +320,7 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             return self._run(partial(self._delete_both, collection, keys))
         if (direct := self._directs.get(collection)) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return direct.delete_many(keys)
             except NeedsWorker:

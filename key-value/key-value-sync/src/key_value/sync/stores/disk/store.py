@@ -28,6 +28,7 @@ from key_value.shared.conditional import Absent, Condition, ConditionalResult, J
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
+from key_value.sync.stores._inline import share_loop
 from key_value.sync.stores.base import Entry
 from key_value.sync.stores.disk import py_key_value
 from key_value.sync.stores.disk.base import BaseDiskStore, check_max_size
@@ -119,7 +120,7 @@ class DiskStore(BaseDiskStore):
             return self._run(partial(self._read_both, collection, [key]))[0]
         name = self._layout.entry_name(collection, key)
         if (direct := self._direct) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return self._entry(direct.get(name))
             except NeedsWorker:
@@ -131,7 +132,7 @@ class DiskStore(BaseDiskStore):
             return self._run(partial(self._read_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         if (direct := self._direct) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return list(map(self._entry, direct.get_many(names)))
             except NeedsWorker:
@@ -147,7 +148,7 @@ class DiskStore(BaseDiskStore):
         name = self._layout.entry_name(collection, key)
         record = self._layout.encode(value_json, expires_at, version=new_version(), written_at=self.clock())
         if (direct := self._direct) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 direct.set_many((name,), (record,), expire=ttl, tag=TAG)
                 return
@@ -164,7 +165,7 @@ class DiskStore(BaseDiskStore):
         names = [self._layout.entry_name(collection, key) for key in keys]
         records = self._records(values_json, expires_at)
         if (direct := self._direct) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 direct.set_many(names, records, expire=ttl, tag=TAG)
                 return
@@ -185,7 +186,7 @@ class DiskStore(BaseDiskStore):
             return self._run(partial(self._delete_both, collection, [key])) > 0
         name = self._layout.entry_name(collection, key)
         if (direct := self._direct) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return direct.delete_many((name,)) == 1
             except NeedsWorker:
@@ -197,7 +198,7 @@ class DiskStore(BaseDiskStore):
             return self._run(partial(self._delete_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
         if (direct := self._direct) is not None:
-            self._share_loop()
+            share_loop()
             try:
                 return direct.delete_many(names)
             except NeedsWorker:

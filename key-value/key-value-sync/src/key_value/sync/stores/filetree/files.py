@@ -29,6 +29,7 @@ if sys.platform != "win32":
 LOCKS_ACROSS_PROCESSES = _flock is not None
 #: Temp files start with a dot, which `path_component` never produces, so they are never taken for entries.
 TEMP_PREFIX = ".tmp-"
+_FIRST_READ = 1 << 16
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)  # O_BINARY: Windows only
 
 
@@ -37,8 +38,16 @@ def read_file(path: str) -> bytes | None:
     fd = _open_for_reading(path)
     if fd is None:
         return None
-    with open(fd, "rb") as file:
-        return file.read()
+    try:
+        data = os.read(fd, _FIRST_READ)  # a regular file reads short only at its end: most files take one read
+        if len(data) < _FIRST_READ:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_file_stamped(path: str) -> tuple[bytes, int] | None:

@@ -4,7 +4,8 @@
 """`FileTreeStore`: one JSON file per entry under one directory per collection, readable with plain tools.
 
 Layout and file handling live in `FileTree` (blocking); this module adapts it to the store hooks. The
-async twin runs each hook's file work in one worker-thread hop, so the event loop never waits on the disk.
+async twin runs each hook's file work in one worker-thread hop, so the event loop never waits for a
+lock, a write or an fsync; reads of a few keys, which take neither, run on the loop's own thread.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ from key_value.sync.stores.filetree.tree import FileTree
 
 P = ParamSpec("P")
 T = TypeVar("T")
+#: Async twin: reads of up to this many keys run on the event loop's thread (no file lock, no write);
+#: larger ones, and any that meet an expired file, go to a worker thread.
+_INLINE_READS = 16
 
 
 def _run(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

@@ -210,6 +210,24 @@ class FileTree:
             entries.append(None if record is None else Entry(record["value"], record["expires_at"]))
         return entries
 
+    def live_entries(self, collection: str, keys: list[str], *, now: float) -> list[Entry | None] | None:
+        """`get_entries`, or None if it met an expired file (whose removal takes the collection's lock).
+
+        It only reads (no lock, no write), so the async twin runs it on the event loop's thread.
+        """
+        directory = self._directory(collection)
+        entries: list[Entry | None] = []
+        for key in keys:
+            data = read_file(self._entry_path(directory, key))
+            if data is None:
+                entries.append(None)
+                continue
+            record = self.layout.decode(data)
+            if _expired(record, now):
+                return None
+            entries.append(Entry(record["value"], record["expires_at"]))
+        return entries
+
     def put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, expires_at: float | None
     ) -> None:
