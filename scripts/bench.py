@@ -259,19 +259,15 @@ async def measure_memory() -> Section:
 
 async def measure_disk() -> Section:
     meter = WaitMeter()
-    with tempfile.TemporaryDirectory(prefix="bench-ours-") as directory:
-        log("disk: ours")
-        async with DiskStore(directory=directory) as store:
-            disk = {"ours": await bench_async(store, DISK_BUDGET)}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ours-") as ours,
+        tempfile.TemporaryDirectory(prefix="bench-raw-") as floor,
+    ):
+        log("disk: ours and the raw floor, taking turns")
+        async with DiskStore(directory=ours) as store, RawDisk(Path(floor)) as raw:
+            disk = await bench_interleaved_async({"ours": store, "raw": raw}, DISK_BUDGET, OPERATIONS)
             log("disk: conditional operations")
             conditional = None if SMOKE else await measure_conditional(store, calls=2_000)
-    with tempfile.TemporaryDirectory(prefix="bench-raw-") as directory:
-        log("disk: raw floor")
-        cache = diskcache.Cache(directory, eviction_policy="none")  # no culling work on writes: the floor
-        try:
-            disk["raw"] = await bench_async(JsonDiskCache(cache), DISK_BUDGET)
-        finally:
-            cache.close()
     contenders: dict[str, Callable[[Path], Any]] = {
         "ours DiskStore": lambda directory: DiskStore(directory=directory),
         "ours MultiDiskStore": lambda directory: MultiDiskStore(base_directory=directory),
@@ -284,14 +280,13 @@ async def measure_disk() -> Section:
 async def measure_multidisk() -> Section:
     """MultiDiskStore on one collection (one diskcache `Cache`), against the same raw floor as the disk section."""
     meter = WaitMeter()
-    with tempfile.TemporaryDirectory(prefix="bench-ours-") as directory:
-        log("multidisk: ours")
-        async with MultiDiskStore(base_directory=directory) as store:
-            results = {"ours": await bench_async(store, DISK_BUDGET)}
-    with tempfile.TemporaryDirectory(prefix="bench-raw-") as directory:
-        log("multidisk: raw floor")
-        async with RawDisk(Path(directory)) as raw:
-            results["raw"] = await bench_async(raw, DISK_BUDGET)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ours-") as ours,
+        tempfile.TemporaryDirectory(prefix="bench-raw-") as floor,
+    ):
+        log("multidisk: ours and the raw floor, taking turns")
+        async with MultiDiskStore(base_directory=ours) as store, RawDisk(Path(floor)) as raw:
+            results = await bench_interleaved_async({"ours": store, "raw": raw}, DISK_BUDGET, OPERATIONS)
     return Section(results, {"ours": meter.waiting()}, [])
 
 
@@ -632,7 +627,8 @@ def render(measured: Measured) -> str:
         " stores start in fresh temporary directories, removed afterwards.",
         "- Raw floor: the same work and nothing else, behind the same async methods. Memory: a dict of JSON"
         " strings (`json.dumps` on put, `json.loads` on get). Disk: `diskcache.Cache` (no eviction) with JSON strings,"
-        " called directly on the event loop (bulk calls in one `transact()`).",
+        " called directly on the event loop (bulk calls in one `transact()`); ours and it take turns in ten rounds"
+        " per operation, as ours and the raw client do on the servers (below).",
         "- Server-backed stores: each server is started once for the run on a free 127.0.0.1 port in a temporary"
         " directory (the test session's helpers in `testing/servers`), and stopped by pid at the end; ours,"
         " py-key-value-aio's and the raw client each use keys, a collection, table or bucket of their own. Ours"
