@@ -39,7 +39,6 @@ from bench_filetree import measure as measure_filetree
 from bench_filetree import section_lines as filetree_section_lines
 from bench_harness import (
     BATCH,
-    BULK,
     DISK_BUDGET,
     MEMORY_BUDGET,
     OPERATIONS,
@@ -52,8 +51,12 @@ from bench_harness import (
     bench_async,
     bench_interleaved_async,
     bench_sync,
+    label,
     make_store,
+    micros,
     opened,
+    rate,
+    ratio,
     results_from_json,
     server_budget,
 )
@@ -396,22 +399,6 @@ def measure(selected: Sequence[str]) -> Measured:
 
 
 # -- the report -------------------------------------------------------------------------------------
-
-
-def rate(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def micros(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
-
-
-def ratio(value: float) -> str:
-    return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"
-
-
-def label(operation: str) -> str:
-    return f"{operation} ({BATCH} keys)" if operation in BULK else operation
 
 
 def comparison_table(

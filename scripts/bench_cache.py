@@ -31,7 +31,7 @@ from bench_cache_harness import (
     result_of,
     results_from_json,
 )
-from bench_harness import VALUE_BYTES, Stats, WaitMeter, run_peer_worker
+from bench_harness import VALUE_BYTES, Stats, WaitMeter, micros, rate, run_peer_worker
 from pydantic import BaseModel, TypeAdapter
 
 from key_value.aio.cache import cached
@@ -220,14 +220,6 @@ def measure(redis_port: int | None, empty_redis: Callable[[], None], log: Callab
 # -- the report -------------------------------------------------------------------------------------
 
 
-def _rate(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _micros(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
-
-
 def _ratio(value: float) -> str:
     return f"{value:.2f}x"
 
@@ -244,7 +236,7 @@ def backend_table(results: Mapping[str, Stats]) -> list[str]:
         one = results[label]
         versus_hand = _ratio(one.p50_us / results[hand].p50_us) if hand is not None and hand in results else ""
         versus_aiocache = _ratio(one.per_s / results["aiocache"].per_s) if vs_aiocache and "aiocache" in results else ""
-        cells = [label, DESCRIPTIONS[label], _rate(one.per_s), _micros(one.p50_us), _micros(one.p99_us)]
+        cells = [label, DESCRIPTIONS[label], rate(one.per_s), micros(one.p50_us), micros(one.p99_us)]
         lines.append("| " + " | ".join([*cells, versus_hand, versus_aiocache]) + " |")
     return lines
 

@@ -22,7 +22,19 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench_filetree_peers import BUDGET, PERSIDICT, ROWS, UPSTREAM
-from bench_harness import BATCH, BULK, VALUE_BYTES, Results, WaitMeter, bench_interleaved_async, opened, run_peer_worker
+from bench_harness import (
+    BATCH,
+    VALUE_BYTES,
+    Results,
+    WaitMeter,
+    bench_interleaved_async,
+    label,
+    micros,
+    opened,
+    rate,
+    ratio,
+    run_peer_worker,
+)
 from bench_harness import results_from_json as stats_from_json
 
 from key_value.aio.stores.filetree import FileTreeStore
@@ -170,22 +182,6 @@ def measure(log: Callable[[str], None]) -> FileTreeSection:
 # -- the report -------------------------------------------------------------------------------------
 
 
-def _rate(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _micros(value: float) -> str:
-    return f"{value:.2f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
-
-
-def _ratio(value: float) -> str:
-    return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"
-
-
-def _label(row: str) -> str:
-    return f"{row} ({BATCH} keys)" if row in BULK else row
-
-
 def table(results: Mapping[str, Results]) -> list[str]:
     """One row per operation: each contender's ops/s, p50, p99, then ours' throughput over each other's."""
     names = [name for name in CONTENDERS if name in results]
@@ -196,11 +192,11 @@ def table(results: Mapping[str, Results]) -> list[str]:
     header += [f"ours/{name} throughput" for name in others]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
     for row in ROWS:
-        cells = [_label(row)]
+        cells = [label(row)]
         for name in names:
             one = results[name][row]
-            cells += [_rate(one.per_s), _micros(one.p50_us), _micros(one.p99_us)]
-        cells += [_ratio(results[OURS][row].per_s / results[name][row].per_s) for name in others]
+            cells += [rate(one.per_s), micros(one.p50_us), micros(one.p99_us)]
+        cells += [ratio(results[OURS][row].per_s / results[name][row].per_s) for name in others]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -216,9 +212,9 @@ def goals_line(section: FileTreeSection) -> str:
     misses: list[str] = []
     for row in ROWS:
         ratios = {name: results[OURS][row].per_s / results[name][row].per_s for name in TARGETS}
-        parts.append(f"{_label(row)} " + ", ".join(f"{_ratio(ratios[name])} {name}" for name in TARGETS))
+        parts.append(f"{label(row)} " + ", ".join(f"{ratio(ratios[name])} {name}" for name in TARGETS))
         misses += [
-            f"{_label(row)} vs {name} ({_ratio(ratios[name])})" for name in TARGETS if ratios[name] < TARGETS[name]
+            f"{label(row)} vs {name} ({ratio(ratios[name])})" for name in TARGETS if ratios[name] < TARGETS[name]
         ]
     verdict = "met" if not misses else "NOT met on " + ", ".join(misses)
     busy = ""

@@ -392,3 +392,26 @@ def run_peer_worker(
         [str(python), str(worker)], check=True, input=json.dumps(request), stdout=subprocess.PIPE, text=True, env=env
     )
     return cast("dict[str, Any]", json.loads(done.stdout.splitlines()[-1]))
+
+
+# -- numbers in the reports -------------------------------------------------------------------------
+
+
+def label(operation: str) -> str:
+    """An operation's row name: bulk ones say how many keys a call moves."""
+    return f"{operation} ({BATCH} keys)" if operation in BULK else operation
+
+
+def rate(value: float) -> str:
+    """Calls (or keys) per second, as the reports print them."""
+    return f"{value:,.0f}"
+
+
+def micros(value: float) -> str:
+    """A latency in µs: two decimals under 10, one under 1,000, none above."""
+    return f"{value:.2f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def ratio(value: float) -> str:
+    """A speed ratio: one decimal from 1x up, two below."""
+    return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"

@@ -451,18 +451,25 @@ class TestConditionalOnDisk:
         assert await store.get("key", collection="c") == {"v": 3}
 
 
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions the store hands to a worker thread (`_run`), in order."""
+    original = store_module._run  # pyright: ignore[reportPrivateUsage]
+    recorded: list[str] = []
+
+    async def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        recorded.append(function.__name__)
+        return await original(function, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "_run", counting_run)
+    return recorded
+
+
 class TestWorkerThreadHops:
-    async def test_bulk_operations_use_one_hop(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_bulk_operations_use_one_hop(self, tmp_path: Path, hops: list[str]) -> None:
         store = FileTreeStore(data_directory=tmp_path / "data")
         await store.setup()
-        original = store_module._run  # pyright: ignore[reportPrivateUsage]
-        hops: list[str] = []
-
-        async def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            hops.append(function.__name__)
-            return await original(function, *args, **kwargs)
-
-        monkeypatch.setattr(store_module, "_run", counting_run)
+        hops.clear()
         keys = [f"k{i}" for i in range(100)]
         await store.put_many(keys, [{"i": i} for i in range(100)], collection="c")
         await store.get_many(keys, collection="c")
@@ -470,37 +477,20 @@ class TestWorkerThreadHops:
         assert await store.delete_many(keys, collection="c") == 100
         assert hops == ["put_entries", "get_entries", "get_entries", "delete_entries"]
 
-    async def test_conditional_calls_use_one_hop(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_conditional_calls_use_one_hop(self, tmp_path: Path, hops: list[str]) -> None:
         store = FileTreeStore(data_directory=tmp_path / "data")
         await store.setup()
-        original = store_module._run  # pyright: ignore[reportPrivateUsage]
-        hops: list[str] = []
-
-        async def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            hops.append(function.__name__)
-            return await original(function, *args, **kwargs)
-
-        monkeypatch.setattr(store_module, "_run", counting_run)
+        hops.clear()
         inserted = await store.put_if("key", {"v": 1}, etag=ABSENT)
         await store.get_entry("key")
         await store.put_if("key", KEEP_CURRENT, etag=inserted.resulting_etag, ttl=60)
         await store.delete_if("key", etag=inserted.resulting_etag)
         assert hops == ["put_if", "get_versioned", "put_if", "put_if"]
 
-    async def test_small_reads_take_no_hop_in_the_async_twin(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    async def test_small_reads_take_no_hop_in_the_async_twin(self, tmp_path: Path, hops: list[str]) -> None:
         store = FileTreeStore(data_directory=tmp_path / "data")
         now = frozen_clock(store)
         await store.setup()
-        original = store_module._run  # pyright: ignore[reportPrivateUsage]
-        hops: list[str] = []
-
-        async def counting_run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            hops.append(function.__name__)
-            return await original(function, *args, **kwargs)
-
-        monkeypatch.setattr(store_module, "_run", counting_run)
         keys = [f"k{i}" for i in range(17)]
         await store.put_many(keys, [{"i": i} for i in range(17)], collection="c")
         await store.put("short", {"v": 1}, collection="c", ttl=5)
