@@ -133,7 +133,7 @@ class PyKeyValueContract(ContractTests):
         assert await store.get(name, collection="c") is None
 
     async def test_keys_complete_and_limited(self, store: AsyncKeyValue) -> None:
-        count = 2050
+        count = self.enumeration_count
         keys = [f"key-{i}" for i in range(count)]
         for start in range(0, count, 1000):
             chunk = keys[start : start + 1000]

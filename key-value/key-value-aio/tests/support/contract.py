@@ -105,7 +105,7 @@ class ContractTests(ConditionalContractTests):
     #: Keys `test_keys_complete_and_limited` writes and lists: more than ten of S3's 1,000-key listing
     #: pages, several of Redis's SCAN batches and of DynamoDB's 1 MB query pages.
     enumeration_count: int = 10_050
-    #: Tasks `test_concurrent_use_loses_nothing` runs at once (async twin; the sync twin runs 8 threads).
+    #: Tasks `test_concurrent_use_loses_nothing` runs at once where it runs tasks (with threads: always 8).
     concurrent_workers: int = 100
 
     def refuses(self, collection: str) -> bool:

@@ -136,7 +136,7 @@ class PyKeyValueContract(ContractTests):
         assert store.get(name, collection="c") is None
 
     def test_keys_complete_and_limited(self, store: KeyValue) -> None:
-        count = 2050
+        count = self.enumeration_count
         keys = [f"key-{i}" for i in range(count)]
         for start in range(0, count, 1000):
             chunk = keys[start : start + 1000]

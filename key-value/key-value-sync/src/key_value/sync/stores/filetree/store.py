@@ -47,7 +47,7 @@ from key_value.sync.stores.filetree.tree import FileTree
 
 P = ParamSpec("P")
 T = TypeVar("T")
-#: Async twin: reads of up to this many keys run on the event loop's thread (no file lock, no write);
+#: Reads of up to this many keys may run on the event loop's own thread (no file lock, no write);
 #: larger ones, and any that meet an expired file, go to a worker thread.
 _INLINE_READS = 16
 
