@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 from diskcache import Timeout
 
+from key_value.aio.stores._inline import share_loop
 from key_value.aio.stores.base import (
     BaseConditionalStore,
     BaseContextManagerStore,
@@ -30,7 +31,7 @@ from key_value.aio.stores.base import (
     Entry,
 )
 from key_value.aio.stores.disk.cache import CacheAPI
-from key_value.aio.stores.disk.direct import DirectCache
+from key_value.aio.stores.disk.direct import DirectCache, NeedsWorker
 from key_value.shared.conditional import Atomicity
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
@@ -107,6 +108,18 @@ class BaseDiskStore(
     @abstractmethod
     def _release(self) -> None:
         """Hook, run through `_run`: close the caches (connections) this store opened."""
+
+    async def _direct_else_run(
+        self, direct: DirectCache | None, call: Callable[[DirectCache], T], fallback: Callable[[], T]
+    ) -> T:
+        """`call(direct)` on this thread if there is a direct path and it need not wait, else `fallback` via `_run`."""
+        if direct is not None:
+            await share_loop()
+            try:
+                return call(direct)
+            except NeedsWorker:
+                pass
+        return await self._run(fallback)
 
     async def _run(self, call: Callable[[], T]) -> T:
         """Run `call` (diskcache work) — on the worker thread in the async twin — raising our errors for diskcache's."""

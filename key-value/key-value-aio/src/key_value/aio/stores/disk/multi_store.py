@@ -33,7 +33,6 @@ from pathlib import Path
 
 from diskcache import Cache
 
-from key_value.aio.stores._inline import share_loop
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.disk import py_key_value
 from key_value.aio.stores.disk.base import BaseDiskStore, check_max_size
@@ -59,7 +58,7 @@ from key_value.aio.stores.disk.conditional import (
     put_if,
     versioned_entry,
 )
-from key_value.aio.stores.disk.direct import DirectCache, NeedsWorker
+from key_value.aio.stores.disk.direct import DirectCache
 from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import DeserializationError, InvalidArgumentError, InvalidKeyError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
@@ -218,13 +217,10 @@ class MultiDiskStore(BaseDiskStore):
     async def _get_entry(self, collection: str, key: str) -> Entry | None:
         if self._py_key_value:
             return (await self._run(partial(self._read_both, collection, [key])))[0]
-        if (direct := self._directs.get(collection)) is not None:
-            await share_loop()
-            try:
-                return self._entry(direct.get(key))
-            except NeedsWorker:
-                pass
-        return self._entry(await self._run(partial(self._read, collection, key)))
+        direct = self._directs.get(collection)
+        return self._entry(
+            await self._direct_else_run(direct, lambda d: d.get(key), partial(self._read, collection, key))
+        )
 
     def _read(self, collection: str, key: str) -> object:
         cache = self._existing_cache(collection)
@@ -233,13 +229,11 @@ class MultiDiskStore(BaseDiskStore):
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         if self._py_key_value:
             return await self._run(partial(self._read_both, collection, keys))
-        if (direct := self._directs.get(collection)) is not None:
-            await share_loop()
-            try:
-                return list(map(self._entry, direct.get_many(keys)))
-            except NeedsWorker:
-                pass
-        return list(map(self._entry, await self._run(partial(self._read_many, collection, keys))))
+        direct = self._directs.get(collection)
+        stored = await self._direct_else_run(
+            direct, lambda d: d.get_many(keys), partial(self._read_many, collection, keys)
+        )
+        return list(map(self._entry, stored))
 
     def _read_many(self, collection: str, keys: list[str]) -> list[object]:
         cache = self._existing_cache(collection)
@@ -251,14 +245,11 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             await self._run(partial(self._write_both, collection, [key], [value_json], ttl))
             return
-        if (direct := self._directs.get(collection)) is not None:
-            await share_loop()
-            try:
-                direct.set_many((key,), (self._record(value_json, ttl),), expire=ttl, tag=None)
-                return
-            except NeedsWorker:
-                pass
-        await self._run(partial(self._write, collection, key, value_json, ttl))
+        await self._direct_else_run(
+            self._directs.get(collection),
+            lambda d: d.set_many((key,), (self._record(value_json, ttl),), expire=ttl, tag=None),
+            partial(self._write, collection, key, value_json, ttl),
+        )
 
     def _record(self, value_json: str, ttl: float | None) -> str:
         """The native record of a write made now."""
@@ -276,14 +267,11 @@ class MultiDiskStore(BaseDiskStore):
         if self._py_key_value:
             await self._run(partial(self._write_both, collection, keys, values_json, ttl))
             return
-        if (direct := self._directs.get(collection)) is not None:
-            await share_loop()
-            try:
-                direct.set_many(keys, self._records(values_json, ttl), expire=ttl, tag=None)
-                return
-            except NeedsWorker:
-                pass
-        await self._run(partial(self._write_many, collection, keys, values_json, ttl))
+        await self._direct_else_run(
+            self._directs.get(collection),
+            lambda d: d.set_many(keys, self._records(values_json, ttl), expire=ttl, tag=None),
+            partial(self._write_many, collection, keys, values_json, ttl),
+        )
 
     def _records(self, values_json: list[str], ttl: float | None) -> list[str]:
         """The native records of a batch written now, each with a version of its own."""
@@ -302,13 +290,10 @@ class MultiDiskStore(BaseDiskStore):
     async def _delete_entry(self, collection: str, key: str) -> bool:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, [key])) > 0
-        if (direct := self._directs.get(collection)) is not None:
-            await share_loop()
-            try:
-                return direct.delete_many((key,)) == 1
-            except NeedsWorker:
-                pass
-        return await self._run(partial(self._delete, collection, key))
+        direct = self._directs.get(collection)
+        return await self._direct_else_run(
+            direct, lambda d: d.delete_many((key,)) == 1, partial(self._delete, collection, key)
+        )
 
     def _delete(self, collection: str, key: str) -> bool:
         cache = self._existing_cache(collection)
@@ -317,13 +302,10 @@ class MultiDiskStore(BaseDiskStore):
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, keys))
-        if (direct := self._directs.get(collection)) is not None:
-            await share_loop()
-            try:
-                return direct.delete_many(keys)
-            except NeedsWorker:
-                pass
-        return await self._run(partial(self._delete_many, collection, keys))
+        direct = self._directs.get(collection)
+        return await self._direct_else_run(
+            direct, lambda d: d.delete_many(keys), partial(self._delete_many, collection, keys)
+        )
 
     def _delete_many(self, collection: str, keys: list[str]) -> int:
         cache = self._existing_cache(collection)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from diskcache import Cache
 
-from key_value.aio.stores._inline import share_loop
 from key_value.aio.stores.base import Entry
 from key_value.aio.stores.disk import py_key_value
 from key_value.aio.stores.disk.base import BaseDiskStore, check_max_size
@@ -44,7 +43,7 @@ from key_value.aio.stores.disk.conditional import (
     put_if,
     versioned_entry,
 )
-from key_value.aio.stores.disk.direct import DirectCache, NeedsWorker
+from key_value.aio.stores.disk.direct import DirectCache
 from key_value.shared.conditional import Absent, Condition, ConditionalResult, Joker, VersionedEntry
 from key_value.shared.errors import InvalidArgumentError, StoreSetupError
 from key_value.shared.layouts import LayoutName, choose_layout
@@ -118,25 +117,18 @@ class DiskStore(BaseDiskStore):
         if self._py_key_value:
             return (await self._run(partial(self._read_both, collection, [key])))[0]
         name = self._layout.entry_name(collection, key)
-        if (direct := self._direct) is not None:
-            await share_loop()
-            try:
-                return self._entry(direct.get(name))
-            except NeedsWorker:
-                pass
-        return self._entry(await self._run(partial(self._cache.get, name)))
+        return self._entry(
+            await self._direct_else_run(self._direct, lambda d: d.get(name), partial(self._cache.get, name))
+        )
 
     async def _get_entries(self, collection: str, keys: list[str]) -> list[Entry | None]:
         if self._py_key_value:
             return await self._run(partial(self._read_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
-        if (direct := self._direct) is not None:
-            await share_loop()
-            try:
-                return list(map(self._entry, direct.get_many(names)))
-            except NeedsWorker:
-                pass
-        return list(map(self._entry, await self._run(partial(read_many, self._cache, names))))
+        stored = await self._direct_else_run(
+            self._direct, lambda d: d.get_many(names), partial(read_many, self._cache, names)
+        )
+        return list(map(self._entry, stored))
 
     async def _put_entry(
         self, collection: str, key: str, value_json: str, *, ttl: float | None, expires_at: float | None
@@ -146,14 +138,11 @@ class DiskStore(BaseDiskStore):
             return
         name = self._layout.entry_name(collection, key)
         record = self._layout.encode(value_json, expires_at, version=new_version(), written_at=self.clock())
-        if (direct := self._direct) is not None:
-            await share_loop()
-            try:
-                direct.set_many((name,), (record,), expire=ttl, tag=TAG)
-                return
-            except NeedsWorker:
-                pass
-        await self._run(partial(self._cache.set, name, record, ttl, tag=TAG))
+        await self._direct_else_run(
+            self._direct,
+            lambda d: d.set_many((name,), (record,), expire=ttl, tag=TAG),
+            partial(self._cache.set, name, record, ttl, tag=TAG),
+        )
 
     async def _put_entries(
         self, collection: str, keys: list[str], values_json: list[str], *, ttl: float | None, expires_at: float | None
@@ -163,14 +152,11 @@ class DiskStore(BaseDiskStore):
             return
         names = [self._layout.entry_name(collection, key) for key in keys]
         records = self._records(values_json, expires_at)
-        if (direct := self._direct) is not None:
-            await share_loop()
-            try:
-                direct.set_many(names, records, expire=ttl, tag=TAG)
-                return
-            except NeedsWorker:
-                pass
-        await self._run(partial(write_many, self._cache, names, records, expire=ttl, tag=TAG))
+        await self._direct_else_run(
+            self._direct,
+            lambda d: d.set_many(names, records, expire=ttl, tag=TAG),
+            partial(write_many, self._cache, names, records, expire=ttl, tag=TAG),
+        )
 
     def _records(self, values_json: list[str], expires_at: float | None) -> list[str]:
         """The native records of a batch: each with a version of its own, all written now."""
@@ -184,25 +170,17 @@ class DiskStore(BaseDiskStore):
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, [key])) > 0
         name = self._layout.entry_name(collection, key)
-        if (direct := self._direct) is not None:
-            await share_loop()
-            try:
-                return direct.delete_many((name,)) == 1
-            except NeedsWorker:
-                pass
-        return await self._run(partial(self._cache.delete, name))
+        return await self._direct_else_run(
+            self._direct, lambda d: d.delete_many((name,)) == 1, partial(self._cache.delete, name)
+        )
 
     async def _delete_entries(self, collection: str, keys: list[str]) -> int:
         if self._py_key_value:
             return await self._run(partial(self._delete_both, collection, keys))
         names = [self._layout.entry_name(collection, key) for key in keys]
-        if (direct := self._direct) is not None:
-            await share_loop()
-            try:
-                return direct.delete_many(names)
-            except NeedsWorker:
-                pass
-        return await self._run(partial(delete_many, self._cache, names))
+        return await self._direct_else_run(
+            self._direct, lambda d: d.delete_many(names), partial(delete_many, self._cache, names)
+        )
 
     # -- conditional segment (`conditional.py`) --------------------------------------------------
 

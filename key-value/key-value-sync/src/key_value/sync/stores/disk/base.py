@@ -23,6 +23,7 @@ from diskcache import Timeout
 from key_value.shared.conditional import Atomicity
 from key_value.shared.errors import InvalidArgumentError, KeyValueStoreError, StoreConnectionError
 from key_value.shared.layouts.disk import NATIVE_DISK_LAYOUT, DiskLayout
+from key_value.sync.stores._inline import share_loop
 from key_value.sync.stores.base import (
     BaseConditionalStore,
     BaseContextManagerStore,
@@ -34,7 +35,7 @@ from key_value.sync.stores.base import (
     Entry,
 )
 from key_value.sync.stores.disk.cache import CacheAPI
-from key_value.sync.stores.disk.direct import DirectCache
+from key_value.sync.stores.disk.direct import DirectCache, NeedsWorker
 
 T = TypeVar("T")
 
@@ -80,6 +81,18 @@ class BaseDiskStore(
     @abstractmethod
     def _release(self) -> None:
         """Hook, run through `_run`: close the caches (connections) this store opened."""
+
+    def _direct_else_run(
+        self, direct: DirectCache | None, call: Callable[[DirectCache], T], fallback: Callable[[], T]
+    ) -> T:
+        """`call(direct)` on this thread if there is a direct path and it need not wait, else `fallback` via `_run`."""
+        if direct is not None:
+            share_loop()
+            try:
+                return call(direct)
+            except NeedsWorker:
+                pass
+        return self._run(fallback)
 
     def _run(self, call: Callable[[], T]) -> T:
         """Run `call` (diskcache work) — on the worker thread in the async twin — raising our errors for diskcache's."""
